@@ -1,0 +1,16 @@
+//! mpitorrent: the BitTorrent protocol simulated on MPI. Rank 0 is the tracker; every other rank
+//! is a peer with a download thread and an upload thread. The tracker and peer logic talk only
+//! through [`transport::Transport`], so the same code runs under `mpirun` and inside tests.
+
+pub mod events;
+pub mod hash;
+pub mod ids;
+pub mod input;
+pub mod message;
+pub mod output;
+pub mod peer;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod tracker;
+pub mod transport;

@@ -1,0 +1,181 @@
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use mpi::traits::Communicator;
+use mpi::Threading;
+use mpitorrent::events::NoEvents;
+use mpitorrent::run::{run_rank, RunConfig, RunError};
+use mpitorrent::scenario::{RandomSpec, Scenario};
+use mpitorrent::transport::mpi::MpiTransport;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The BitTorrent protocol simulated on MPI: rank 0 is the tracker, every other rank a peer.
+///
+/// Run it under mpirun: `mpirun -np N mpitorrent`. Peer R reads in<R>.txt and writes
+/// client<R>_<file> for every file it wants.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Folder holding in<R>.txt
+    #[arg(long, default_value = ".")]
+    inputs: PathBuf,
+    /// Folder where client<R>_<file> are written (created if missing)
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+    /// Write a JSON summary of the run here
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Milliseconds an upload thread takes to serve one chunk
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    chunk_time: u64,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a random scenario (in1.txt ... in<N>.txt) into a folder
+    Gen(GenArgs),
+}
+
+#[derive(Args)]
+struct GenArgs {
+    /// Folder to write into
+    #[arg(long)]
+    out: PathBuf,
+    /// Peers (the run needs one more rank, for the tracker)
+    #[arg(long)]
+    peers: usize,
+    #[arg(long)]
+    files: usize,
+    /// Chunks per file: N or MIN..MAX
+    #[arg(long, value_parser = parse_range, default_value = "100")]
+    chunks: RangeInclusive<usize>,
+    /// Owners per file: N or MIN..MAX
+    #[arg(long, value_parser = parse_range, default_value = "1")]
+    owners: RangeInclusive<usize>,
+    /// Files each peer wants: N or MIN..MAX
+    #[arg(long, value_parser = parse_range, default_value = "1")]
+    wanted: RangeInclusive<usize>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn parse_range(text: &str) -> Result<RangeInclusive<usize>, String> {
+    let number = |t: &str| t.trim().parse::<usize>().map_err(|_| format!("'{t}' is not a whole number"));
+    let (low, high) = match text.split_once("..") {
+        Some((low, high)) => (number(low)?, number(high)?),
+        None => (number(text)?, number(text)?),
+    };
+    if low > high {
+        return Err(format!("{low} is more than {high}"));
+    }
+    Ok(low..=high)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Gen(args)) => match generate(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mpitorrent gen: error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        None => run_under_mpi(&cli.run),
+    }
+}
+
+fn generate(args: &GenArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.peers >= 1 && args.files >= 1, "a scenario needs at least one peer and one file");
+    anyhow::ensure!(*args.chunks.start() >= 1, "a file needs at least one chunk");
+    let spec = RandomSpec {
+        peers: args.peers,
+        files: args.files,
+        chunks: args.chunks.clone(),
+        owners: args.owners.clone(),
+        wanted: args.wanted.clone(),
+    };
+    let existing = std::fs::read_dir(&args.out).map(|d| d.count()).unwrap_or(0);
+    anyhow::ensure!(existing == 0, "{}: folder is not empty; choose a new one", args.out.display());
+    let scenario = Scenario::random(&spec, args.seed);
+    scenario.write(&args.out).with_context(|| format!("writing {}", args.out.display()))?;
+    println!("wrote {} inputs to {}; run with mpirun -np {}", scenario.peers.len(), args.out.display(), scenario.ranks());
+    Ok(())
+}
+
+/// Exit code when the inputs are wrong (every rank uses it).
+const INPUT_ERROR: u8 = 2;
+
+fn run_under_mpi(args: &RunArgs) -> ExitCode {
+    let Some((universe, threading)) = mpi::initialize_with_threading(Threading::Multiple) else {
+        eprintln!("mpitorrent: error: MPI could not be initialized");
+        return ExitCode::FAILURE;
+    };
+    let world = universe.world();
+    let (rank, size) = (world.rank(), world.size());
+    let code = if threading != Threading::Multiple {
+        if rank == 0 {
+            eprintln!(
+                "mpitorrent: error: the MPI library offers thread level {threading:?}, but every peer runs a \
+                 download and an upload thread that both use MPI, which needs MPI_THREAD_MULTIPLE"
+            );
+        }
+        INPUT_ERROR
+    } else if size < 2 {
+        eprintln!("mpitorrent: error: needs at least 2 ranks, a tracker and a peer: mpirun -np N mpitorrent, with N >= 2");
+        INPUT_ERROR
+    } else {
+        let config = RunConfig {
+            inputs: args.inputs.clone(),
+            out: args.out.clone(),
+            chunk_time: Duration::from_millis(args.chunk_time),
+            ..RunConfig::default()
+        };
+        match run_rank(Arc::new(MpiTransport::new()), &config, &NoEvents) {
+            Ok(Some(report)) => {
+                println!("{}", report.summary());
+                match &args.report {
+                    Some(path) => match write_report(path, &report) {
+                        Ok(()) => 0,
+                        Err(e) => {
+                            eprintln!("mpitorrent: error: {e:#}");
+                            1
+                        }
+                    },
+                    None => 0,
+                }
+            }
+            Ok(None) => 0,
+            Err(RunError::Input(problem)) => {
+                eprintln!("mpitorrent: error: {problem}");
+                INPUT_ERROR
+            }
+            Err(RunError::Aborted) => INPUT_ERROR,
+            Err(other) => {
+                // Other ranks may be waiting on this one: end them all rather than hang.
+                eprintln!("mpitorrent: rank {rank}: error: {other}");
+                world.abort(1)
+            }
+        }
+    };
+    drop(universe); // MPI_Finalize, before the process exits
+    ExitCode::from(code)
+}
+
+fn write_report(path: &std::path::Path, report: &mpitorrent::report::Report) -> anyhow::Result<()> {
+    let json = serde_json::to_string_pretty(report)?;
+    let temporary = path.with_extension("json.part");
+    std::fs::write(&temporary, json + "\n").with_context(|| format!("writing {}", temporary.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))
+}

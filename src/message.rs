@@ -1,0 +1,207 @@
+//! Everything ranks say to each other. Each kind of message has its own MPI tag and goes to one
+//! endpoint (thread) of the receiving rank.
+
+use crate::hash::ChunkHash;
+use crate::ids::{ChunkIdx, FileId, Rank};
+use crate::input::{InputError, PeerInput};
+use fixedbitset::FixedBitSet;
+use serde::{Deserialize, Serialize};
+
+/// The thread of a rank that a message is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Tracker,
+    Download,
+    Upload,
+}
+
+impl Endpoint {
+    pub const ALL: [Endpoint; 3] = [Endpoint::Tracker, Endpoint::Download, Endpoint::Upload];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The tags this endpoint receives, in the order it probes them.
+    pub fn tags(self) -> &'static [i32] {
+        match self {
+            Endpoint::Tracker => &[1, 2, 3, 4, 5],
+            Endpoint::Download => &[10, 11, 12, 13, 14],
+            Endpoint::Upload => &[20, 21],
+        }
+    }
+}
+
+/// What a peer tells the tracker at start: its input, or why it could not read it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Registration {
+    /// The input file as the peer names it in errors.
+    pub path: String,
+    pub input: Result<PeerInput, InputError>,
+}
+
+/// Which chunks of a file a swarm member holds, as the tracker knows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Holding {
+    /// A seed: owns or has completed the whole file.
+    All,
+    /// A peer still downloading: the chunks it has reported.
+    Some(FixedBitSet),
+}
+
+impl Holding {
+    pub fn has(&self, chunk: ChunkIdx) -> bool {
+        match self {
+            Holding::All => true,
+            Holding::Some(bits) => bits.contains(chunk.index()),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SwarmMember {
+    pub rank: Rank,
+    /// Uploads served so far, as the tracker has counted them from downloaders' reports.
+    pub uploads: u64,
+    pub holding: Holding,
+}
+
+/// A file's swarm, least busy member first.
+pub type Swarm = Vec<SwarmMember>;
+
+/// A chunk a peer received, and from whom, as reported to the tracker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Received {
+    pub chunk: ChunkIdx,
+    pub from: Rank,
+}
+
+/// What a peer counted that the tracker cannot see, sent once when the peer is done.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerTally {
+    pub requests_sent: u64,
+    pub nacks_received: u64,
+    pub bad_hashes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Message {
+    // peer -> tracker
+    Register(Registration),
+    FileRequest { file: FileId },
+    Update { file: FileId, received: Vec<Received> },
+    FileComplete { file: FileId, received: Vec<Received> },
+    PeerDone(PeerTally),
+    // tracker -> peer's download thread
+    /// Everyone registered: downloads may begin. Carries the catalog of file names; a file's id is
+    /// its position in it.
+    Start { catalog: Vec<String> },
+    /// The run cannot go on; the tracker prints the reason.
+    Abort,
+    FileInfo { file: FileId, hashes: Vec<ChunkHash>, swarm: Swarm },
+    SwarmReply { file: FileId, swarm: Swarm },
+    // upload thread -> download thread
+    /// ACK with the chunk's hash, or NACK (`None`) when the uploader does not hold it.
+    ChunkReply { file: FileId, chunk: ChunkIdx, hash: Option<ChunkHash> },
+    // download thread -> upload thread
+    ChunkRequest { file: FileId, chunk: ChunkIdx },
+    // tracker -> upload thread
+    Stop,
+}
+
+impl Message {
+    pub fn tag(&self) -> i32 {
+        match self {
+            Message::Register(_) => 1,
+            Message::FileRequest { .. } => 2,
+            Message::Update { .. } => 3,
+            Message::FileComplete { .. } => 4,
+            Message::PeerDone(_) => 5,
+            Message::Start { .. } => 10,
+            Message::Abort => 11,
+            Message::FileInfo { .. } => 12,
+            Message::SwarmReply { .. } => 13,
+            Message::ChunkReply { .. } => 14,
+            Message::ChunkRequest { .. } => 20,
+            Message::Stop => 21,
+        }
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        let tag = self.tag();
+        *Endpoint::ALL.iter().find(|e| e.tags().contains(&tag)).expect("every tag has an endpoint")
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("messages always serialize")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Message, postcard::Error> {
+        postcard::from_bytes(bytes)
+    }
+}
+
+/// A received message and its sender.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Envelope {
+    pub from: Rank,
+    pub msg: Message,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples() -> Vec<Message> {
+        let mut bits = FixedBitSet::with_capacity(70);
+        bits.insert(3);
+        bits.insert(69);
+        let swarm = vec![
+            SwarmMember { rank: Rank(2), uploads: 7, holding: Holding::All },
+            SwarmMember { rank: Rank(1), uploads: 9, holding: Holding::Some(bits) },
+        ];
+        vec![
+            Message::Register(Registration { path: "in1.txt".into(), input: Ok(PeerInput::default()) }),
+            Message::Register(Registration {
+                path: "in1.txt".into(),
+                input: Err(InputError::new("in1.txt", Some(3), "bad")),
+            }),
+            Message::FileRequest { file: FileId(1) },
+            Message::Update { file: FileId(0), received: vec![Received { chunk: ChunkIdx(4), from: Rank(3) }] },
+            Message::FileComplete { file: FileId(0), received: vec![] },
+            Message::PeerDone(PeerTally { requests_sent: 5, nacks_received: 1, bad_hashes: 0 }),
+            Message::Start { catalog: vec!["a".into(), "b".into()] },
+            Message::Abort,
+            Message::FileInfo { file: FileId(2), hashes: vec![ChunkHash::from_u128(9)], swarm: swarm.clone() },
+            Message::SwarmReply { file: FileId(2), swarm },
+            Message::ChunkReply { file: FileId(0), chunk: ChunkIdx(1), hash: Some(ChunkHash::from_u128(1)) },
+            Message::ChunkReply { file: FileId(0), chunk: ChunkIdx(1), hash: None },
+            Message::ChunkRequest { file: FileId(0), chunk: ChunkIdx(1) },
+            Message::Stop,
+        ]
+    }
+
+    #[test]
+    fn every_message_round_trips_through_its_encoding() {
+        for msg in samples() {
+            assert_eq!(Message::decode(&msg.encode()).unwrap(), msg);
+        }
+    }
+
+    #[test]
+    fn each_kind_has_its_own_tag_and_one_endpoint() {
+        let tags: std::collections::BTreeSet<i32> = samples().iter().map(Message::tag).collect();
+        assert_eq!(tags.len(), 12, "{tags:?}");
+        for msg in samples() {
+            assert!(msg.endpoint().tags().contains(&msg.tag()));
+        }
+        assert_eq!(Message::Stop.endpoint(), Endpoint::Upload);
+        assert_eq!(Message::Abort.endpoint(), Endpoint::Download);
+        assert_eq!(Message::PeerDone(PeerTally::default()).endpoint(), Endpoint::Tracker);
+    }
+
+    #[test]
+    fn garbage_does_not_decode() {
+        assert!(Message::decode(&[0xff, 0xff, 0xff]).is_err());
+    }
+}

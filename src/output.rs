@@ -1,0 +1,62 @@
+//! Output files `client<R>_<file>`: written whole or not at all.
+
+use crate::hash::ChunkHash;
+use std::io::Write;
+use std::path::Path;
+
+pub fn output_file_name(rank: u32, file: &str) -> String {
+    format!("client{rank}_{file}")
+}
+
+/// Writes the hashes, one per line, to a temporary file beside `dir/name`, then renames it into
+/// place, so a reader never sees a partial output, even if the run dies halfway.
+pub fn write_atomically(dir: &Path, name: &str, hashes: &[ChunkHash]) -> std::io::Result<()> {
+    let temporary = dir.join(format!(".{name}.{}.part", std::process::id()));
+    let mut text = String::with_capacity(hashes.len() * 33);
+    for hash in hashes {
+        text.push_str(hash.as_str());
+        text.push('\n');
+    }
+    let written = std::fs::File::create(&temporary).and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(e);
+    }
+    std::fs::rename(&temporary, dir.join(name))
+}
+
+/// Makes sure outputs can be written to `dir` (creating it if needed) before the run starts.
+pub fn check_writable(dir: &Path) -> Result<(), String> {
+    let shown = dir.display();
+    std::fs::create_dir_all(dir).map_err(|e| format!("{shown}: cannot create the output folder: {e}"))?;
+    let probe = dir.join(format!(".mpitorrent-probe.{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(|e| format!("{shown}: cannot write outputs here: {e}"))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_one_hash_per_line_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let hashes = [ChunkHash::from_u128(1), ChunkHash::from_u128(2)];
+        write_atomically(dir.path(), "client1_f", &hashes).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("client1_f")).unwrap();
+        assert_eq!(text, format!("{}\n{}\n", hashes[0], hashes[1]));
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["client1_f"]);
+    }
+
+    #[test]
+    fn an_unwritable_folder_is_refused_up_front() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain-file");
+        std::fs::write(&file, "").unwrap();
+        let err = check_writable(&file.join("sub")).unwrap_err();
+        assert!(err.contains("cannot create the output folder"), "{err}");
+        assert!(check_writable(&dir.path().join("new/deeper")).is_ok());
+    }
+}

@@ -1,0 +1,73 @@
+//! The run's summary: written as JSON with `--report`, and as one line on rank 0's terminal.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// MPI ranks, the tracker included.
+    pub ranks: u32,
+    pub files: u32,
+    pub chunks_delivered: u64,
+    /// From the tracker's start to the moment every peer was done.
+    pub wall_time_s: f64,
+    pub tracker: TrackerReport,
+    pub peers: Vec<PeerReport>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrackerReport {
+    pub messages_received: u64,
+    pub messages_sent: u64,
+    pub file_requests: u64,
+    pub updates: u64,
+    /// Tracker messages, both ways, per chunk delivered.
+    pub messages_per_chunk: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeerReport {
+    pub rank: u32,
+    pub owned: Vec<String>,
+    pub wanted: Vec<String>,
+    pub completed: Vec<String>,
+    pub chunks_downloaded: u64,
+    /// Source rank to chunks received from it.
+    pub downloaded_from: BTreeMap<u32, u64>,
+    pub uploads_served: u64,
+    /// Chunk requests sent, NACKed ones included.
+    pub requests_sent: u64,
+    pub nacks_received: u64,
+    pub bad_hashes: u64,
+}
+
+impl Report {
+    pub fn files_completed(&self) -> usize {
+        self.peers.iter().map(|p| p.completed.len()).sum()
+    }
+
+    /// Peer-to-peer messages (requests and answers) per chunk delivered.
+    pub fn peer_messages_per_chunk(&self) -> f64 {
+        let requests: u64 = self.peers.iter().map(|p| p.requests_sent).sum();
+        if self.chunks_delivered == 0 {
+            0.0
+        } else {
+            2.0 * requests as f64 / self.chunks_delivered as f64
+        }
+    }
+
+    /// The one line rank 0 prints after a successful run.
+    pub fn summary(&self) -> String {
+        format!(
+            "mpitorrent: {} peers, {} files completed, {} chunks in {:.2} s ({:.0} chunks/s); \
+             messages per chunk: {:.2} between peers, {:.2} with the tracker",
+            self.peers.len(),
+            self.files_completed(),
+            self.chunks_delivered,
+            self.wall_time_s,
+            self.chunks_delivered as f64 / self.wall_time_s.max(1e-9),
+            self.peer_messages_per_chunk(),
+            self.tracker.messages_per_chunk,
+        )
+    }
+}

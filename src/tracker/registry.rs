@@ -1,0 +1,146 @@
+//! The start of a run: collect every peer's registration, then check the inputs against each
+//! other before anyone downloads. Errors name the file and line at fault.
+
+use crate::hash::ChunkHash;
+use crate::ids::Rank;
+use crate::input::PeerInput;
+use crate::message::Registration;
+use crate::tracker::state::{CatalogFile, Tracker};
+use std::collections::BTreeMap;
+
+pub struct Registry {
+    registrations: Vec<Option<Registration>>,
+}
+
+impl Registry {
+    pub fn new(peers: usize) -> Registry {
+        Registry { registrations: vec![None; peers] }
+    }
+
+    pub fn add(&mut self, from: Rank, registration: Registration) -> Result<(), String> {
+        let slot = self
+            .registrations
+            .get_mut(from.peer_index())
+            .ok_or_else(|| format!("registration from unknown rank {from}"))?;
+        if slot.replace(registration).is_some() {
+            return Err(format!("rank {from} registered twice"));
+        }
+        Ok(())
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.registrations.iter().all(Option::is_some)
+    }
+
+    /// Checks all inputs together and builds the tracker, or says what is wrong (the first problem,
+    /// in rank order).
+    pub fn into_tracker(self) -> Result<Tracker, String> {
+        let mut peers: Vec<(String, PeerInput)> = Vec::with_capacity(self.registrations.len());
+        for registration in self.registrations {
+            let Registration { path, input } = registration.ok_or("registration missing")?;
+            peers.push((path, input.map_err(|e| e.to_string())?));
+        }
+
+        // name -> (hashes, where first seen)
+        let mut catalog: BTreeMap<&str, (&[ChunkHash], &str, usize)> = BTreeMap::new();
+        for (path, input) in &peers {
+            for owned in &input.owned {
+                match catalog.get(owned.name.as_str()) {
+                    None => {
+                        catalog.insert(&owned.name, (&owned.hashes, path, owned.line));
+                    }
+                    Some(&(hashes, first_path, first_line)) => {
+                        if let Some(difference) = describe_difference(hashes, &owned.hashes) {
+                            return Err(format!(
+                                "{path}:{}: file '{}' {difference} than at {first_path}:{first_line}",
+                                owned.line, owned.name
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for (path, input) in &peers {
+            if let Some(w) = input.wanted.iter().find(|w| !catalog.contains_key(w.name.as_str())) {
+                return Err(format!("{path}:{}: wants '{}', which no peer owns", w.line, w.name));
+            }
+        }
+
+        let files = catalog
+            .iter()
+            .map(|(name, (hashes, _, _))| CatalogFile { name: name.to_string(), hashes: hashes.to_vec() })
+            .collect();
+        let inputs = peers.into_iter().map(|(_, input)| input).collect::<Vec<_>>();
+        Ok(Tracker::new(files, &inputs))
+    }
+}
+
+/// How `other` differs from `first`, if it does, phrased to follow "file 'x' ...".
+fn describe_difference(first: &[ChunkHash], other: &[ChunkHash]) -> Option<String> {
+    if first.len() != other.len() {
+        return Some(format!("has {} chunks here, a different count ({})", other.len(), first.len()));
+    }
+    let at = first.iter().zip(other).position(|(a, b)| a != b)?;
+    Some(format!("has a different hash for chunk {} here", at + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::parse_peer_input;
+
+    const H1: &str = "3fcfb9d1242fdce64aee2bfe35266912";
+    const H2: &str = "6dd6078d720fc86c885f7f87faf0d32a";
+
+    fn registry(inputs: &[&str]) -> Registry {
+        let mut registry = Registry::new(inputs.len());
+        for (i, text) in inputs.iter().enumerate() {
+            let path = format!("in{}.txt", i + 1);
+            let input = parse_peer_input(&path, text);
+            registry.add(Rank::from_peer_index(i), Registration { path, input }).unwrap();
+        }
+        registry
+    }
+
+    fn error_of(inputs: &[&str]) -> String {
+        registry(inputs).into_tracker().err().expect("an error")
+    }
+
+    #[test]
+    fn accepts_the_same_file_owned_twice() {
+        let same = format!("1\nf 2\n{H1}\n{H2}\n0\n");
+        assert!(registry(&[&same, &same, "0\n1\nf\n"]).into_tracker().is_ok());
+    }
+
+    #[test]
+    fn the_first_input_error_in_rank_order_wins() {
+        assert_eq!(error_of(&["0\n0\n", "0\nx\n", "zzz"]), "in2.txt:2: the number of wanted files: expected a whole number, found 'x'");
+    }
+
+    #[test]
+    fn refuses_one_name_with_two_hash_lists() {
+        let a = format!("1\nf 2\n{H1}\n{H2}\n0\n");
+        let b = format!("1\nf 2\n{H1}\n{H1}\n0\n");
+        assert_eq!(error_of(&[&a, &b]), "in2.txt:2: file 'f' has a different hash for chunk 2 here than at in1.txt:2");
+        assert_eq!(error_of(&[&a, "0\n0\n", "1\nf 1\nX\n"]), "in3.txt:3: expected hash 1 of 1 of 'f' (32 hex digits), found 'X'");
+        assert_eq!(
+            error_of(&[&a, &format!("1\nf 1\n{H1}\n0\n")]),
+            "in2.txt:2: file 'f' has 1 chunks here, a different count (2) than at in1.txt:2"
+        );
+    }
+
+    #[test]
+    fn refuses_a_wanted_file_nobody_owns() {
+        assert_eq!(error_of(&[&format!("1\nf 1\n{H1}\n0\n"), "0\n2\nf\ng\n"]), "in2.txt:4: wants 'g', which no peer owns");
+    }
+
+    #[test]
+    fn a_rank_registers_once() {
+        let mut registry = Registry::new(1);
+        let reg = Registration { path: "in1.txt".into(), input: Ok(PeerInput::default()) };
+        registry.add(Rank(1), reg.clone()).unwrap();
+        assert!(registry.is_complete());
+        assert_eq!(registry.add(Rank(1), reg.clone()).unwrap_err(), "rank 1 registered twice");
+        assert_eq!(registry.add(Rank(5), reg).unwrap_err(), "registration from unknown rank 5");
+    }
+}

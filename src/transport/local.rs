@@ -1,0 +1,66 @@
+//! In-process transport: every rank is a set of threads, every endpoint a crossbeam channel.
+//! Messages still go through their wire encoding, so tests exercise it too.
+
+use super::{Transport, TransportError};
+use crate::ids::Rank;
+use crate::message::{Endpoint, Envelope, Message};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+type Wire = (Rank, Vec<u8>);
+
+pub struct LocalTransport {
+    rank: Rank,
+    senders: Arc<Vec<[Sender<Wire>; 3]>>,
+    inboxes: [Receiver<Wire>; 3],
+}
+
+/// One transport per rank, all connected.
+pub fn local_network(size: u32) -> Vec<LocalTransport> {
+    let (senders, inboxes): (Vec<_>, Vec<_>) = (0..size)
+        .map(|_| {
+            let [(t0, r0), (t1, r1), (t2, r2)] = [(); 3].map(|_| crossbeam_channel::unbounded());
+            ([t0, t1, t2], [r0, r1, r2])
+        })
+        .unzip();
+    let senders = Arc::new(senders);
+    inboxes
+        .into_iter()
+        .enumerate()
+        .map(|(rank, inboxes)| LocalTransport { rank: Rank(rank as u32), senders: senders.clone(), inboxes })
+        .collect()
+}
+
+impl Transport for LocalTransport {
+    fn rank(&self) -> Rank {
+        self.rank
+    }
+
+    fn size(&self) -> u32 {
+        self.senders.len() as u32
+    }
+
+    fn send(&self, to: Rank, msg: &Message) -> Result<(), TransportError> {
+        let inbox = &self.senders.get(to.0 as usize).ok_or(TransportError::Gone(to))?[msg.endpoint().index()];
+        inbox.send((self.rank, msg.encode())).map_err(|_| TransportError::Gone(to))
+    }
+
+    fn recv(&self, endpoint: Endpoint, timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
+        let inbox = &self.inboxes[endpoint.index()];
+        let (from, bytes) = match timeout {
+            None => inbox.recv().map_err(|_| TransportError::Gone(self.rank))?,
+            Some(t) => match inbox.recv_timeout(t) {
+                Ok(wire) => wire,
+                Err(RecvTimeoutError::Timeout) => return Ok(None),
+                Err(RecvTimeoutError::Disconnected) => return Err(TransportError::Gone(self.rank)),
+            },
+        };
+        let msg = Message::decode(&bytes).map_err(|e| TransportError::Garbled {
+            from,
+            tag: -1,
+            reason: e.to_string(),
+        })?;
+        Ok(Some(Envelope { from, msg }))
+    }
+}

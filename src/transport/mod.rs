@@ -1,0 +1,27 @@
+//! How ranks exchange messages. The tracker and the peers only ever see this trait; MPI is one
+//! implementation, threads with channels (for tests) the other.
+
+pub mod local;
+pub mod mpi;
+
+use crate::ids::Rank;
+use crate::message::{Endpoint, Envelope, Message};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("rank {0} is gone")]
+    Gone(Rank),
+    #[error("undecodable message from rank {from} (tag {tag}): {reason}")]
+    Garbled { from: Rank, tag: i32, reason: String },
+}
+
+pub trait Transport: Send + Sync + 'static {
+    fn rank(&self) -> Rank;
+    /// Number of ranks, the tracker included.
+    fn size(&self) -> u32;
+    fn send(&self, to: Rank, msg: &Message) -> Result<(), TransportError>;
+    /// Waits for the next message to `endpoint` of this rank, sleeping rather than spinning.
+    /// `None` after `timeout` (never, when it is `None`).
+    fn recv(&self, endpoint: Endpoint, timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError>;
+}
