@@ -1,1 +1,88 @@
-fn main() {}
+//! Benchmark: wall time, CPU time and chunks per second of whole runs under mpirun, beside the
+//! launch floor (an MPI program that only starts and stops, with the same number of ranks).
+//!
+//! `cargo bench --bench swarm` prints a Markdown table. Under mpirun with `--floor`, this same
+//! executable is the floor program.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use mpitorrent::report::Report;
+use mpitorrent::scenario::{RandomSpec, Scenario};
+use std::time::Duration;
+
+const REPEATS: usize = 3;
+const LIMIT: Duration = Duration::from_secs(300);
+
+struct Case {
+    label: &'static str,
+    spec: RandomSpec,
+    chunk_time_ms: u64,
+}
+
+fn cases() -> Vec<Case> {
+    let swarm = |chunks| RandomSpec { peers: 64, files: 10, chunks: chunks..=chunks, owners: 2..=2, wanted: 3..=3 };
+    vec![
+        Case { label: "64 peers, 10 files x 100 chunks", spec: swarm(100), chunk_time_ms: 0 },
+        Case { label: "64 peers, 10 files x 1000 chunks", spec: swarm(1000), chunk_time_ms: 0 },
+        Case {
+            label: "32 peers, 4 files x 50 chunks, --chunk-time 20",
+            spec: RandomSpec { peers: 32, files: 4, chunks: 50..=50, owners: 2..=2, wanted: 1..=2 },
+            chunk_time_ms: 20,
+        },
+    ]
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--floor") {
+        let universe = mpi::initialize().expect("MPI initializes");
+        drop(universe);
+        return;
+    }
+    if std::env::args().any(|a| a == "--test" || a == "--list") {
+        return; // `cargo test --benches` only checks that this builds
+    }
+    let me = std::env::current_exe().expect("own path");
+    println!("| scenario | ranks | chunks | launch floor | mpitorrent wall | above floor | CPU time | cores busy | chunks/s |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for case in cases() {
+        let scenario = Scenario::random(&case.spec, 1);
+        let dir = tempfile::tempdir().expect("temporary folder");
+        scenario.write(&dir.path().join("in")).expect("inputs written");
+        let np = scenario.ranks();
+        let floor = median((0..REPEATS).map(|_| {
+            let run = common::launch(dir.path(), np, &me, &["--floor"], LIMIT);
+            assert!(run.success(), "floor program failed: {}", run.stderr);
+            (run.wall, run.cpu, 0.0)
+        }));
+        let chunk_time = case.chunk_time_ms.to_string();
+        let args = ["--inputs", "in", "--out", "out", "--report", "report.json", "--chunk-time", &chunk_time];
+        let ours = median((0..REPEATS).map(|_| {
+            let _ = std::fs::remove_dir_all(dir.path().join("out"));
+            let run = common::mpirun(dir.path(), np, &args, LIMIT);
+            assert!(run.success(), "mpitorrent failed: {}", run.stderr);
+            let report: Report =
+                serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+            assert_eq!(report.chunks_delivered as usize, scenario.chunks_wanted());
+            (run.wall, run.cpu, report.chunks_delivered as f64 / report.wall_time_s)
+        }));
+        println!(
+            "| {} | {np} | {} | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {:.2} | {:.0} |",
+            case.label,
+            scenario.chunks_wanted(),
+            floor.0.as_secs_f64(),
+            ours.0.as_secs_f64(),
+            ours.0.as_secs_f64() - floor.0.as_secs_f64(),
+            ours.1.as_secs_f64(),
+            ours.1.as_secs_f64() / ours.0.as_secs_f64(),
+            ours.2,
+        );
+    }
+}
+
+/// The run with the median wall time.
+fn median(runs: impl Iterator<Item = (Duration, Duration, f64)>) -> (Duration, Duration, f64) {
+    let mut runs: Vec<_> = runs.collect();
+    runs.sort_by_key(|r| r.0);
+    runs[runs.len() / 2]
+}

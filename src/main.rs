@@ -142,7 +142,12 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
             chunk_time: Duration::from_millis(args.chunk_time),
             ..RunConfig::default()
         };
-        match run_rank(Arc::new(MpiTransport::new()), &config, &NoEvents) {
+        let transport = Arc::new(MpiTransport::start());
+        let result = run_rank(transport.clone(), &config, &NoEvents);
+        if !matches!(result, Err(RunError::Protocol(_) | RunError::Output(_) | RunError::Transport(_))) {
+            transport.close(); // before MPI_Finalize; on other errors the whole job is aborted below
+        }
+        match result {
             Ok(Some(report)) => {
                 println!("{}", report.summary());
                 match &args.report {

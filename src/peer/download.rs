@@ -1,17 +1,24 @@
 //! A peer's download thread: fetches each wanted file chunk by chunk from the swarm, reports to
 //! the tracker every few chunks, and writes each file when it is complete.
+//!
+//! Chunks are requested in order, several at a time ([`IN_FLIGHT`]), each from one member; a
+//! NACK or a wrong hash sends the chunk to the next member. The thread reacts to whatever arrives
+//! (chunk replies and the tracker's swarm updates interleave), so it never polls.
 
 use crate::events::{Event, EventSink};
-use crate::hash::ChunkHash;
 use crate::ids::{ChunkIdx, FileId, Rank};
-use crate::message::{Endpoint, Message, Received, Swarm};
+use crate::message::{Endpoint, Message, Received};
 use crate::output::{output_file_name, write_atomically};
 use crate::peer::store::ChunkStore;
 use crate::peer::view::SwarmView;
 use crate::run::{RunConfig, RunError};
 use crate::transport::Transport;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
+/// Chunk requests a downloader keeps outstanding: enough to hide the round trip to an uploader,
+/// few enough that one downloader cannot flood the swarm.
+pub const IN_FLIGHT: usize = 8;
 /// The longest a downloader waits before asking the tracker again when nobody holds a chunk.
 const LONGEST_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -26,10 +33,24 @@ pub struct Downloader<'a, T: Transport> {
 /// One file's download in progress.
 struct Fetch {
     file: FileId,
-    hashes: Vec<ChunkHash>,
+    chunks: usize,
     view: SwarmView,
+    /// The first chunk never requested yet.
+    next: usize,
+    /// Chunks to request again: their last source said NACK or sent a wrong hash.
+    retry: VecDeque<ChunkIdx>,
+    /// Chunks no member is known to hold, until the tracker's next swarm.
+    waiting: Vec<ChunkIdx>,
+    in_flight: Vec<(ChunkIdx, Rank)>,
+    /// Members that failed a chunk since the last swarm update.
+    tried: HashMap<ChunkIdx, Vec<Rank>>,
+    held: usize,
     /// Chunks received since the last report to the tracker.
     unreported: Vec<Received>,
+    /// Updates sent whose swarm has not come back yet.
+    updating: usize,
+    /// How long to wait before the next forced update, once one did not help.
+    backoff: Option<Duration>,
 }
 
 impl<T: Transport> Downloader<'_, T> {
@@ -46,18 +67,50 @@ impl<T: Transport> Downloader<'_, T> {
 
     fn fetch_file(&self, file: FileId) -> Result<(), RunError> {
         self.transport.send(Rank::TRACKER, &Message::FileRequest { file })?;
-        let (hashes, swarm) = self.expect("the file's hashes and swarm", |msg| match msg {
-            Message::FileInfo { file: f, hashes, swarm } if f == file => Ok((hashes, swarm)),
-            other => Err(other),
-        })?;
-        self.store.begin(file, hashes.clone());
-        let mut fetch = Fetch { file, hashes, view: SwarmView::new(self.me(), swarm), unreported: Vec::new() };
-        let chunks = fetch.hashes.len();
-        for chunk in (0..chunks).map(|c| ChunkIdx(c as u32)) {
-            let from = self.fetch_chunk(&mut fetch, chunk)?;
-            fetch.unreported.push(Received { chunk, from });
-            if fetch.unreported.len() >= self.config.update_every && chunk.index() + 1 < chunks {
+        let envelope = self.receive()?;
+        let (hashes, swarm) = match envelope.msg {
+            Message::FileInfo { file: f, hashes, swarm } if f == file => (hashes, swarm),
+            other => return Err(unexpected("the file's hashes and swarm", other, envelope.from)),
+        };
+        let chunks = hashes.len();
+        self.store.begin(file, hashes);
+        let mut fetch = Fetch {
+            file,
+            chunks,
+            view: SwarmView::new(self.me(), swarm),
+            next: 0,
+            retry: VecDeque::new(),
+            waiting: Vec::new(),
+            in_flight: Vec::new(),
+            tried: HashMap::new(),
+            held: 0,
+            unreported: Vec::new(),
+            updating: 0,
+            backoff: None,
+        };
+        while fetch.held < chunks || fetch.updating > 0 {
+            self.request_more(&mut fetch)?;
+            if fetch.in_flight.is_empty() && fetch.updating == 0 && fetch.held < chunks {
+                // Every missing chunk waits for a holder: ask the tracker again, after a pause
+                // if asking did not help last time.
+                if let Some(pause) = fetch.backoff {
+                    std::thread::sleep(pause);
+                }
+                fetch.backoff = Some(fetch.backoff.map_or(Duration::from_millis(1), |b| (b * 2).min(LONGEST_BACKOFF)));
                 self.update(&mut fetch)?;
+            }
+            let envelope = self.receive()?;
+            match envelope.msg {
+                Message::ChunkReply { file: f, chunk, hash } if f == file => {
+                    self.on_reply(&mut fetch, envelope.from, chunk, hash)?
+                }
+                Message::SwarmReply { file: f, swarm } if f == file && fetch.updating > 0 => {
+                    fetch.updating -= 1;
+                    fetch.view.refresh(swarm);
+                    fetch.tried.clear();
+                    fetch.retry.extend(fetch.waiting.drain(..));
+                }
+                other => return Err(unexpected("a chunk reply or a swarm update", other, envelope.from)),
             }
         }
 
@@ -71,61 +124,70 @@ impl<T: Transport> Downloader<'_, T> {
         Ok(())
     }
 
-    /// Gets one chunk from the least busy member that holds it, trying the others on a NACK or a
-    /// wrong hash. When no member is known to hold it, asks the tracker again, backing off.
-    fn fetch_chunk(&self, fetch: &mut Fetch, chunk: ChunkIdx) -> Result<Rank, RunError> {
-        let (me, file) = (self.me(), fetch.file);
-        let mut tried = Vec::new();
-        let mut backoff = Duration::from_millis(1);
-        let mut refreshes = 0;
-        loop {
-            let Some(uploader) = fetch.view.pick(chunk, &tried) else {
-                if refreshes > 0 {
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(LONGEST_BACKOFF);
+    /// Requests chunks, in order, until [`IN_FLIGHT`] are outstanding or none is left to ask for.
+    fn request_more(&self, fetch: &mut Fetch) -> Result<(), RunError> {
+        while fetch.in_flight.len() < IN_FLIGHT {
+            let chunk = match fetch.retry.pop_front() {
+                Some(chunk) => chunk,
+                None if fetch.next < fetch.chunks => {
+                    fetch.next += 1;
+                    ChunkIdx(fetch.next as u32 - 1)
                 }
-                refreshes += 1;
-                self.update(fetch)?;
-                tried.clear();
+                None => return Ok(()),
+            };
+            let tried = fetch.tried.get(&chunk).map_or(&[][..], Vec::as_slice);
+            let Some(uploader) = fetch.view.pick(chunk, tried) else {
+                fetch.waiting.push(chunk);
                 continue;
             };
             fetch.view.note_asked(uploader);
+            fetch.in_flight.push((chunk, uploader));
+            let (me, file) = (self.me(), fetch.file);
             self.events.emit(Event::ChunkRequested { downloader: me, uploader, file, chunk });
             self.transport.send(uploader, &Message::ChunkRequest { file, chunk })?;
-            let answer = self.expect("a chunk reply", |msg| match msg {
-                Message::ChunkReply { file: f, chunk: c, hash } if f == file && c == chunk => Ok(hash),
-                other => Err(other),
-            })?;
-            match answer {
-                Some(hash) if self.store.accept(file, chunk, hash).is_ok() => {
-                    self.events.emit(Event::ChunkReceived { downloader: me, uploader, file, chunk });
-                    return Ok(uploader);
-                }
-                Some(_) => self.events.emit(Event::ChunkRejected { downloader: me, uploader, file, chunk }),
-                None => self.events.emit(Event::ChunkNacked { downloader: me, uploader, file, chunk }),
-            }
-            tried.push(uploader);
         }
-    }
-
-    /// Reports the chunks received since the last report and takes the tracker's fresh swarm.
-    fn update(&self, fetch: &mut Fetch) -> Result<(), RunError> {
-        let file = fetch.file;
-        let received = std::mem::take(&mut fetch.unreported);
-        self.transport.send(Rank::TRACKER, &Message::Update { file, received })?;
-        let swarm: Swarm = self.expect("a swarm update", |msg| match msg {
-            Message::SwarmReply { file: f, swarm } if f == file => Ok(swarm),
-            other => Err(other),
-        })?;
-        fetch.view.refresh(swarm);
         Ok(())
     }
 
-    /// Waits for the next message to this thread, which must be the one `accept` takes.
-    fn expect<R>(&self, what: &str, accept: impl FnOnce(Message) -> Result<R, Message>) -> Result<R, RunError> {
-        let envelope = self.transport.recv(Endpoint::Download, None)?.expect("no timeout was set");
-        accept(envelope.msg).map_err(|other| {
-            RunError::Protocol(format!("expected {what}, got {other:?} from rank {}", envelope.from))
-        })
+    fn on_reply(&self, fetch: &mut Fetch, from: Rank, chunk: ChunkIdx, hash: Option<crate::hash::ChunkHash>) -> Result<(), RunError> {
+        let (me, file) = (self.me(), fetch.file);
+        let Some(at) = fetch.in_flight.iter().position(|&(c, up)| c == chunk && up == from) else {
+            return Err(RunError::Protocol(format!("rank {from} answered for chunk {} it was not asked for", chunk.0)));
+        };
+        fetch.in_flight.swap_remove(at);
+        match hash {
+            Some(hash) if self.store.accept(file, chunk, hash).is_ok() => {
+                self.events.emit(Event::ChunkReceived { downloader: me, uploader: from, file, chunk });
+                fetch.tried.remove(&chunk);
+                fetch.held += 1;
+                fetch.backoff = None;
+                fetch.unreported.push(Received { chunk, from });
+                if fetch.unreported.len() >= self.config.update_every && fetch.held < fetch.chunks {
+                    self.update(fetch)?;
+                }
+                return Ok(());
+            }
+            Some(_) => self.events.emit(Event::ChunkRejected { downloader: me, uploader: from, file, chunk }),
+            None => self.events.emit(Event::ChunkNacked { downloader: me, uploader: from, file, chunk }),
+        }
+        fetch.tried.entry(chunk).or_default().push(from);
+        fetch.retry.push_back(chunk);
+        Ok(())
     }
+
+    /// Reports the chunks received since the last report; the tracker answers with a fresh swarm.
+    fn update(&self, fetch: &mut Fetch) -> Result<(), RunError> {
+        let received = std::mem::take(&mut fetch.unreported);
+        self.transport.send(Rank::TRACKER, &Message::Update { file: fetch.file, received })?;
+        fetch.updating += 1;
+        Ok(())
+    }
+
+    fn receive(&self) -> Result<crate::message::Envelope, RunError> {
+        Ok(self.transport.recv(Endpoint::Download, None)?.expect("no timeout was set"))
+    }
+}
+
+fn unexpected(what: &str, got: Message, from: Rank) -> RunError {
+    RunError::Protocol(format!("expected {what}, got {got:?} from rank {from}"))
 }

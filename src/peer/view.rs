@@ -21,15 +21,16 @@ impl SwarmView {
         *self = SwarmView::new(self.me, swarm);
     }
 
-    /// The least loaded member, other than this peer and those in `tried`, that holds `chunk`.
-    /// Load is the tracker's upload count plus this peer's own requests since, so successive
-    /// chunks spread over the holders instead of all going to the first one.
+    /// The member, other than this peer and those in `tried`, that holds `chunk` and that this
+    /// peer asked least since the tracker's last answer, the least busy among equals. So within
+    /// each update interval the requests go round the holders, least busy first, instead of
+    /// all going to one.
     pub fn pick(&self, chunk: ChunkIdx, tried: &[Rank]) -> Option<Rank> {
         self.swarm
             .iter()
             .zip(&self.asked)
             .filter(|(m, _)| m.rank != self.me && !tried.contains(&m.rank) && m.holding.has(chunk))
-            .min_by_key(|(m, asked)| m.uploads + **asked)
+            .min_by_key(|(m, asked)| (**asked, m.uploads))
             .map(|(m, _)| m.rank)
     }
 
@@ -69,8 +70,8 @@ mod tests {
     }
 
     #[test]
-    fn spreads_successive_requests_over_equal_holders() {
-        let mut view = SwarmView::new(Rank(9), vec![member(1, 0, Holding::All), member(2, 0, Holding::All)]);
+    fn spreads_successive_requests_over_the_holders_least_busy_first() {
+        let mut view = SwarmView::new(Rank(9), vec![member(1, 0, Holding::All), member(2, 50, Holding::All)]);
         let mut sources = Vec::new();
         for chunk in 0..4 {
             let from = view.pick(ChunkIdx(chunk), &[]).unwrap();

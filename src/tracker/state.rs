@@ -242,3 +242,106 @@ impl Tracker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::NoEvents;
+    use crate::ids::ChunkIdx;
+    use crate::input::{OwnedFile, WantedFile};
+
+    fn h(n: u128) -> ChunkHash {
+        ChunkHash::from_u128(n)
+    }
+
+    /// Peer 1 and 2 own "a" (3 chunks); peers 3 and 4 want it.
+    fn tracker() -> Tracker {
+        let owned = || PeerInput {
+            owned: vec![OwnedFile { name: "a".into(), hashes: vec![h(1), h(2), h(3)], line: 2 }],
+            wanted: vec![],
+        };
+        let wants = || PeerInput { owned: vec![], wanted: vec![WantedFile { name: "a".into(), line: 3 }] };
+        Tracker::new(vec![CatalogFile { name: "a".into(), hashes: vec![h(1), h(2), h(3)] }], &[owned(), owned(), wants(), wants()])
+    }
+
+    fn handle(tracker: &mut Tracker, from: u32, msg: Message) -> Outgoing {
+        tracker.handle(Rank(from), msg, &NoEvents).unwrap()
+    }
+
+    fn got(chunk: u32, from: u32) -> Received {
+        Received { chunk: ChunkIdx(chunk), from: Rank(from) }
+    }
+
+    fn ranks_and_uploads(swarm: &Swarm) -> Vec<(u32, u64)> {
+        swarm.iter().map(|m| (m.rank.0, m.uploads)).collect()
+    }
+
+    #[test]
+    fn start_goes_to_every_peer_with_the_catalog() {
+        let mut tracker = tracker();
+        let out = tracker.start(&NoEvents);
+        assert_eq!(out.len(), 4);
+        assert!(out.iter().all(|(_, m)| *m == Message::Start { catalog: vec!["a".into()] }));
+    }
+
+    #[test]
+    fn a_requester_gets_hashes_and_joins_the_swarm_holding_nothing() {
+        let mut tracker = tracker();
+        let out = handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
+        let [(to, Message::FileInfo { file, hashes, swarm })] = &out[..] else { panic!("{out:?}") };
+        assert_eq!((*to, *file, hashes.len()), (Rank(3), FileId(0), 3));
+        assert_eq!(ranks_and_uploads(swarm), [(1, 0), (2, 0), (3, 0)]);
+        assert_eq!(swarm[2].holding, Holding::Some(FixedBitSet::with_capacity(3)));
+    }
+
+    #[test]
+    fn updates_record_holdings_and_sort_the_swarm_by_busyness() {
+        let mut tracker = tracker();
+        handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
+        handle(&mut tracker, 4, Message::FileRequest { file: FileId(0) });
+        let out = handle(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![got(0, 1), got(1, 1)] });
+        let [(_, Message::SwarmReply { swarm, .. })] = &out[..] else { panic!("{out:?}") };
+        assert_eq!(ranks_and_uploads(swarm), [(2, 0), (3, 0), (4, 0), (1, 2)]);
+        assert!(swarm[1].holding.has(ChunkIdx(1)) && !swarm[1].holding.has(ChunkIdx(2)));
+    }
+
+    #[test]
+    fn completion_makes_a_seed_and_the_last_done_stops_everyone() {
+        let mut tracker = tracker();
+        handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
+        let done = || Message::PeerDone(PeerTally::default());
+        assert!(handle(&mut tracker, 3, Message::FileComplete { file: FileId(0), received: vec![got(0, 1), got(1, 2), got(2, 2)] }).is_empty());
+        for peer in [1, 2, 3] {
+            assert!(handle(&mut tracker, peer, done()).is_empty());
+        }
+        let out = handle(&mut tracker, 4, Message::FileRequest { file: FileId(0) });
+        let [(_, Message::FileInfo { swarm, .. })] = &out[..] else { panic!("{out:?}") };
+        assert_eq!(swarm.iter().find(|m| m.rank == Rank(3)).unwrap().holding, Holding::All);
+        let stop = handle(&mut tracker, 4, done());
+        assert_eq!(stop.iter().map(|(r, _)| r.0).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        assert!(stop.iter().all(|(_, m)| *m == Message::Stop));
+        assert!(tracker.all_done());
+
+        let report = tracker.report(Duration::from_secs(1));
+        assert_eq!(report.chunks_delivered, 3);
+        assert_eq!(report.peers[0].uploads_served, 1);
+        assert_eq!(report.peers[1].uploads_served, 2);
+        assert_eq!(report.peers[2].downloaded_from, BTreeMap::from([(1, 1), (2, 2)]));
+        assert_eq!(report.peers[2].completed, ["a"]);
+        assert_eq!(report.tracker.file_requests, 2);
+    }
+
+    #[test]
+    fn protocol_breaches_are_errors() {
+        let mut tracker = tracker();
+        let err = |t: &mut Tracker, from, msg| t.handle(Rank(from), msg, &NoEvents).unwrap_err();
+        assert!(err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![] }).contains("without asking"));
+        assert!(err(&mut tracker, 3, Message::FileRequest { file: FileId(7) }).contains("no file with id 7"));
+        assert!(err(&mut tracker, 9, Message::FileRequest { file: FileId(0) }).contains("not a peer"));
+        handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
+        assert!(err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![got(5, 1)] }).contains("impossible"));
+        assert!(err(&mut tracker, 3, Message::Stop).contains("unexpected"));
+        handle(&mut tracker, 1, Message::PeerDone(PeerTally::default()));
+        assert!(err(&mut tracker, 1, Message::PeerDone(PeerTally::default())).contains("twice"));
+    }
+}

@@ -1,10 +1,10 @@
 //! In-process transport: every rank is a set of threads, every endpoint a crossbeam channel.
 //! Messages still go through their wire encoding, so tests exercise it too.
 
-use super::{Transport, TransportError};
+use super::{take, Transport, TransportError};
 use crate::ids::Rank;
 use crate::message::{Endpoint, Envelope, Message};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,14 +47,8 @@ impl Transport for LocalTransport {
     }
 
     fn recv(&self, endpoint: Endpoint, timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
-        let inbox = &self.inboxes[endpoint.index()];
-        let (from, bytes) = match timeout {
-            None => inbox.recv().map_err(|_| TransportError::Gone(self.rank))?,
-            Some(t) => match inbox.recv_timeout(t) {
-                Ok(wire) => wire,
-                Err(RecvTimeoutError::Timeout) => return Ok(None),
-                Err(RecvTimeoutError::Disconnected) => return Err(TransportError::Gone(self.rank)),
-            },
+        let Some((from, bytes)) = take(&self.inboxes[endpoint.index()], timeout, self.rank)? else {
+            return Ok(None);
         };
         let msg = Message::decode(&bytes).map_err(|e| TransportError::Garbled {
             from,

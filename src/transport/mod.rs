@@ -6,6 +6,7 @@ pub mod mpi;
 
 use crate::ids::Rank;
 use crate::message::{Endpoint, Envelope, Message};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,4 +25,16 @@ pub trait Transport: Send + Sync + 'static {
     /// Waits for the next message to `endpoint` of this rank, sleeping rather than spinning.
     /// `None` after `timeout` (never, when it is `None`).
     fn recv(&self, endpoint: Endpoint, timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError>;
+}
+
+/// Blocks on an endpoint's channel: `None` after `timeout`, an error once nothing can arrive.
+fn take<T>(inbox: &Receiver<T>, timeout: Option<Duration>, rank: Rank) -> Result<Option<T>, TransportError> {
+    match timeout {
+        None => inbox.recv().map(Some).map_err(|_| TransportError::Gone(rank)),
+        Some(t) => match inbox.recv_timeout(t) {
+            Ok(item) => Ok(Some(item)),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => Err(TransportError::Gone(rank)),
+        },
+    }
 }

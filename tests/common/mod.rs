@@ -1,0 +1,69 @@
+//! Running the real binary under mpirun, for the integration tests.
+#![allow(dead_code)] // each test file uses a different part
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_mpitorrent");
+
+pub struct Run {
+    /// The exit code; `None` if killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub wall: Duration,
+    /// User and system CPU time of mpirun and every rank.
+    pub cpu: Duration,
+}
+
+impl Run {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+/// `mpirun --oversubscribe -np <np> <binary> <args>` in `dir`, killed after `limit`.
+pub fn mpirun(dir: &Path, np: u32, args: &[&str], limit: Duration) -> Run {
+    launch(dir, np, Path::new(BINARY), args, limit)
+}
+
+/// `mpirun --oversubscribe -np <np> <program> <args>` in `dir`, killed after `limit`.
+pub fn launch(dir: &Path, np: u32, program: &Path, args: &[&str], limit: Duration) -> Run {
+    let started = Instant::now();
+    let mut child = Command::new("timeout")
+        .args(["--kill-after=5", &limit.as_secs().to_string()])
+        .args(["mpirun", "--oversubscribe", "-np", &np.to_string()])
+        .arg(program)
+        .args(args)
+        .current_dir(dir)
+        // Open MPI refuses to start as root without these; harmless otherwise.
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mpirun and timeout are installed (see .ci/setup)");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            pipe.read_to_string(&mut text).map(|_| text).unwrap_or_default()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    // wait4 rather than Child::wait: its usage figures cover the ranks, which mpirun waited for.
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32, "wait4 failed");
+    let seconds = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Run {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+        wall: started.elapsed(),
+        cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+    }
+}

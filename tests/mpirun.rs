@@ -1,0 +1,97 @@
+//! The real binary under mpirun: generated scenarios checked hash by hash, the report, and bad
+//! inputs refused on every rank within seconds.
+
+mod common;
+
+use common::mpirun;
+use mpitorrent::report::Report;
+use mpitorrent::scenario::{RandomSpec, Scenario};
+use std::path::Path;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn check_outputs(scenario: &Scenario, out: &Path) {
+    for (name, hashes) in scenario.expected_outputs() {
+        let text = std::fs::read_to_string(out.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let want: Vec<&str> = hashes.iter().map(|h| h.as_str()).collect();
+        assert_eq!(text.lines().collect::<Vec<_>>(), want, "{name}");
+    }
+}
+
+#[test]
+fn generated_scenarios_come_out_right_hash_by_hash() {
+    let shapes = [
+        (RandomSpec { peers: 3, files: 2, chunks: 1..=40, owners: 1..=1, wanted: 1..=1 }, 11),
+        (RandomSpec { peers: 8, files: 5, chunks: 20..=120, owners: 1..=3, wanted: 0..=4 }, 12),
+        (RandomSpec { peers: 12, files: 12, chunks: 1000..=1500, owners: 1..=2, wanted: 1..=3 }, 13),
+    ];
+    for (spec, seed) in shapes {
+        let scenario = Scenario::random(&spec, seed);
+        let dir = tempfile::tempdir().unwrap();
+        scenario.write(&dir.path().join("in")).unwrap();
+        let run = mpirun(dir.path(), scenario.ranks(), &["--inputs", "in", "--out", "out", "--report", "report.json"], LIMIT);
+        assert!(run.success(), "{spec:?}: {}", run.stderr);
+        check_outputs(&scenario, &dir.path().join("out"));
+
+        let stdout = &run.stdout;
+        assert_eq!(stdout.lines().count(), 1, "one summary line: {stdout}");
+        assert!(stdout.starts_with(&format!("mpitorrent: {} peers", spec.peers)), "{stdout}");
+        let report: Report = serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+        assert_eq!(report.chunks_delivered as usize, scenario.chunks_wanted());
+        assert_eq!(report.peers.len(), spec.peers);
+        assert!((report.peer_messages_per_chunk() - 2.0).abs() < 1e-9, "a request and an answer per chunk");
+    }
+}
+
+#[test]
+fn chunk_time_makes_uploaders_busy_without_burning_cpu() {
+    let spec = RandomSpec { peers: 8, files: 2, chunks: 30..=30, owners: 1..=1, wanted: 1..=1 };
+    let scenario = Scenario::random(&spec, 5);
+    let dir = tempfile::tempdir().unwrap();
+    scenario.write(dir.path()).unwrap();
+    let run = mpirun(dir.path(), scenario.ranks(), &["--chunk-time", "20", "--report", "r.json"], LIMIT);
+    assert!(run.success(), "{}", run.stderr);
+    check_outputs(&scenario, dir.path());
+    let report: Report = serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    // 7 downloaders x 30 chunks at 20 ms, over at most 8 uploaders: at least 0.5 s of serving.
+    assert!(report.wall_time_s > 0.5, "chunk time was not spent: {report:?}");
+    // Waiting ranks sleep: spinning ones would use both cores for the whole run.
+    let busy = run.cpu.as_secs_f64() / run.wall.as_secs_f64();
+    assert!(busy < 0.5, "{:.2} cores busy over {:?}", busy, run.wall);
+}
+
+/// Runs `inputs` (in1.txt, in2.txt, ...) with `np` ranks; returns stderr after checking the run
+/// failed fast, on every rank, and wrote nothing.
+fn refused(inputs: &[&str], np: u32) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, text) in inputs.iter().enumerate() {
+        std::fs::write(dir.path().join(format!("in{}.txt", i + 1)), text).unwrap();
+    }
+    let run = mpirun(dir.path(), np, &["--out", "out"], LIMIT);
+    assert!(run.code.is_some_and(|c| c != 0), "a bad input must fail the run, not {:?}", run.code);
+    assert!(run.wall < Duration::from_secs(15), "took {:?}", run.wall);
+    let outputs = std::fs::read_dir(dir.path().join("out")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(outputs, 0, "nothing written");
+    run.stderr
+}
+
+const H: &str = "3fcfb9d1242fdce64aee2bfe35266912";
+
+#[test]
+fn bad_inputs_end_the_run_with_one_message() {
+    let seed = format!("1\nf 1\n{H}\n0\n");
+    let cases: [(&[&str], u32, &str); 5] = [
+        (&[&seed, "0\n1\nf\n"], 4, "mpitorrent: error: in3.txt: input file not found"),
+        (&[&seed, "0\n1\nf\n", "0\n0\n"], 3, "mpitorrent: error: in3.txt: present, but -np 3 runs peers 1 to 2 only"),
+        (&[&seed, "0\n1\nnope\n"], 3, "mpitorrent: error: in2.txt:3: wants 'nope', which no peer owns"),
+        (&["1\nf 1\nnot-a-hash\n0\n", "0\n1\nf\n"], 3, "mpitorrent: error: in1.txt:3: expected hash 1 of 1 of 'f' (32 hex digits), found 'not-a-hash'"),
+        (&[&seed], 1, "mpitorrent: error: needs at least 2 ranks"),
+    ];
+    for (inputs, np, message) in cases {
+        let stderr = refused(inputs, np);
+        let ours: Vec<&str> = stderr.lines().filter(|l| l.starts_with("mpitorrent")).collect();
+        assert_eq!(ours.len(), 1, "exactly one message: {stderr}");
+        assert!(ours[0].replace("./", "").starts_with(message), "expected {message:?} in\n{stderr}");
+    }
+}
