@@ -6,13 +6,18 @@
 //! it is for, where that thread blocks without spinning. Between polls the receiver sleeps for a
 //! quarter of the time since this rank last sent or received anything (20 µs to 20 ms): a busy
 //! rank reacts within microseconds, an idle one wakes a few dozen times a second. Sending wakes
-//! the receiver, since a reply is likely to follow.
+//! a dozing receiver, since a reply is likely to follow.
+//!
+//! Sends are nonblocking (`MPI_Isend`): a blocking send of more than a few hundred bytes waits
+//! until the receiving rank's next poll, which would stall the tracker behind every sleeping peer.
+//! The receiver thread completes pending sends as it polls, and drains them before it stops.
 
 use super::{take, Transport, TransportError};
 use crate::ids::Rank;
 use crate::message::{Endpoint, Envelope, Message};
 use crossbeam_channel::{Receiver, Sender};
-use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
+use mpi::ffi;
+use mpi::point_to_point::{MatchedReceiveVec, Source};
 use mpi::topology::{Communicator, SimpleCommunicator};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -43,7 +48,17 @@ struct Shared {
     /// The receiver is in a pause of at least [`DOZE`].
     dozing: AtomicBool,
     receiver: OnceLock<Thread>,
+    outgoing: Mutex<Vec<Outgoing>>,
 }
+
+/// A send MPI has not finished with: its request, and the bytes it reads from until then.
+struct Outgoing {
+    request: ffi::MPI_Request,
+    _bytes: Vec<u8>,
+}
+
+// SAFETY: under MPI_THREAD_MULTIPLE a request may be tested from any thread; the bytes are owned.
+unsafe impl Send for Outgoing {}
 
 impl Shared {
     fn touch(&self) {
@@ -53,6 +68,18 @@ impl Shared {
     fn pause(&self) -> Duration {
         let idle = self.epoch.elapsed().saturating_sub(Duration::from_nanos(self.last_activity.load(Ordering::Relaxed)));
         (idle / 4).clamp(SHORTEST_PAUSE, LONGEST_PAUSE)
+    }
+
+    /// Tests pending sends, forgets finished ones, and says how many are left.
+    fn complete_sends(&self) -> usize {
+        let mut outgoing = self.outgoing.lock().expect("outgoing sends");
+        outgoing.retain_mut(|send| {
+            let mut done = 0;
+            // SAFETY: the request came from MPI_Isend and is tested until it completes, once.
+            unsafe { ffi::MPI_Test(&mut send.request, &mut done, ffi::RSMPI_STATUS_IGNORE) };
+            done == 0
+        });
+        outgoing.len()
     }
 
     fn wake_receiver(&self) {
@@ -75,6 +102,7 @@ impl MpiTransport {
             closing: AtomicBool::new(false),
             dozing: AtomicBool::new(false),
             receiver: OnceLock::new(),
+            outgoing: Mutex::new(Vec::new()),
         });
         let receiver = {
             let shared = shared.clone();
@@ -93,7 +121,7 @@ impl MpiTransport {
         }
     }
 
-    /// Stops the receiver thread once this rank expects no more messages.
+    /// Stops the receiver thread once this rank expects no more messages, after its last sends.
     pub fn close(&self) {
         self.shared.closing.store(true, Ordering::Relaxed);
         self.shared.wake_receiver();
@@ -106,7 +134,11 @@ impl MpiTransport {
 /// The one place this rank receives from MPI: any source, any tag, sorted by tag to the endpoints.
 fn receive_loop(shared: &Shared, senders: &[Sender<Delivery>]) {
     let world = SimpleCommunicator::world();
-    while !shared.closing.load(Ordering::Relaxed) {
+    loop {
+        let sending = shared.complete_sends();
+        if sending == 0 && shared.closing.load(Ordering::Relaxed) {
+            return;
+        }
         let Some(probed) = world.any_process().immediate_matched_probe() else {
             let pause = shared.pause();
             shared.dozing.store(pause >= DOZE, Ordering::Relaxed);
@@ -145,9 +177,22 @@ impl Transport for MpiTransport {
         if to.0 >= self.size {
             return Err(TransportError::Gone(to));
         }
-        // The world handle is a plain constant; fetching it per call keeps the transport Sync.
-        let world = SimpleCommunicator::world();
-        world.process_at_rank(to.0 as i32).send_with_tag(&msg.encode()[..], msg.tag());
+        let bytes = msg.encode();
+        // SAFETY: MPI reads `bytes` until the request completes; both are kept together in
+        // `outgoing` until then. The heap buffer does not move when the Vec does.
+        let mut request = unsafe { ffi::RSMPI_REQUEST_NULL };
+        unsafe {
+            ffi::MPI_Isend(
+                bytes.as_ptr().cast(),
+                bytes.len() as std::os::raw::c_int,
+                ffi::RSMPI_UINT8_T,
+                to.0 as std::os::raw::c_int,
+                msg.tag(),
+                ffi::RSMPI_COMM_WORLD,
+                &mut request,
+            )
+        };
+        self.shared.outgoing.lock().expect("outgoing sends").push(Outgoing { request, _bytes: bytes });
         self.shared.touch();
         if self.shared.dozing.load(Ordering::Relaxed) {
             self.shared.wake_receiver();
