@@ -95,3 +95,40 @@ fn bad_inputs_end_the_run_with_one_message() {
         assert!(ours[0].replace("./", "").starts_with(message), "expected {message:?} in\n{stderr}");
     }
 }
+
+/// Every scenario in `inputs/` is what `mpitorrent gen` writes for the arguments in its
+/// `gen.args`, and runs to completion.
+#[test]
+fn shipped_scenarios_are_generated_and_run() {
+    let inputs = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&inputs).unwrap() {
+        let shipped = entry.unwrap().path();
+        let args = std::fs::read_to_string(shipped.join("gen.args")).unwrap();
+        let fresh = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new(common::BINARY)
+            .args(["gen", "--out"])
+            .arg(fresh.path().join("in"))
+            .args(args.split_whitespace())
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{}: {}", shipped.display(), String::from_utf8_lossy(&status.stderr));
+        let listing = |dir: &Path| {
+            let mut names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+            names.sort();
+            names
+        };
+        let generated = listing(&fresh.path().join("in"));
+        let mut shipped_inputs = listing(&shipped);
+        shipped_inputs.retain(|n| n != "gen.args");
+        assert_eq!(generated, shipped_inputs, "{}", shipped.display());
+        for name in &generated {
+            let read = |dir: &Path| std::fs::read(dir.join(name)).unwrap();
+            assert!(read(&fresh.path().join("in")) == read(&shipped), "{}/{:?} differs from gen's", shipped.display(), name);
+        }
+        let run = mpirun(fresh.path(), generated.len() as u32 + 1, &["--inputs", "in", "--out", "out"], LIMIT);
+        assert!(run.success(), "{}: {}", shipped.display(), run.stderr);
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} scenarios in inputs/");
+}
