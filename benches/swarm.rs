@@ -46,8 +46,11 @@ fn main() {
         return;
     }
     let me = std::env::current_exe().expect("own path");
-    println!("| scenario | ranks | chunks | launch floor | mpitorrent wall | above floor | CPU time | cores busy | chunks/s |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| scenario | ranks | chunks | floor wall | floor CPU | mpitorrent wall | above floor | CPU | \
+         cores busy above floor | chunks/s | peer msgs/chunk | tracker msgs/chunk |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for case in cases() {
         let scenario = Scenario::random(&case.spec, 1);
         let dir = tempfile::tempdir().expect("temporary folder");
@@ -56,7 +59,7 @@ fn main() {
         let floor = median((0..REPEATS).map(|_| {
             let run = common::launch(dir.path(), np, &me, &["--floor"], LIMIT);
             assert!(run.success(), "floor program failed: {}", run.stderr);
-            (run.wall, run.cpu, 0.0)
+            (run.wall, run.cpu, None::<Report>)
         }));
         let chunk_time = case.chunk_time_ms.to_string();
         let args = ["--inputs", "in", "--out", "out", "--report", "report.json", "--chunk-time", &chunk_time];
@@ -67,25 +70,29 @@ fn main() {
             let report: Report =
                 serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
             assert_eq!(report.chunks_delivered as usize, scenario.chunks_wanted());
-            (run.wall, run.cpu, report.chunks_delivered as f64 / report.wall_time_s)
+            (run.wall, run.cpu, Some(report))
         }));
+        let report = ours.2.expect("mpitorrent's report");
+        let above = ours.0.as_secs_f64() - floor.0.as_secs_f64();
         println!(
-            "| {} | {np} | {} | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {:.2} | {:.0} |",
+            "| {} | {np} | {} | {:.2} s | {:.2} s | {:.2} s | {above:.2} s | {:.2} s | {:.2} | {:.0} | {:.2} | {:.2} |",
             case.label,
             scenario.chunks_wanted(),
             floor.0.as_secs_f64(),
+            floor.1.as_secs_f64(),
             ours.0.as_secs_f64(),
-            ours.0.as_secs_f64() - floor.0.as_secs_f64(),
             ours.1.as_secs_f64(),
-            ours.1.as_secs_f64() / ours.0.as_secs_f64(),
-            ours.2,
+            (ours.1.as_secs_f64() - floor.1.as_secs_f64()) / above,
+            report.chunks_delivered as f64 / report.wall_time_s,
+            report.peer_messages_per_chunk(),
+            report.tracker.messages_per_chunk,
         );
     }
 }
 
 /// The run with the median wall time.
-fn median(runs: impl Iterator<Item = (Duration, Duration, f64)>) -> (Duration, Duration, f64) {
+fn median<R>(runs: impl Iterator<Item = (Duration, Duration, R)>) -> (Duration, Duration, R) {
     let mut runs: Vec<_> = runs.collect();
     runs.sort_by_key(|r| r.0);
-    runs[runs.len() / 2]
+    runs.swap_remove(runs.len() / 2)
 }

@@ -59,6 +59,16 @@ pub fn input_file_name(rank: u32) -> String {
     format!("in{rank}.txt")
 }
 
+/// Where peer `rank`'s input is, as messages should name it: plain `in3.txt` in the working
+/// directory, `dir/in3.txt` elsewhere.
+pub fn input_path(dir: &Path, rank: u32) -> std::path::PathBuf {
+    if dir == Path::new(".") {
+        input_file_name(rank).into()
+    } else {
+        dir.join(input_file_name(rank))
+    }
+}
+
 /// Reads and parses one input file.
 pub fn read_peer_input(path: &Path) -> Result<PeerInput, InputError> {
     let shown = path.display().to_string();
@@ -214,7 +224,7 @@ pub fn check_input_count(dir: &Path, peers: usize) -> Result<(), InputError> {
     match extra.first() {
         None => Ok(()),
         Some(&rank) => Err(InputError::new(
-            dir.join(input_file_name(rank as u32)).display().to_string(),
+            input_path(dir, rank as u32).display().to_string(),
             None,
             format!(
                 "present, but -np {} runs peers 1 to {peers} only: start one rank per input file plus the tracker, or remove it",

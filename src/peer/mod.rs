@@ -8,7 +8,7 @@ pub mod view;
 
 use crate::events::Tally;
 use crate::ids::{FileId, Rank};
-use crate::input::{input_file_name, read_peer_input, InputError, PeerInput};
+use crate::input::{input_path, read_peer_input, InputError, PeerInput};
 use crate::message::{Endpoint, Message, Registration};
 use crate::output::check_writable;
 use crate::run::{RunConfig, RunError};
@@ -19,7 +19,7 @@ use store::ChunkStore;
 
 pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(), RunError> {
     let me = transport.rank();
-    let path = config.inputs.join(input_file_name(me.0));
+    let path = input_path(&config.inputs, me.0);
     let shown = path.display().to_string();
     let input = read_peer_input(&path)
         .and_then(|input| check_writable(&config.out).map_err(|p| InputError::new(&shown, None, p)).map(|()| input));
