@@ -25,12 +25,12 @@ pub fn write_atomically(dir: &Path, name: &str, hashes: &[ChunkHash]) -> std::io
     std::fs::rename(&temporary, dir.join(name))
 }
 
-/// Makes sure outputs can be written to `dir` (creating it if needed) before the run starts.
+/// Makes sure outputs can be written to `dir` (creating it if needed) before the run starts;
+/// the error says what went wrong, for a message that names `dir`.
 pub fn check_writable(dir: &Path) -> Result<(), String> {
-    let shown = dir.display();
-    std::fs::create_dir_all(dir).map_err(|e| format!("{shown}: cannot create the output folder: {e}"))?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the output folder: {e}"))?;
     let probe = dir.join(format!(".mpitorrent-probe.{}", std::process::id()));
-    std::fs::File::create(&probe).map_err(|e| format!("{shown}: cannot write outputs here: {e}"))?;
+    std::fs::File::create(&probe).map_err(|e| format!("cannot write outputs here: {e}"))?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }

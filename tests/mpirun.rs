@@ -68,15 +68,30 @@ fn refused(inputs: &[&str], np: u32) -> String {
     for (i, text) in inputs.iter().enumerate() {
         std::fs::write(dir.path().join(format!("in{}.txt", i + 1)), text).unwrap();
     }
-    let run = mpirun(dir.path(), np, &["--out", "out"], LIMIT);
+    refused_in(dir.path(), np, "out")
+}
+
+/// Runs the inputs already in `dir` with outputs going to `out`, and checks as [`refused`] does.
+fn refused_in(dir: &Path, np: u32, out: &str) -> String {
+    let run = mpirun(dir, np, &["--out", out], LIMIT);
     assert!(run.code.is_some_and(|c| c != 0), "a bad input must fail the run, not {:?}", run.code);
     assert!(run.wall < Duration::from_secs(15), "took {:?}", run.wall);
-    let outputs = std::fs::read_dir(dir.path().join("out")).map(|d| d.count()).unwrap_or(0);
+    let outputs = std::fs::read_dir(dir.join(out)).map(|d| d.count()).unwrap_or(0);
     assert_eq!(outputs, 0, "nothing written");
     run.stderr
 }
 
 const H: &str = "3fcfb9d1242fdce64aee2bfe35266912";
+
+#[test]
+fn an_output_folder_that_cannot_be_made_stops_the_run_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in1.txt"), format!("1\nf 1\n{H}\n0\n")).unwrap();
+    std::fs::write(dir.path().join("in2.txt"), "0\n1\nf\n").unwrap();
+    std::fs::write(dir.path().join("taken"), "a file where the folder should be").unwrap();
+    let stderr = refused_in(dir.path(), 3, "taken/out");
+    assert!(stderr.contains("mpitorrent: error: taken/out: cannot create the output folder"), "{stderr}");
+}
 
 #[test]
 fn bad_inputs_end_the_run_with_one_message() {

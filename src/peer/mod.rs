@@ -21,8 +21,10 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
     let me = transport.rank();
     let path = input_path(&config.inputs, me.0);
     let shown = path.display().to_string();
-    let input = read_peer_input(&path)
-        .and_then(|input| check_writable(&config.out).map_err(|p| InputError::new(&shown, None, p)).map(|()| input));
+    let input = read_peer_input(&path).and_then(|input| {
+        check_writable(&config.out).map_err(|p| InputError::new(config.out.display().to_string(), None, p))?;
+        Ok(input)
+    });
     // Every peer registers, even with a broken input, so the tracker can stop the whole run.
     transport.send(Rank::TRACKER, &Message::Register(Registration { path: shown, input: input.clone() }))?;
 
