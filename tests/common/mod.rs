@@ -30,6 +30,7 @@ pub fn mpirun(dir: &Path, np: u32, args: &[&str], limit: Duration) -> Run {
 }
 
 /// `mpirun --oversubscribe -np <np> <program> <args>` in `dir`, killed after `limit`.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std cannot see
 pub fn launch(dir: &Path, np: u32, program: &Path, args: &[&str], limit: Duration) -> Run {
     let started = Instant::now();
     let mut child = Command::new("timeout")
