@@ -91,8 +91,8 @@ pub fn check_file_name(name: &str) -> Result<(), String> {
     if name.contains('/') || name.contains('\\') {
         return Err(format!("file name '{name}' contains a path separator"));
     }
-    if name.contains("..") || name == "." {
-        return Err(format!("file name '{name}' contains '..' or is '.'"));
+    if name == "." || name.contains("..") {
+        return Err(format!("file name '{name}' is not allowed: it could name a folder"));
     }
     if name.chars().any(char::is_control) {
         return Err(format!("file name {name:?} contains a control character"));
@@ -327,7 +327,7 @@ mod tests {
         );
         assert_eq!(error_of("0\n2\ng\ng\n"), "in1.txt:4: file 'g' is listed twice among wanted files");
         assert_eq!(error_of("0\n1\n../etc\n"), "in1.txt:3: file name '../etc' contains a path separator");
-        assert_eq!(error_of("0\n1\n..\n"), "in1.txt:3: file name '..' contains '..' or is '.'");
+        assert_eq!(error_of("0\n1\n..\n"), "in1.txt:3: file name '..' is not allowed: it could name a folder");
         assert_eq!(
             error_of(&format!("1\nf 1\n{H1}\n1\nf\n")),
             "in1.txt:5: wants 'f', which this peer already owns"

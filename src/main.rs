@@ -55,6 +55,7 @@ struct GenArgs {
     /// Peers (the run needs one more rank, for the tracker)
     #[arg(long)]
     peers: usize,
+    /// Files in the scenario, named file1, file2, ...
     #[arg(long)]
     files: usize,
     /// Chunks per file: N or MIN..MAX
@@ -66,6 +67,7 @@ struct GenArgs {
     /// Files each peer wants: N or MIN..MAX
     #[arg(long, value_parser = parse_range, default_value = "1")]
     wanted: RangeInclusive<usize>,
+    /// Seed of the random choices: the same arguments give the same scenario
     #[arg(long, default_value_t = 1)]
     seed: u64,
 }
@@ -99,6 +101,13 @@ fn main() -> ExitCode {
 fn generate(args: &GenArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.peers >= 1 && args.files >= 1, "a scenario needs at least one peer and one file");
     anyhow::ensure!(*args.chunks.start() >= 1, "a file needs at least one chunk");
+    anyhow::ensure!(*args.owners.start() >= 1, "a file needs at least one owner");
+    anyhow::ensure!(
+        *args.owners.start() <= args.peers,
+        "--owners {} is more than --peers {}",
+        args.owners.start(),
+        args.peers
+    );
     let spec = RandomSpec {
         peers: args.peers,
         files: args.files,
@@ -110,7 +119,12 @@ fn generate(args: &GenArgs) -> anyhow::Result<()> {
     anyhow::ensure!(existing == 0, "{}: folder is not empty; choose a new one", args.out.display());
     let scenario = Scenario::random(&spec, args.seed);
     scenario.write(&args.out).with_context(|| format!("writing {}", args.out.display()))?;
-    println!("wrote {} inputs to {}; run with mpirun -np {}", scenario.peers.len(), args.out.display(), scenario.ranks());
+    println!(
+        "wrote in1.txt to in{}.txt in {}; run them with mpirun -np {}",
+        scenario.peers.len(),
+        args.out.display(),
+        scenario.ranks()
+    );
     Ok(())
 }
 

@@ -9,8 +9,10 @@ pub fn output_file_name(rank: u32, file: &str) -> String {
 }
 
 /// Writes the hashes, one per line, to a temporary file beside `dir/name`, then renames it into
-/// place, so a reader never sees a partial output, even if the run dies halfway.
+/// place, so a reader never sees a partial output, even if the run dies halfway. Creates `dir`
+/// if needed.
 pub fn write_atomically(dir: &Path, name: &str, hashes: &[ChunkHash]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
     let temporary = dir.join(format!(".{name}.{}.part", std::process::id()));
     let mut text = String::with_capacity(hashes.len() * 33);
     for hash in hashes {
@@ -25,12 +27,17 @@ pub fn write_atomically(dir: &Path, name: &str, hashes: &[ChunkHash]) -> std::io
     std::fs::rename(&temporary, dir.join(name))
 }
 
-/// Makes sure outputs can be written to `dir` (creating it if needed) before the run starts;
-/// the error says what went wrong, for a message that names `dir`.
+/// Checks, before the run starts, that outputs could be written to `dir`, without creating it:
+/// the folder, or the nearest of its ancestors that exists, must be a folder this rank can write
+/// in. The error says what is wrong, for a message that names `dir`.
 pub fn check_writable(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the output folder: {e}"))?;
-    let probe = dir.join(format!(".mpitorrent-probe.{}", std::process::id()));
-    std::fs::File::create(&probe).map_err(|e| format!("cannot write outputs here: {e}"))?;
+    let absolute = std::path::absolute(dir).map_err(|e| format!("cannot resolve the output folder: {e}"))?;
+    let existing = absolute.ancestors().find(|a| a.exists()).ok_or("no part of the output folder exists")?;
+    if !existing.is_dir() {
+        return Err(format!("cannot create the output folder: {} is not a folder", existing.display()));
+    }
+    let probe = existing.join(format!(".mpitorrent-probe.{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(|e| format!("cannot write in {}: {e}", existing.display()))?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
@@ -51,12 +58,15 @@ mod tests {
     }
 
     #[test]
-    fn an_unwritable_folder_is_refused_up_front() {
+    fn an_unwritable_folder_is_refused_up_front_and_nothing_is_created() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("plain-file");
         std::fs::write(&file, "").unwrap();
         let err = check_writable(&file.join("sub")).unwrap_err();
-        assert!(err.contains("cannot create the output folder"), "{err}");
+        assert!(err.contains("plain-file is not a folder"), "{err}");
         assert!(check_writable(&dir.path().join("new/deeper")).is_ok());
+        assert!(!dir.path().join("new").exists(), "the check creates nothing");
+        write_atomically(&dir.path().join("new/deeper"), "client1_f", &[ChunkHash::from_u128(3)]).unwrap();
+        assert!(dir.path().join("new/deeper/client1_f").exists());
     }
 }

@@ -52,7 +52,7 @@ impl Registry {
                     Some(&(hashes, first_path, first_line)) => {
                         if let Some(difference) = describe_difference(hashes, &owned.hashes) {
                             return Err(format!(
-                                "{path}:{}: file '{}' {difference} than at {first_path}:{first_line}",
+                                "{path}:{}: file '{}' {difference} than {first_path}:{first_line} gives",
                                 owned.line, owned.name
                             ));
                         }
@@ -121,11 +121,11 @@ mod tests {
     fn refuses_one_name_with_two_hash_lists() {
         let a = format!("1\nf 2\n{H1}\n{H2}\n0\n");
         let b = format!("1\nf 2\n{H1}\n{H1}\n0\n");
-        assert_eq!(error_of(&[&a, &b]), "in2.txt:2: file 'f' has a different hash for chunk 2 here than at in1.txt:2");
+        assert_eq!(error_of(&[&a, &b]), "in2.txt:2: file 'f' has a different hash for chunk 2 here than in1.txt:2 gives");
         assert_eq!(error_of(&[&a, "0\n0\n", "1\nf 1\nX\n"]), "in3.txt:3: expected hash 1 of 1 of 'f' (32 hex digits), found 'X'");
         assert_eq!(
             error_of(&[&a, &format!("1\nf 1\n{H1}\n0\n")]),
-            "in2.txt:2: file 'f' has 1 chunks here, a different count (2) than at in1.txt:2"
+            "in2.txt:2: file 'f' has 1 chunks here, a different count (2) than in1.txt:2 gives"
         );
     }
 
