@@ -3,6 +3,7 @@ use clap::{Args, Parser, Subcommand};
 use mpi::traits::Communicator;
 use mpi::Threading;
 use mpitorrent::events::NoEvents;
+use mpitorrent::output::replace_atomically;
 use mpitorrent::run::{run_rank, RunConfig, RunError};
 use mpitorrent::scenario::{RandomSpec, Scenario};
 use mpitorrent::transport::mpi::MpiTransport;
@@ -145,7 +146,7 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
                  download and an upload thread that both use MPI, which needs MPI_THREAD_MULTIPLE"
             );
         }
-        INPUT_ERROR
+        1
     } else if size < 2 {
         eprintln!("mpitorrent: error: needs at least 2 ranks, a tracker and a peer: mpirun -np N mpitorrent, with N >= 2");
         INPUT_ERROR
@@ -158,7 +159,7 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
         };
         let transport = Arc::new(MpiTransport::start());
         let result = run_rank(transport.clone(), &config, &NoEvents);
-        if !matches!(result, Err(RunError::Protocol(_) | RunError::Output(_) | RunError::Transport(_))) {
+        if matches!(result, Ok(_) | Err(RunError::Input(_) | RunError::Aborted)) {
             transport.close(); // before MPI_Finalize; on other errors the whole job is aborted below
         }
         match result {
@@ -193,8 +194,6 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
 }
 
 fn write_report(path: &std::path::Path, report: &mpitorrent::report::Report) -> anyhow::Result<()> {
-    let json = serde_json::to_string_pretty(report)?;
-    let temporary = path.with_extension("json.part");
-    std::fs::write(&temporary, json + "\n").with_context(|| format!("writing {}", temporary.display()))?;
-    std::fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))
+    let json = serde_json::to_string_pretty(report)? + "\n";
+    replace_atomically(path, json.as_bytes()).with_context(|| format!("writing the report {}", path.display()))
 }

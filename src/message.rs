@@ -22,13 +22,20 @@ impl Endpoint {
         self as usize
     }
 
-    /// The tags this endpoint receives, in the order it probes them.
-    pub fn tags(self) -> &'static [i32] {
-        match self {
-            Endpoint::Tracker => &[1, 2, 3, 4, 5],
-            Endpoint::Download => &[10, 11, 12, 13, 14],
-            Endpoint::Upload => &[20, 21],
+    /// The endpoint a tag is for: tags 1-9 go to the tracker, 10-19 to a peer's download thread,
+    /// 20-29 to its upload thread.
+    pub fn of_tag(tag: i32) -> Option<Endpoint> {
+        match tag {
+            1..=9 => Some(Endpoint::Tracker),
+            10..=19 => Some(Endpoint::Download),
+            20..=29 => Some(Endpoint::Upload),
+            _ => None,
         }
+    }
+
+    /// Whether a rank runs this endpoint: the tracker runs on rank 0, the two peer threads elsewhere.
+    pub fn runs_on(self, rank: Rank) -> bool {
+        (self == Endpoint::Tracker) == (rank == Rank::TRACKER)
     }
 }
 
@@ -128,8 +135,7 @@ impl Message {
     }
 
     pub fn endpoint(&self) -> Endpoint {
-        let tag = self.tag();
-        *Endpoint::ALL.iter().find(|e| e.tags().contains(&tag)).expect("every tag has an endpoint")
+        Endpoint::of_tag(self.tag()).expect("every tag has an endpoint")
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -192,10 +198,13 @@ mod tests {
     fn each_kind_has_its_own_tag_and_one_endpoint() {
         let tags: std::collections::BTreeSet<i32> = samples().iter().map(Message::tag).collect();
         assert_eq!(tags.len(), 12, "{tags:?}");
-        for msg in samples() {
-            assert!(msg.endpoint().tags().contains(&msg.tag()));
-        }
         assert_eq!(Message::Stop.endpoint(), Endpoint::Upload);
+        assert_eq!(Message::ChunkRequest { file: FileId(0), chunk: ChunkIdx(0) }.endpoint(), Endpoint::Upload);
+        assert_eq!(Message::ChunkReply { file: FileId(0), chunk: ChunkIdx(0), hash: None }.endpoint(), Endpoint::Download);
+        assert_eq!(Endpoint::of_tag(0), None);
+        assert_eq!(Endpoint::of_tag(30), None);
+        assert!(Endpoint::Tracker.runs_on(Rank(0)) && !Endpoint::Tracker.runs_on(Rank(3)));
+        assert!(Endpoint::Upload.runs_on(Rank(3)) && !Endpoint::Download.runs_on(Rank(0)));
         assert_eq!(Message::Abort.endpoint(), Endpoint::Download);
         assert_eq!(Message::PeerDone(PeerTally::default()).endpoint(), Endpoint::Tracker);
     }

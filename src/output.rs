@@ -8,23 +8,29 @@ pub fn output_file_name(rank: u32, file: &str) -> String {
     format!("client{rank}_{file}")
 }
 
-/// Writes the hashes, one per line, to a temporary file beside `dir/name`, then renames it into
-/// place, so a reader never sees a partial output, even if the run dies halfway. Creates `dir`
-/// if needed.
+/// Writes the hashes, one per line, to `dir/name`, creating `dir` if needed, atomically.
 pub fn write_atomically(dir: &Path, name: &str, hashes: &[ChunkHash]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let temporary = dir.join(format!(".{name}.{}.part", std::process::id()));
     let mut text = String::with_capacity(hashes.len() * 33);
     for hash in hashes {
         text.push_str(hash.as_str());
         text.push('\n');
     }
-    let written = std::fs::File::create(&temporary).and_then(|mut f| f.write_all(text.as_bytes()));
-    if let Err(e) = written {
+    replace_atomically(&dir.join(name), text.as_bytes())
+}
+
+/// Writes `contents` to a temporary file beside `path`, then renames it into place, so a reader
+/// never sees a partial file, even if the run dies halfway; on failure nothing is left behind.
+pub fn replace_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{name}.{}.part", std::process::id()));
+    let written = std::fs::File::create(&temporary)
+        .and_then(|mut f| f.write_all(contents))
+        .and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
-        return Err(e);
     }
-    std::fs::rename(&temporary, dir.join(name))
+    written
 }
 
 /// Checks, before the run starts, that outputs could be written to `dir`, without creating it:
@@ -55,6 +61,15 @@ mod tests {
         assert_eq!(text, format!("{}\n{}\n", hashes[0], hashes[1]));
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, ["client1_f"]);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("client1_f/in-the-way")).unwrap();
+        assert!(write_atomically(dir.path(), "client1_f", &[ChunkHash::from_u128(1)]).is_err());
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["client1_f"], "only the folder that was in the way");
     }
 
     #[test]

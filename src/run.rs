@@ -4,7 +4,7 @@ use crate::events::EventSink;
 use crate::peer::run_peer;
 use crate::report::Report;
 use crate::tracker::run_tracker;
-use crate::transport::local::local_network;
+use crate::transport::local::{local_network, LocalTransport};
 use crate::transport::{Transport, TransportError};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -45,8 +45,18 @@ pub enum RunError {
     Protocol(String),
     #[error("{0}")]
     Output(String),
+    /// A chunk no member would serve, however often the tracker was asked.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Transport(#[from] TransportError),
+}
+
+impl RunError {
+    /// Whether this rank stopped only because another one did or told it to.
+    fn is_consequence(&self) -> bool {
+        matches!(self, RunError::Aborted | RunError::Input(_) | RunError::Transport(TransportError::Aborted))
+    }
 }
 
 /// Runs this rank's part: the tracker on rank 0 (returning the report), a peer elsewhere.
@@ -63,22 +73,37 @@ pub fn run_rank<T: Transport>(
 }
 
 /// Runs tracker and peers as threads of this process, over channels: the same code as under
-/// `mpirun`, for tests. `ranks` counts the tracker.
+/// `mpirun`, for tests. `ranks` counts the tracker. A rank that fails ends the run for all, as
+/// `MPI_Abort` does, and its error is the one returned.
 pub fn run_in_process(ranks: u32, config: &RunConfig, events: &dyn EventSink) -> Result<Report, RunError> {
-    std::thread::scope(|scope| {
-        let mut handles = Vec::new();
-        for transport in local_network(ranks) {
-            let transport = Arc::new(transport);
-            handles.push(scope.spawn(move || run_rank(transport, config, events)));
-        }
-        let mut results = handles.into_iter().map(|h| h.join().expect("a rank panicked"));
-        let report = results.next().expect("rank 0")?;
-        for result in results {
-            match result {
-                Ok(_) | Err(RunError::Aborted) => {}
-                Err(other) => return Err(other),
-            }
-        }
-        Ok(report.expect("rank 0 reports"))
-    })
+    run_in_process_with(ranks, config, events, |transport| transport)
+}
+
+/// [`run_in_process`] with each rank's transport wrapped by `wrap`, to inject faults.
+pub fn run_in_process_with<T: Transport>(
+    ranks: u32,
+    config: &RunConfig,
+    events: &dyn EventSink,
+    wrap: impl Fn(LocalTransport) -> T + Sync,
+) -> Result<Report, RunError> {
+    let wrap = &wrap;
+    let mut results: Vec<Result<Option<Report>, RunError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = local_network(ranks)
+            .into_iter()
+            .map(|transport| {
+                scope.spawn(move || {
+                    let aborter = transport.aborter();
+                    let result = run_rank(Arc::new(wrap(transport)), config, events);
+                    if matches!(&result, Err(e) if !e.is_consequence()) {
+                        aborter.abort_all();
+                    }
+                    result
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("a rank panicked")).collect()
+    });
+    // The cause, not the ranks that stopped because of it; rank 0's outcome when all went well.
+    let cause = results.iter().position(|r| matches!(r, Err(e) if !e.is_consequence())).unwrap_or(0);
+    results.swap_remove(cause).map(|report| report.expect("rank 0 reports"))
 }

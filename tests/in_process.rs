@@ -1,22 +1,27 @@
 //! The real tracker and peers, run as threads over the in-process transport: many random
 //! scenarios checked hash by hash, and bad inputs refused, in seconds and without mpirun.
 
+mod common;
+
+use common::{check_outputs, expected_of};
 use mpitorrent::events::NoEvents;
-use mpitorrent::run::{run_in_process, RunConfig, RunError};
+use mpitorrent::hash::ChunkHash;
+use mpitorrent::ids::Rank;
+use mpitorrent::message::{Endpoint, Envelope, Message};
+use mpitorrent::report::Report;
+use mpitorrent::run::{run_in_process, run_in_process_with, RunConfig, RunError};
 use mpitorrent::scenario::{RandomSpec, Scenario};
+use mpitorrent::transport::local::LocalTransport;
+use mpitorrent::transport::{Transport, TransportError};
+use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
 
 fn config(dir: &Path) -> RunConfig {
     RunConfig { inputs: dir.join("in"), out: dir.join("out"), ..RunConfig::default() }
-}
-
-fn files_in(dir: &Path) -> BTreeSet<String> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => entries.map(|e| e.unwrap().file_name().into_string().unwrap()).collect(),
-        Err(_) => BTreeSet::new(),
-    }
 }
 
 /// Runs `scenario` and checks every output hash by hash, that nothing else was written, and that
@@ -25,15 +30,7 @@ fn run_and_check(scenario: &Scenario, mut config: RunConfig, dir: &Path) {
     scenario.write(&config.inputs).unwrap();
     config.out = dir.join("out");
     let report = run_in_process(scenario.ranks(), &config, &NoEvents).unwrap();
-    let expected = scenario.expected_outputs();
-    for (name, hashes) in &expected {
-        let text = std::fs::read_to_string(config.out.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let got: Vec<&str> = text.lines().collect();
-        let want: Vec<&str> = hashes.iter().map(|h| h.as_str()).collect();
-        assert_eq!(got, want, "{name}");
-    }
-    let names: BTreeSet<String> = expected.iter().map(|(n, _)| n.clone()).collect();
-    assert_eq!(files_in(&config.out), names, "exactly the wanted outputs, no temporaries");
+    check_outputs(&expected_of(scenario), &config.out);
 
     assert_eq!(report.chunks_delivered as usize, scenario.chunks_wanted());
     let uploads: u64 = report.peers.iter().map(|p| p.uploads_served).sum();
@@ -80,7 +77,9 @@ fn downloads_spread_over_the_holders_of_a_file() {
     let dir = tempfile::tempdir().unwrap();
     scenario.write(&dir.path().join("in")).unwrap();
     let report = run_in_process(scenario.ranks(), &config(dir.path()), &NoEvents).unwrap();
-    for peer in report.peers.iter().filter(|p| p.chunks_downloaded > 0) {
+    let downloaders: Vec<_> = report.peers.iter().filter(|p| p.chunks_downloaded > 0).collect();
+    assert_eq!(downloaders.len(), 6);
+    for peer in downloaders {
         let largest = *peer.downloaded_from.values().max().unwrap() as f64;
         assert!(
             peer.downloaded_from.len() >= 3 && largest / (peer.chunks_downloaded as f64) < 0.6,
@@ -124,4 +123,111 @@ fn bad_inputs_stop_every_rank_with_one_clear_message() {
     assert_eq!(input_error(&[&seed, "0\n2\nf\nf\n"], 3), "in2.txt:4: file 'f' is listed twice among wanted files");
     assert_eq!(input_error(&[&format!("1\nf 3\n{H}\n{G}\n0\n"), wants], 3), "in1.txt:5: expected hash 3 of 3 of 'f' (32 hex digits), found '0'");
     assert_eq!(input_error(&[&seed, "0\n1\n../f\n"], 3), "in2.txt:3: file name '../f' contains a path separator");
+}
+
+/// Runs `work` on its own thread and fails the test if it takes longer than `limit`, so a
+/// regression shows up as a failure rather than a suite that never ends.
+fn within<R: Send + 'static>(limit: Duration, work: impl FnOnce() -> R + Send + 'static) -> R {
+    let (done, outcome) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        let _ = done.send(work());
+    });
+    outcome.recv_timeout(limit).unwrap_or_else(|_| panic!("still running after {limit:?}: a hang"))
+}
+
+#[test]
+fn a_failing_peer_ends_the_run_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    std::fs::create_dir_all(&config.inputs).unwrap();
+    std::fs::write(config.inputs.join("in1.txt"), format!("1\nf 2\n{H}\n{G}\n0\n")).unwrap();
+    std::fs::write(config.inputs.join("in2.txt"), "0\n1\nf\n").unwrap();
+    std::fs::write(config.inputs.join("in3.txt"), "0\n1\nf\n").unwrap();
+    // A folder where peer 2's output should go: its write fails after the download.
+    std::fs::create_dir_all(config.out.join("client2_f/in-the-way")).unwrap();
+    let result = within(Duration::from_secs(30), move || run_in_process(4, &config, &NoEvents));
+    match result {
+        Err(RunError::Output(problem)) => assert!(problem.contains("client2_f: cannot write"), "{problem}"),
+        other => panic!("expected peer 2's output error, got {other:?}"),
+    }
+}
+
+/// Wraps a peer's transport so that its upload thread answers some requests with a NACK or a
+/// wrong hash instead of the chunk.
+struct Faulty {
+    inner: LocalTransport,
+    nack: f64,
+    corrupt: f64,
+    rng: Mutex<SmallRng>,
+}
+
+impl Transport for Faulty {
+    fn rank(&self) -> Rank {
+        self.inner.rank()
+    }
+
+    fn size(&self) -> u32 {
+        self.inner.size()
+    }
+
+    fn send(&self, to: Rank, msg: &Message) -> Result<(), TransportError> {
+        if let Message::ChunkReply { file, chunk, hash: Some(_) } = *msg {
+            let roll: f64 = self.rng.lock().unwrap().gen();
+            let hash = if roll < self.nack {
+                None
+            } else if roll < self.nack + self.corrupt {
+                Some(ChunkHash::from_u128(roll.to_bits() as u128))
+            } else {
+                return self.inner.send(to, msg);
+            };
+            return self.inner.send(to, &Message::ChunkReply { file, chunk, hash });
+        }
+        self.inner.send(to, msg)
+    }
+
+    fn recv(&self, endpoint: Endpoint, timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
+        self.inner.recv(endpoint, timeout)
+    }
+}
+
+fn run_faulty(scenario: &Scenario, dir: &Path, nack: f64, corrupt: f64) -> Result<Report, RunError> {
+    let config = config(dir);
+    scenario.write(&config.inputs).unwrap();
+    let wrap = move |inner: LocalTransport| {
+        let rng = Mutex::new(SmallRng::seed_from_u64(inner.rank().0 as u64));
+        Faulty { inner, nack, corrupt, rng }
+    };
+    run_in_process_with(scenario.ranks(), &config, &NoEvents, wrap)
+}
+
+#[test]
+fn nacks_and_wrong_hashes_send_the_chunk_to_another_member() {
+    let spec = RandomSpec { peers: 8, files: 3, chunks: 20..=60, owners: 1..=2, wanted: 1..=2 };
+    for seed in 0..10 {
+        let scenario = Scenario::random(&spec, seed);
+        let dir = tempfile::tempdir().unwrap();
+        let report = {
+            let (scenario, path) = (scenario.clone(), dir.path().to_owned());
+            within(Duration::from_secs(60), move || run_faulty(&scenario, &path, 0.2, 0.1)).unwrap()
+        };
+        check_outputs(&expected_of(&scenario), &dir.path().join("out"));
+        let (nacks, bad): (u64, u64) = report.peers.iter().map(|p| (p.nacks_received, p.bad_hashes)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let requests: u64 = report.peers.iter().map(|p| p.requests_sent).sum();
+        assert!(nacks > 0 && bad > 0, "faults were injected: {nacks} NACKs, {bad} bad hashes");
+        assert_eq!(requests, report.chunks_delivered + nacks + bad, "each failed request was retried");
+    }
+}
+
+#[test]
+fn a_chunk_nobody_serves_ends_the_run_with_a_clear_error() {
+    let spec = RandomSpec { peers: 3, files: 1, chunks: 5..=5, owners: 1..=1, wanted: 1..=1 };
+    let scenario = Scenario::random(&spec, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    match within(Duration::from_secs(60), move || run_faulty(&scenario, &path, 1.0, 0.0)) {
+        Err(RunError::Unavailable(problem)) => {
+            assert!(problem.contains("could not get chunk 0 of 'file1'"), "{problem}")
+        }
+        other => panic!("expected an unavailable chunk, got {other:?}"),
+    }
 }

@@ -3,21 +3,13 @@
 
 mod common;
 
-use common::mpirun;
+use common::{check_outputs, expected_from_inputs, expected_of, mpirun};
 use mpitorrent::report::Report;
 use mpitorrent::scenario::{RandomSpec, Scenario};
 use std::path::Path;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-fn check_outputs(scenario: &Scenario, out: &Path) {
-    for (name, hashes) in scenario.expected_outputs() {
-        let text = std::fs::read_to_string(out.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let want: Vec<&str> = hashes.iter().map(|h| h.as_str()).collect();
-        assert_eq!(text.lines().collect::<Vec<_>>(), want, "{name}");
-    }
-}
 
 #[test]
 fn generated_scenarios_come_out_right_hash_by_hash() {
@@ -32,7 +24,7 @@ fn generated_scenarios_come_out_right_hash_by_hash() {
         scenario.write(&dir.path().join("in")).unwrap();
         let run = mpirun(dir.path(), scenario.ranks(), &["--inputs", "in", "--out", "out", "--report", "report.json"], LIMIT);
         assert!(run.success(), "{spec:?}: {}", run.stderr);
-        check_outputs(&scenario, &dir.path().join("out"));
+        check_outputs(&expected_of(&scenario), &dir.path().join("out"));
 
         let stdout = &run.stdout;
         assert_eq!(stdout.lines().count(), 1, "one summary line: {stdout}");
@@ -50,9 +42,9 @@ fn chunk_time_makes_uploaders_busy_without_burning_cpu() {
     let scenario = Scenario::random(&spec, 5);
     let dir = tempfile::tempdir().unwrap();
     scenario.write(dir.path()).unwrap();
-    let run = mpirun(dir.path(), scenario.ranks(), &["--chunk-time", "20", "--report", "r.json"], LIMIT);
+    let run = mpirun(dir.path(), scenario.ranks(), &["--chunk-time", "20", "--report", "r.json", "--out", "out"], LIMIT);
     assert!(run.success(), "{}", run.stderr);
-    check_outputs(&scenario, dir.path());
+    check_outputs(&expected_of(&scenario), &dir.path().join("out"));
     let report: Report = serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
     // 7 downloaders x 30 chunks at 20 ms, over at most 8 uploaders: at least 0.5 s of serving.
     assert!(report.wall_time_s > 0.5, "chunk time was not spent: {report:?}");
@@ -81,6 +73,28 @@ fn refused_in(dir: &Path, np: u32, out: &str) -> String {
 }
 
 const H: &str = "3fcfb9d1242fdce64aee2bfe35266912";
+
+#[test]
+fn a_rank_that_fails_mid_run_ends_the_whole_job() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in1.txt"), format!("1\nf 1\n{H}\n0\n")).unwrap();
+    std::fs::write(dir.path().join("in2.txt"), "0\n1\nf\n").unwrap();
+    std::fs::write(dir.path().join("in3.txt"), "0\n1\nf\n").unwrap();
+    // A folder where peer 2's output should go: its write fails after the download.
+    std::fs::create_dir_all(dir.path().join("client2_f/in-the-way")).unwrap();
+    let run = mpirun(dir.path(), 4, &[], LIMIT);
+    assert!(run.code.is_some_and(|c| c != 0), "exit {:?}", run.code);
+    assert!(run.wall < Duration::from_secs(15), "took {:?}", run.wall);
+    let ours: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("mpitorrent")).collect();
+    assert_eq!(ours.len(), 1, "{}", run.stderr);
+    assert!(ours[0].starts_with("mpitorrent: rank 2: error: ./client2_f: cannot write"), "{}", ours[0]);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
 
 #[test]
 fn an_output_folder_that_cannot_be_made_stops_the_run_before_it_starts() {
@@ -141,8 +155,10 @@ fn shipped_scenarios_are_generated_and_run() {
             let read = |dir: &Path| std::fs::read(dir.join(name)).unwrap();
             assert!(read(&fresh.path().join("in")) == read(&shipped), "{}/{:?} differs from gen's", shipped.display(), name);
         }
-        let run = mpirun(fresh.path(), generated.len() as u32 + 1, &["--inputs", "in", "--out", "out"], LIMIT);
+        let peers = generated.len() as u32;
+        let run = mpirun(fresh.path(), peers + 1, &["--inputs", "in", "--out", "out"], LIMIT);
         assert!(run.success(), "{}: {}", shipped.display(), run.stderr);
+        check_outputs(&expected_from_inputs(&shipped, peers), &fresh.path().join("out"));
         checked += 1;
     }
     assert!(checked >= 3, "only {checked} scenarios in inputs/");

@@ -21,6 +21,9 @@ use std::time::Duration;
 pub const IN_FLIGHT: usize = 8;
 /// The longest a downloader waits before asking the tracker again when nobody holds a chunk.
 const LONGEST_BACKOFF: Duration = Duration::from_millis(100);
+/// Swarm updates a downloader asks for in a row, without getting a chunk, before it gives up
+/// (about 4 s of backing off).
+const FRUITLESS_UPDATES: u32 = 50;
 
 pub struct Downloader<'a, T: Transport> {
     pub transport: &'a T,
@@ -51,6 +54,8 @@ struct Fetch {
     updating: usize,
     /// How long to wait before the next forced update, once one did not help.
     backoff: Option<Duration>,
+    /// Forced updates since the last chunk arrived.
+    fruitless: u32,
 }
 
 impl<T: Transport> Downloader<'_, T> {
@@ -87,12 +92,22 @@ impl<T: Transport> Downloader<'_, T> {
             unreported: Vec::new(),
             updating: 0,
             backoff: None,
+            fruitless: 0,
         };
         while fetch.held < chunks || fetch.updating > 0 {
             self.request_more(&mut fetch)?;
             if fetch.in_flight.is_empty() && fetch.updating == 0 && fetch.held < chunks {
                 // Every missing chunk waits for a holder: ask the tracker again, after a pause
                 // if asking did not help last time.
+                if fetch.fruitless == FRUITLESS_UPDATES {
+                    let chunk = fetch.waiting.iter().chain(&fetch.retry).min().map_or(0, |c| c.0);
+                    return Err(RunError::Unavailable(format!(
+                        "peer {} could not get chunk {chunk} of '{}': no member served it after {FRUITLESS_UPDATES} swarm updates",
+                        self.me(),
+                        self.catalog[file.index()]
+                    )));
+                }
+                fetch.fruitless += 1;
                 if let Some(pause) = fetch.backoff {
                     std::thread::sleep(pause);
                 }
@@ -161,6 +176,7 @@ impl<T: Transport> Downloader<'_, T> {
                 fetch.tried.remove(&chunk);
                 fetch.held += 1;
                 fetch.backoff = None;
+                fetch.fruitless = 0;
                 fetch.unreported.push(Received { chunk, from });
                 if fetch.unreported.len() >= self.config.update_every && fetch.held < fetch.chunks {
                     self.update(fetch)?;

@@ -14,6 +14,7 @@ use crate::output::check_writable;
 use crate::run::{RunConfig, RunError};
 use crate::transport::Transport;
 use download::Downloader;
+use crossbeam_channel::Sender;
 use std::sync::Arc;
 use store::ChunkStore;
 
@@ -26,7 +27,9 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
         Ok(input)
     });
     // Every peer registers, even with a broken input, so the tracker can stop the whole run.
-    transport.send(Rank::TRACKER, &Message::Register(Registration { path: shown, input: input.clone() }))?;
+    let registration = Message::Register(Registration { path: shown, input });
+    transport.send(Rank::TRACKER, &registration)?;
+    let Message::Register(Registration { input, .. }) = registration else { unreachable!("built above") };
 
     let envelope = transport.recv(Endpoint::Download, None)?.expect("no timeout was set");
     let catalog = match envelope.msg {
@@ -39,31 +42,36 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
 
     let store = Arc::new(store);
     let tally = Arc::new(Tally::default());
-    let uploads = {
+    // Each thread reports here when it ends; the first error ends the peer at once, without
+    // waiting for the other thread, which may be waiting for a message that will never come.
+    let (finished, outcomes) = crossbeam_channel::bounded(2);
+    {
         let (transport, store, tally, chunk_time) = (transport.clone(), store.clone(), tally.clone(), config.chunk_time);
-        spawn("upload", move || upload::serve(&*transport, &store, chunk_time, &*tally))
-    };
-    let downloads = {
+        spawn("upload", finished.clone(), move || upload::serve(&*transport, &store, chunk_time, &*tally));
+    }
+    {
         let (transport, config) = (transport.clone(), config.clone());
-        spawn("download", move || {
+        spawn("download", finished, move || {
             let downloader =
                 Downloader { transport: &*transport, store: &store, config: &config, catalog: &catalog, events: &*tally };
             downloader.run(&wanted)?;
             transport.send(Rank::TRACKER, &Message::PeerDone(tally.snapshot()))?;
             Ok(())
-        })
-    };
-    // On a download error the upload thread is not waited for: it would wait for a stop that never
-    // comes, and the caller ends the whole run anyway.
-    downloads.join().expect("download thread")?;
-    uploads.join().expect("upload thread")
+        });
+    }
+    for _ in 0..2 {
+        outcomes.recv().expect("peer threads report how they ended")?;
+    }
+    Ok(())
 }
 
-fn spawn(
-    name: &str,
-    work: impl FnOnce() -> Result<(), RunError> + Send + 'static,
-) -> std::thread::JoinHandle<Result<(), RunError>> {
-    std::thread::Builder::new().name(name.into()).spawn(work).expect("spawn a thread")
+fn spawn(name: &str, finished: Sender<Result<(), RunError>>, work: impl FnOnce() -> Result<(), RunError> + Send + 'static) {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let _ = finished.send(work());
+        })
+        .expect("spawn a thread");
 }
 
 /// The store seeded with this peer's own files, and its wanted files as catalog ids.

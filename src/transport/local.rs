@@ -8,12 +8,16 @@ use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
-type Wire = (Rank, Vec<u8>);
+pub enum Post {
+    Message(Rank, Vec<u8>),
+    /// Another rank failed: the run is over, as `MPI_Abort` would end it.
+    Abort,
+}
 
 pub struct LocalTransport {
     rank: Rank,
-    senders: Arc<Vec<[Sender<Wire>; 3]>>,
-    inboxes: [Receiver<Wire>; 3],
+    senders: Arc<Vec<[Sender<Post>; 3]>>,
+    inboxes: [Receiver<Post>; 3],
 }
 
 /// One transport per rank, all connected.
@@ -32,6 +36,24 @@ pub fn local_network(size: u32) -> Vec<LocalTransport> {
         .collect()
 }
 
+impl LocalTransport {
+    /// A handle that can end the whole run, kept apart so the transport itself can be wrapped.
+    pub fn aborter(&self) -> Aborter {
+        Aborter(self.senders.clone())
+    }
+}
+
+pub struct Aborter(Arc<Vec<[Sender<Post>; 3]>>);
+
+impl Aborter {
+    /// Ends the run for every thread of every rank: each one's next receive fails.
+    pub fn abort_all(&self) {
+        for inbox in self.0.iter().flatten() {
+            let _ = inbox.send(Post::Abort);
+        }
+    }
+}
+
 impl Transport for LocalTransport {
     fn rank(&self) -> Rank {
         self.rank
@@ -43,18 +65,18 @@ impl Transport for LocalTransport {
 
     fn send(&self, to: Rank, msg: &Message) -> Result<(), TransportError> {
         let inbox = &self.senders.get(to.0 as usize).ok_or(TransportError::Gone(to))?[msg.endpoint().index()];
-        inbox.send((self.rank, msg.encode())).map_err(|_| TransportError::Gone(to))
+        inbox.send(Post::Message(self.rank, msg.encode())).map_err(|_| TransportError::Gone(to))
     }
 
     fn recv(&self, endpoint: Endpoint, timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
-        let Some((from, bytes)) = take(&self.inboxes[endpoint.index()], timeout, self.rank)? else {
-            return Ok(None);
-        };
-        let msg = Message::decode(&bytes).map_err(|e| TransportError::Garbled {
-            from,
-            tag: -1,
-            reason: e.to_string(),
-        })?;
-        Ok(Some(Envelope { from, msg }))
+        match take(&self.inboxes[endpoint.index()], timeout, self.rank)? {
+            None => Ok(None),
+            Some(Post::Abort) => Err(TransportError::Aborted),
+            Some(Post::Message(from, bytes)) => {
+                let msg = Message::decode(&bytes)
+                    .map_err(|e| TransportError::Garbled { from, tag: -1, reason: e.to_string() })?;
+                Ok(Some(Envelope { from, msg }))
+            }
+        }
     }
 }

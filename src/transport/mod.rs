@@ -15,6 +15,12 @@ pub enum TransportError {
     Gone(Rank),
     #[error("undecodable message from rank {from} (tag {tag}): {reason}")]
     Garbled { from: Rank, tag: i32, reason: String },
+    #[error("message of {0} bytes is too large for one MPI send")]
+    TooLarge(usize),
+    #[error("send after the transport was closed")]
+    Closed,
+    #[error("another rank failed")]
+    Aborted,
 }
 
 pub trait Transport: Send + Sync + 'static {

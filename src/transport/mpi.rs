@@ -4,13 +4,16 @@
 //! cores would starve each other. Instead one receiver thread per rank polls with a matched probe
 //! (`MPI_Improbe` + `MPI_Mrecv`) and hands each message, by its tag, to the channel of the thread
 //! it is for, where that thread blocks without spinning. Between polls the receiver sleeps for a
-//! quarter of the time since this rank last sent or received anything (20 µs to 20 ms): a busy
-//! rank reacts within microseconds, an idle one wakes a few dozen times a second. Sending wakes
-//! a dozing receiver, since a reply is likely to follow.
+//! quarter of the time since this rank last sent or received anything (0.2 to 20 ms): a busy rank
+//! reacts within a fraction of a millisecond, an idle one wakes a few dozen times a second.
+//! Sending wakes a dozing receiver, since a reply is likely to follow.
 //!
 //! Sends are nonblocking (`MPI_Isend`): a blocking send of more than a few hundred bytes waits
 //! until the receiving rank's next poll, which would stall the tracker behind every sleeping peer.
 //! The receiver thread completes pending sends as it polls, and drains them before it stops.
+//!
+//! A message this rank cannot handle (undecodable, or for a thread it does not run) is a bug
+//! somewhere in the job: the receiver reports it and aborts the whole job rather than drop it.
 
 use super::{take, Transport, TransportError};
 use crate::ids::Rank;
@@ -19,36 +22,45 @@ use crossbeam_channel::{Receiver, Sender};
 use mpi::ffi;
 use mpi::point_to_point::{MatchedReceiveVec, Source};
 use mpi::topology::{Communicator, SimpleCommunicator};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::os::raw::c_int;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 const SHORTEST_PAUSE: Duration = Duration::from_micros(200);
+const LONGEST_PAUSE: Duration = Duration::from_millis(20);
 /// Pauses at least this long are cut short when this rank sends.
 const DOZE: Duration = Duration::from_millis(1);
-const LONGEST_PAUSE: Duration = Duration::from_millis(20);
-
-type Delivery = Result<Envelope, TransportError>;
+/// How long closing waits for this rank's last sends to be taken before it gives up on the job.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 pub struct MpiTransport {
     rank: Rank,
     size: u32,
-    inboxes: [Receiver<Delivery>; 3],
+    inboxes: [Receiver<Envelope>; 3],
     shared: Arc<Shared>,
     receiver: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// What the receiver thread and the sending threads share.
 struct Shared {
+    rank: Rank,
     epoch: Instant,
     /// Nanoseconds since `epoch` of the last send or receive.
     last_activity: AtomicU64,
-    closing: AtomicBool,
-    /// The receiver is in a pause of at least [`DOZE`].
+    /// The receiver may be in a pause of at least [`DOZE`].
     dozing: AtomicBool,
     receiver: OnceLock<Thread>,
-    outgoing: Mutex<Vec<Outgoing>>,
+    outbox: Mutex<Outbox>,
+}
+
+#[derive(Default)]
+struct Outbox {
+    /// Sends MPI has not finished with.
+    pending: Vec<Outgoing>,
+    /// No more sends are accepted.
+    closed: bool,
 }
 
 /// A send MPI has not finished with: its request, and the bytes it reads from until then.
@@ -62,24 +74,28 @@ unsafe impl Send for Outgoing {}
 
 impl Shared {
     fn touch(&self) {
-        self.last_activity.store(self.epoch.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.last_activity.store(self.epoch.elapsed().as_nanos() as u64, SeqCst);
     }
 
     fn pause(&self) -> Duration {
-        let idle = self.epoch.elapsed().saturating_sub(Duration::from_nanos(self.last_activity.load(Ordering::Relaxed)));
+        let idle = self.epoch.elapsed().saturating_sub(Duration::from_nanos(self.last_activity.load(SeqCst)));
         (idle / 4).clamp(SHORTEST_PAUSE, LONGEST_PAUSE)
     }
 
-    /// Tests pending sends, forgets finished ones, and says how many are left.
-    fn complete_sends(&self) -> usize {
-        let mut outgoing = self.outgoing.lock().expect("outgoing sends");
-        outgoing.retain_mut(|send| {
+    /// Tests pending sends, forgets finished ones, and says how many are left and whether the
+    /// transport is closed.
+    fn complete_sends(&self) -> (usize, bool) {
+        let mut outbox = self.outbox.lock().expect("outbox");
+        outbox.pending.retain_mut(|send| {
             let mut done = 0;
             // SAFETY: the request came from MPI_Isend and is tested until it completes, once.
-            unsafe { ffi::MPI_Test(&mut send.request, &mut done, ffi::RSMPI_STATUS_IGNORE) };
+            let code = unsafe { ffi::MPI_Test(&mut send.request, &mut done, ffi::RSMPI_STATUS_IGNORE) };
+            if code != ffi::MPI_SUCCESS as c_int {
+                fail(self.rank, &format!("MPI_Test failed with code {code}"));
+            }
             done == 0
         });
-        outgoing.len()
+        (outbox.pending.len(), outbox.closed)
     }
 
     fn wake_receiver(&self) {
@@ -93,16 +109,17 @@ impl MpiTransport {
     /// Starts this rank's receiver thread. MPI must be initialized with `Threading::Multiple`.
     pub fn start() -> MpiTransport {
         let world = SimpleCommunicator::world();
-        let (senders, inboxes): (Vec<Sender<Delivery>>, Vec<Receiver<Delivery>>) =
+        let rank = Rank(world.rank() as u32);
+        let (senders, inboxes): (Vec<Sender<Envelope>>, Vec<Receiver<Envelope>>) =
             Endpoint::ALL.iter().map(|_| crossbeam_channel::unbounded()).unzip();
-        let inboxes: [Receiver<Delivery>; 3] = inboxes.try_into().expect("three endpoints");
+        let inboxes: [Receiver<Envelope>; 3] = inboxes.try_into().expect("three endpoints");
         let shared = Arc::new(Shared {
+            rank,
             epoch: Instant::now(),
             last_activity: AtomicU64::new(0),
-            closing: AtomicBool::new(false),
             dozing: AtomicBool::new(false),
             receiver: OnceLock::new(),
-            outgoing: Mutex::new(Vec::new()),
+            outbox: Mutex::default(),
         });
         let receiver = {
             let shared = shared.clone();
@@ -112,18 +129,13 @@ impl MpiTransport {
                 .expect("spawn the receiver thread")
         };
         let _ = shared.receiver.set(receiver.thread().clone());
-        MpiTransport {
-            rank: Rank(world.rank() as u32),
-            size: world.size() as u32,
-            inboxes,
-            shared,
-            receiver: Mutex::new(Some(receiver)),
-        }
+        MpiTransport { rank, size: world.size() as u32, inboxes, shared, receiver: Mutex::new(Some(receiver)) }
     }
 
-    /// Stops the receiver thread once this rank expects no more messages, after its last sends.
+    /// Refuses further sends, lets the receiver finish this rank's pending ones, and stops it.
+    /// Call it once this rank expects no more messages; dropping the transport does it too.
     pub fn close(&self) {
-        self.shared.closing.store(true, Ordering::Relaxed);
+        self.shared.outbox.lock().expect("outbox").closed = true;
         self.shared.wake_receiver();
         if let Some(receiver) = self.receiver.lock().expect("receiver handle").take() {
             receiver.join().expect("receiver thread");
@@ -131,36 +143,59 @@ impl MpiTransport {
     }
 }
 
+impl Drop for MpiTransport {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Reports a fault this rank cannot recover from and ends the whole job.
+fn fail(rank: Rank, problem: &str) -> ! {
+    eprintln!("mpitorrent: rank {rank}: error: {problem}");
+    SimpleCommunicator::world().abort(1)
+}
+
 /// The one place this rank receives from MPI: any source, any tag, sorted by tag to the endpoints.
-fn receive_loop(shared: &Shared, senders: &[Sender<Delivery>]) {
+fn receive_loop(shared: &Shared, senders: &[Sender<Envelope>]) {
     let world = SimpleCommunicator::world();
+    let mut closed_at = None;
     loop {
-        let sending = shared.complete_sends();
-        if sending == 0 && shared.closing.load(Ordering::Relaxed) {
-            return;
+        let (sending, closed) = shared.complete_sends();
+        if closed {
+            let since = *closed_at.get_or_insert_with(Instant::now);
+            if sending == 0 {
+                return;
+            }
+            if since.elapsed() > DRAIN_LIMIT {
+                fail(shared.rank, &format!("{sending} messages still unsent {DRAIN_LIMIT:?} after this rank finished"));
+            }
         }
         let Some(probed) = world.any_process().immediate_matched_probe() else {
+            // Say "dozing" before reading the pause: a send either sees the flag and wakes this
+            // thread, or touched the clock first and makes the pause short.
+            shared.dozing.store(true, SeqCst);
             let pause = shared.pause();
-            shared.dozing.store(pause >= DOZE, Ordering::Relaxed);
+            if pause < DOZE {
+                shared.dozing.store(false, SeqCst);
+            }
             std::thread::park_timeout(pause);
-            shared.dozing.store(false, Ordering::Relaxed);
+            shared.dozing.store(false, SeqCst);
             continue;
         };
         shared.touch();
         let (bytes, status) = probed.matched_receive_vec::<u8>();
         let (from, tag) = (Rank(status.source_rank() as u32), status.tag());
-        let delivery = Message::decode(&bytes)
-            .map_err(|e| TransportError::Garbled { from, tag, reason: e.to_string() })
-            .and_then(|msg| {
-                if msg.tag() == tag {
-                    Ok(msg)
-                } else {
-                    Err(TransportError::Garbled { from, tag, reason: format!("a {:?} under the wrong tag", msg) })
-                }
-            });
-        // A garbled message goes to the endpoint its tag names, whose thread reports it.
-        let endpoint = Endpoint::ALL.iter().position(|e| e.tags().contains(&tag)).unwrap_or(0);
-        let _ = senders[endpoint].send(delivery.map(|msg| Envelope { from, msg }));
+        let msg = match Message::decode(&bytes) {
+            Ok(msg) if msg.tag() == tag => msg,
+            Ok(msg) => fail(shared.rank, &format!("rank {from} sent {msg:?} under tag {tag}")),
+            Err(e) => fail(shared.rank, &format!("undecodable message from rank {from} (tag {tag}): {e}")),
+        };
+        let endpoint = msg.endpoint();
+        if !endpoint.runs_on(shared.rank) {
+            fail(shared.rank, &format!("rank {from} sent {msg:?}, which is for a {endpoint:?} thread this rank does not run"));
+        }
+        // The endpoint's thread may have finished; a message it would never read is harmless then.
+        let _ = senders[endpoint.index()].send(Envelope { from, msg });
     }
 }
 
@@ -178,29 +213,38 @@ impl Transport for MpiTransport {
             return Err(TransportError::Gone(to));
         }
         let bytes = msg.encode();
-        // SAFETY: MPI reads `bytes` until the request completes; both are kept together in
-        // `outgoing` until then. The heap buffer does not move when the Vec does.
+        let count = c_int::try_from(bytes.len()).map_err(|_| TransportError::TooLarge(bytes.len()))?;
+        let mut outbox = self.shared.outbox.lock().expect("outbox");
+        if outbox.closed {
+            return Err(TransportError::Closed);
+        }
         let mut request = unsafe { ffi::RSMPI_REQUEST_NULL };
-        unsafe {
+        // SAFETY: MPI reads `bytes` until the request completes; both are kept together in
+        // the outbox until then, and the heap buffer does not move when the Vec does.
+        let code = unsafe {
             ffi::MPI_Isend(
                 bytes.as_ptr().cast(),
-                bytes.len() as std::os::raw::c_int,
+                count,
                 ffi::RSMPI_UINT8_T,
-                to.0 as std::os::raw::c_int,
+                to.0 as c_int,
                 msg.tag(),
                 ffi::RSMPI_COMM_WORLD,
                 &mut request,
             )
         };
-        self.shared.outgoing.lock().expect("outgoing sends").push(Outgoing { request, _bytes: bytes });
+        if code != ffi::MPI_SUCCESS as c_int {
+            fail(self.rank, &format!("MPI_Isend to rank {to} failed with code {code}"));
+        }
+        outbox.pending.push(Outgoing { request, _bytes: bytes });
+        drop(outbox);
         self.shared.touch();
-        if self.shared.dozing.load(Ordering::Relaxed) {
+        if self.shared.dozing.load(SeqCst) {
             self.shared.wake_receiver();
         }
         Ok(())
     }
 
     fn recv(&self, endpoint: Endpoint, timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
-        take(&self.inboxes[endpoint.index()], timeout, self.rank)?.transpose()
+        take(&self.inboxes[endpoint.index()], timeout, self.rank)
     }
 }

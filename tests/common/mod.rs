@@ -1,6 +1,11 @@
 //! Running the real binary under mpirun, for the integration tests.
 #![allow(dead_code)] // each test file uses a different part
 
+use mpitorrent::hash::ChunkHash;
+use mpitorrent::input::{input_file_name, read_peer_input};
+use mpitorrent::output::output_file_name;
+use mpitorrent::scenario::Scenario;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -67,4 +72,37 @@ pub fn launch(dir: &Path, np: u32, program: &Path, args: &[&str], limit: Duratio
         wall: started.elapsed(),
         cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
     }
+}
+
+/// Every output a correct run of `scenario` writes, with its hashes.
+pub fn expected_of(scenario: &Scenario) -> Vec<(String, Vec<ChunkHash>)> {
+    scenario.expected_outputs().into_iter().map(|(name, hashes)| (name, hashes.to_vec())).collect()
+}
+
+/// Every output a correct run of the `in<R>.txt` files in `dir` (peers 1 to `peers`) writes,
+/// worked out from the inputs alone.
+pub fn expected_from_inputs(dir: &Path, peers: u32) -> Vec<(String, Vec<ChunkHash>)> {
+    let inputs: Vec<_> = (1..=peers).map(|r| read_peer_input(&dir.join(input_file_name(r))).unwrap()).collect();
+    let files: BTreeMap<&str, &[ChunkHash]> =
+        inputs.iter().flat_map(|i| &i.owned).map(|o| (o.name.as_str(), &o.hashes[..])).collect();
+    (1..=peers)
+        .zip(&inputs)
+        .flat_map(|(rank, input)| input.wanted.iter().map(move |w| (rank, w.name.as_str())))
+        .map(|(rank, name)| (output_file_name(rank, name), files[name].to_vec()))
+        .collect()
+}
+
+/// Checks every output hash by hash, and that `out` holds nothing else (no temporary file).
+pub fn check_outputs(expected: &[(String, Vec<ChunkHash>)], out: &Path) {
+    for (name, hashes) in expected {
+        let text = std::fs::read_to_string(out.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let want: Vec<&str> = hashes.iter().map(|h| h.as_str()).collect();
+        assert_eq!(text.lines().collect::<Vec<_>>(), want, "{name}");
+    }
+    let present: BTreeSet<String> = match std::fs::read_dir(out) {
+        Ok(entries) => entries.map(|e| e.unwrap().file_name().into_string().unwrap()).collect(),
+        Err(_) => BTreeSet::new(),
+    };
+    let names: BTreeSet<String> = expected.iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(present, names, "exactly the wanted outputs in {}", out.display());
 }
