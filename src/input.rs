@@ -17,6 +17,8 @@ pub struct OwnedFile {
     pub hashes: Vec<ChunkHash>,
     /// Line of the `<name> <chunk count>` header, for errors found later by the tracker.
     pub line: usize,
+    /// Line of each hash, likewise.
+    pub hash_lines: Vec<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +103,8 @@ pub fn check_file_name(name: &str) -> Result<(), String> {
 }
 
 pub fn parse_peer_input(path: &str, text: &str) -> Result<PeerInput, InputError> {
+    // Editors on Windows may start a file with a byte-order mark; it is not content.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = Lines::new(path, text);
     let mut input = PeerInput::default();
     let mut owned_names = HashSet::new();
@@ -120,7 +124,7 @@ pub fn parse_peer_input(path: &str, text: &str) -> Result<PeerInput, InputError>
         if chunk_count == 0 {
             return Err(lines.error(line, format!("file '{name}' has no chunks; a file needs at least one")));
         }
-        let mut hashes = Vec::new();
+        let (mut hashes, mut hash_lines) = (Vec::new(), Vec::new());
         for i in 0..chunk_count {
             let what = format!("hash {} of {chunk_count} of '{name}'", i + 1);
             let (hash_line, text) = lines.next(&what)?;
@@ -128,8 +132,9 @@ pub fn parse_peer_input(path: &str, text: &str) -> Result<PeerInput, InputError>
                 lines.error(hash_line, format!("expected {what} (32 hex digits), found '{}'", shorten(text)))
             })?;
             hashes.push(hash);
+            hash_lines.push(hash_line);
         }
-        input.owned.push(OwnedFile { name: name.to_string(), hashes, line });
+        input.owned.push(OwnedFile { name: name.to_string(), hashes, line, hash_lines });
     }
 
     let wanted_count = lines.count("the number of wanted files")?;
@@ -174,6 +179,7 @@ fn shorten(text: &str) -> String {
 struct Lines<'a> {
     path: &'a str,
     inner: std::iter::Enumerate<std::str::Lines<'a>>,
+    /// The last non-blank line read, which an error at the end of the file names.
     last_line: usize,
 }
 
@@ -183,14 +189,9 @@ impl<'a> Lines<'a> {
     }
 
     fn next_nonblank(&mut self) -> Option<(usize, &'a str)> {
-        for (index, raw) in self.inner.by_ref() {
-            self.last_line = index + 1;
-            let line = raw.trim();
-            if !line.is_empty() {
-                return Some((index + 1, line));
-            }
-        }
-        None
+        let (index, line) = self.inner.by_ref().map(|(i, raw)| (i, raw.trim())).find(|(_, line)| !line.is_empty())?;
+        self.last_line = index + 1;
+        Some((index + 1, line))
     }
 
     fn next(&mut self, what: &str) -> Result<(usize, &'a str), InputError> {
@@ -202,7 +203,12 @@ impl<'a> Lines<'a> {
 
     fn count(&mut self, what: &str) -> Result<usize, InputError> {
         let (line, text) = self.next(what)?;
-        parse_count(text).map_err(|p| self.error(line, format!("{what}: {p}")))
+        parse_count(text).map_err(|problem| {
+            // A file header or a hash where a count belongs: the count before it was too small.
+            let misplaced = text.split_whitespace().count() == 2 || ChunkHash::parse(text).is_some();
+            let hint = if misplaced && line > 1 { " (is a count above too small?)" } else { "" };
+            self.error(line, format!("{what}: {problem}{hint}"))
+        })
     }
 
     fn error(&self, line: usize, problem: impl Into<String>) -> InputError {
@@ -217,7 +223,12 @@ pub fn check_input_count(dir: &Path, peers: usize) -> Result<(), InputError> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
     let mut extra: Vec<usize> = entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|name| name.strip_prefix("in")?.strip_suffix(".txt")?.parse::<usize>().ok())
+        .filter_map(|name| {
+            let digits = name.strip_prefix("in")?.strip_suffix(".txt")?;
+            // Only names a rank would read: in7.txt, not in07.txt or in+7.txt.
+            let rank = digits.parse::<usize>().ok()?;
+            (input_file_name(rank as u32) == name).then_some(rank)
+        })
         .filter(|&rank| rank == 0 || rank > peers)
         .collect();
     extra.sort_unstable();
@@ -288,7 +299,7 @@ mod tests {
         );
         assert_eq!(
             error_of(&format!("1\nfile1 1\n{H1}\n{H2}\n0\n")),
-            format!("in1.txt:4: the number of wanted files: expected a whole number, found '{H2}'")
+            format!("in1.txt:4: the number of wanted files: expected a whole number, found '{H2}' (is a count above too small?)")
         );
     }
 
@@ -312,6 +323,26 @@ mod tests {
             error_of("1\nfile1 18446744073709551615\n"),
             "in1.txt:2: file ends where hash 1 of 18446744073709551615 of 'file1' was expected"
         );
+    }
+
+    #[test]
+    fn a_count_too_small_is_hinted_at_and_the_end_is_the_last_real_line() {
+        assert_eq!(
+            error_of(&format!("1\nf 1\n{H1}\ng 1\n{H2}\n0\n")),
+            "in1.txt:4: the number of wanted files: expected a whole number, found 'g 1' (is a count above too small?)"
+        );
+        assert_eq!(error_of(&format!("1\nf 2\n{H1}\n\n\n")), "in1.txt:3: file ends where hash 2 of 2 of 'f' was expected");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_content() {
+        assert_eq!(parse("\u{feff}0\n0\n").unwrap(), PeerInput::default());
+    }
+
+    #[test]
+    fn hash_lines_are_kept_for_later_errors() {
+        let input = parse(&format!("1\nf 2\n{H1}\n\n{H2}\n0\n")).unwrap();
+        assert_eq!(input.owned[0].hash_lines, [3, 5]);
     }
 
     #[test]
@@ -344,7 +375,7 @@ mod tests {
     #[test]
     fn counts_inputs_against_the_ranks() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["in1.txt", "in2.txt", "notes.txt", "in2.txt.bak"] {
+        for name in ["in1.txt", "in2.txt", "notes.txt", "in2.txt.bak", "in07.txt", "in+9.txt"] {
             std::fs::write(dir.path().join(name), "0\n0\n").unwrap();
         }
         assert!(check_input_count(dir.path(), 2).is_ok());

@@ -118,7 +118,7 @@ fn bad_inputs_stop_every_rank_with_one_clear_message() {
     assert_eq!(input_error(&[&seed, "0\n1\ng\n"], 3), "in2.txt:3: wants 'g', which no peer owns");
     assert_eq!(
         input_error(&[&seed, &format!("1\nf 2\n{G}\n{H}\n0\n"), wants], 4),
-        "in2.txt:2: file 'f' has a different hash for chunk 1 here than in1.txt:2 gives"
+        "in2.txt:3: chunk 1 of 'f' has a different hash here than at in1.txt:3"
     );
     assert_eq!(input_error(&[&seed, "0\n2\nf\nf\n"], 3), "in2.txt:4: file 'f' is listed twice among wanted files");
     assert_eq!(input_error(&[&format!("1\nf 3\n{H}\n{G}\n0\n"), wants], 3), "in1.txt:5: expected hash 3 of 3 of 'f' (32 hex digits), found '0'");

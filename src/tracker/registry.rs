@@ -1,9 +1,8 @@
 //! The start of a run: collect every peer's registration, then check the inputs against each
 //! other before anyone downloads. Errors name the file and line at fault.
 
-use crate::hash::ChunkHash;
 use crate::ids::Rank;
-use crate::input::PeerInput;
+use crate::input::{OwnedFile, PeerInput};
 use crate::message::Registration;
 use crate::tracker::state::{CatalogFile, Tracker};
 use std::collections::BTreeMap;
@@ -41,20 +40,17 @@ impl Registry {
             peers.push((path, input.map_err(|e| e.to_string())?));
         }
 
-        // name -> (hashes, where first seen)
-        let mut catalog: BTreeMap<&str, (&[ChunkHash], &str, usize)> = BTreeMap::new();
+        // name -> the file as first seen, and where
+        let mut catalog: BTreeMap<&str, (&OwnedFile, &str)> = BTreeMap::new();
         for (path, input) in &peers {
             for owned in &input.owned {
                 match catalog.get(owned.name.as_str()) {
                     None => {
-                        catalog.insert(&owned.name, (&owned.hashes, path, owned.line));
+                        catalog.insert(&owned.name, (owned, path));
                     }
-                    Some(&(hashes, first_path, first_line)) => {
-                        if let Some(difference) = describe_difference(hashes, &owned.hashes) {
-                            return Err(format!(
-                                "{path}:{}: file '{}' {difference} than {first_path}:{first_line} gives",
-                                owned.line, owned.name
-                            ));
+                    Some(&(first, first_path)) => {
+                        if let Some(difference) = describe_difference(first, first_path, owned) {
+                            return Err(format!("{path}:{difference}"));
                         }
                     }
                 }
@@ -68,20 +64,33 @@ impl Registry {
 
         let files = catalog
             .iter()
-            .map(|(name, (hashes, _, _))| CatalogFile { name: name.to_string(), hashes: hashes.to_vec() })
+            .map(|(name, (first, _))| CatalogFile { name: name.to_string(), hashes: first.hashes.clone() })
             .collect();
         let inputs = peers.into_iter().map(|(_, input)| input).collect::<Vec<_>>();
         Ok(Tracker::new(files, &inputs))
     }
 }
 
-/// How `other` differs from `first`, if it does, phrased to follow "file 'x' ...".
-fn describe_difference(first: &[ChunkHash], other: &[ChunkHash]) -> Option<String> {
-    if first.len() != other.len() {
-        return Some(format!("has {} chunks here, a different count ({})", other.len(), first.len()));
+/// How `other` differs from `first` (owned at `first_path`), if it does: the line in `other`'s
+/// input and the problem, as in `12: ...`.
+fn describe_difference(first: &OwnedFile, first_path: &str, other: &OwnedFile) -> Option<String> {
+    let name = &other.name;
+    if first.hashes.len() != other.hashes.len() {
+        return Some(format!(
+            "{}: file '{name}' has {} chunks here but {} at {first_path}:{}",
+            other.line,
+            other.hashes.len(),
+            first.hashes.len(),
+            first.line
+        ));
     }
-    let at = first.iter().zip(other).position(|(a, b)| a != b)?;
-    Some(format!("has a different hash for chunk {} here", at + 1))
+    let at = first.hashes.iter().zip(&other.hashes).position(|(a, b)| a != b)?;
+    Some(format!(
+        "{}: chunk {} of '{name}' has a different hash here than at {first_path}:{}",
+        other.hash_lines[at],
+        at + 1,
+        first.hash_lines[at]
+    ))
 }
 
 #[cfg(test)]
@@ -121,11 +130,11 @@ mod tests {
     fn refuses_one_name_with_two_hash_lists() {
         let a = format!("1\nf 2\n{H1}\n{H2}\n0\n");
         let b = format!("1\nf 2\n{H1}\n{H1}\n0\n");
-        assert_eq!(error_of(&[&a, &b]), "in2.txt:2: file 'f' has a different hash for chunk 2 here than in1.txt:2 gives");
+        assert_eq!(error_of(&[&a, &b]), "in2.txt:4: chunk 2 of 'f' has a different hash here than at in1.txt:4");
         assert_eq!(error_of(&[&a, "0\n0\n", "1\nf 1\nX\n"]), "in3.txt:3: expected hash 1 of 1 of 'f' (32 hex digits), found 'X'");
         assert_eq!(
             error_of(&[&a, &format!("1\nf 1\n{H1}\n0\n")]),
-            "in2.txt:2: file 'f' has 1 chunks here, a different count (2) than in1.txt:2 gives"
+            "in2.txt:2: file 'f' has 1 chunks here but 2 at in1.txt:2"
         );
     }
 

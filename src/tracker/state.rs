@@ -52,6 +52,10 @@ pub struct Tracker {
 
 pub type Outgoing = Vec<(Rank, Message)>;
 
+fn tracked(files: &mut [TrackedFile], file: FileId) -> Result<&mut TrackedFile, String> {
+    files.get_mut(file.index()).ok_or_else(|| format!("no file with id {}", file.0))
+}
+
 impl Tracker {
     /// `inputs[i]` is peer `i + 1`'s input, already checked against `files`.
     pub fn new(files: Vec<CatalogFile>, inputs: &[PeerInput]) -> Tracker {
@@ -83,10 +87,6 @@ impl Tracker {
         self.files.iter().map(|f| f.name.clone()).collect()
     }
 
-    pub fn peer_count(&self) -> usize {
-        self.peers.len()
-    }
-
     pub fn all_done(&self) -> bool {
         self.peers.iter().all(|p| p.tally.is_some())
     }
@@ -107,24 +107,25 @@ impl Tracker {
         let out = match msg {
             Message::FileRequest { file } => {
                 self.counters.file_requests += 1;
-                let tracked = self.file_mut(file)?;
+                let tracked = tracked(&mut self.files, file)?;
                 let chunks = tracked.hashes.len();
                 tracked.members.entry(from).or_insert_with(|| Holding::Some(FixedBitSet::with_capacity(chunks)));
                 let hashes = tracked.hashes.clone();
-                let swarm = self.swarm(file, events);
-                vec![(from, Message::FileInfo { file, hashes, swarm })]
+                self.announce(file, events);
+                vec![(from, Message::FileInfo { file, hashes, swarm: self.swarm(file) })]
             }
             Message::Update { file, received } => {
                 self.counters.updates += 1;
                 self.record(from, file, &received)?;
-                vec![(from, Message::SwarmReply { file, swarm: self.swarm(file, events) })]
+                self.announce(file, events);
+                vec![(from, Message::SwarmReply { file, swarm: self.swarm(file) })]
             }
             Message::FileComplete { file, received } => {
                 self.record(from, file, &received)?;
-                self.file_mut(file)?.members.insert(from, Holding::All);
+                tracked(&mut self.files, file)?.members.insert(from, Holding::All);
                 self.peers[from.peer_index()].completed.push(file);
                 events.emit(Event::FileCompleted { peer: from, file });
-                self.swarm(file, events);
+                self.announce(file, events);
                 vec![]
             }
             Message::PeerDone(tally) => {
@@ -150,13 +151,9 @@ impl Tracker {
         out
     }
 
-    fn file_mut(&mut self, file: FileId) -> Result<&mut TrackedFile, String> {
-        self.files.get_mut(file.index()).ok_or_else(|| format!("no file with id {}", file.0))
-    }
-
     /// Takes note of chunks `peer` received: it holds them now, and their sources were busy.
     fn record(&mut self, peer: Rank, file: FileId, received: &[Received]) -> Result<(), String> {
-        let tracked = self.files.get_mut(file.index()).ok_or_else(|| format!("no file with id {}", file.0))?;
+        let tracked = tracked(&mut self.files, file)?;
         let chunks = tracked.hashes.len();
         let holding = tracked
             .members
@@ -175,31 +172,32 @@ impl Tracker {
         Ok(())
     }
 
-    /// The swarm of `file`, least busy first (ties by rank), as sent to peers and shown to viewers.
-    fn swarm(&self, file: FileId, events: &dyn EventSink) -> Swarm {
-        let mut swarm: Swarm = self.files[file.index()]
+    /// The members of `file`'s swarm with their busyness, least busy first, ties by rank.
+    fn ranked(&self, file: FileId) -> Vec<(Rank, &Holding, u64)> {
+        let mut members: Vec<_> = self.files[file.index()]
             .members
             .iter()
-            .map(|(&rank, holding)| SwarmMember {
-                rank,
-                uploads: self.peers[rank.peer_index()].uploads,
-                holding: holding.clone(),
-            })
+            .map(|(&rank, holding)| (rank, holding, self.peers[rank.peer_index()].uploads))
             .collect();
-        swarm.sort_by_key(|m| (m.uploads, m.rank));
-        let members = swarm
-            .iter()
-            .map(|m| {
-                let role = match &m.holding {
-                    Holding::All => Role::Seed,
-                    Holding::Some(bits) if bits.is_clear() => Role::Leecher,
-                    Holding::Some(_) => Role::Peer,
-                };
-                (m.rank, role, m.uploads)
-            })
-            .collect();
+        members.sort_by_key(|&(rank, _, uploads)| (uploads, rank));
+        members
+    }
+
+    /// The swarm as sent to peers.
+    fn swarm(&self, file: FileId) -> Swarm {
+        let ranked = self.ranked(file).into_iter();
+        ranked.map(|(rank, holding, uploads)| SwarmMember { rank, uploads, holding: holding.clone() }).collect()
+    }
+
+    /// Shows the swarm, with each member's role, to whoever watches the run.
+    fn announce(&self, file: FileId, events: &dyn EventSink) {
+        let role = |holding: &Holding| match holding {
+            Holding::All => Role::Seed,
+            Holding::Some(bits) if bits.is_clear() => Role::Leecher,
+            Holding::Some(_) => Role::Peer,
+        };
+        let members = self.ranked(file).into_iter().map(|(rank, holding, uploads)| (rank, role(holding), uploads)).collect();
         events.emit(Event::SwarmUpdated { file, members });
-        swarm
     }
 
     pub fn report(&self, wall_time: Duration) -> Report {
@@ -257,7 +255,7 @@ mod tests {
     /// Peer 1 and 2 own "a" (3 chunks); peers 3 and 4 want it.
     fn tracker() -> Tracker {
         let owned = || PeerInput {
-            owned: vec![OwnedFile { name: "a".into(), hashes: vec![h(1), h(2), h(3)], line: 2 }],
+            owned: vec![OwnedFile { name: "a".into(), hashes: vec![h(1), h(2), h(3)], line: 2, hash_lines: vec![3, 4, 5] }],
             wanted: vec![],
         };
         let wants = || PeerInput { owned: vec![], wanted: vec![WantedFile { name: "a".into(), line: 3 }] };
@@ -329,6 +327,43 @@ mod tests {
         assert_eq!(report.peers[2].downloaded_from, BTreeMap::from([(1, 1), (2, 2)]));
         assert_eq!(report.peers[2].completed, ["a"]);
         assert_eq!(report.tracker.file_requests, 2);
+    }
+
+    #[derive(Default)]
+    struct Recorder(std::sync::Mutex<Vec<Event>>);
+
+    impl EventSink for Recorder {
+        fn emit(&self, event: Event) {
+            self.0.lock().unwrap().push(event);
+        }
+    }
+
+    #[test]
+    fn swarm_changes_are_announced_with_roles() {
+        let mut tracker = tracker();
+        let events = Recorder::default();
+        let mut send = |from: u32, msg| tracker.handle(Rank(from), msg, &events).unwrap();
+        send(3, Message::FileRequest { file: FileId(0) });
+        send(3, Message::Update { file: FileId(0), received: vec![got(0, 2)] });
+        send(3, Message::FileComplete { file: FileId(0), received: vec![got(1, 1), got(2, 1)] });
+        let swarms: Vec<Vec<(u32, Role, u64)>> = events
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|e| match e {
+                Event::SwarmUpdated { members, .. } => Some(members.iter().map(|&(r, role, u)| (r.0, role, u)).collect()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            swarms,
+            [
+                vec![(1, Role::Seed, 0), (2, Role::Seed, 0), (3, Role::Leecher, 0)],
+                vec![(1, Role::Seed, 0), (3, Role::Peer, 0), (2, Role::Seed, 1)],
+                vec![(3, Role::Seed, 0), (2, Role::Seed, 1), (1, Role::Seed, 2)],
+            ]
+        );
     }
 
     #[test]
