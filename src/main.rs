@@ -155,6 +155,7 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
             inputs: args.inputs.clone(),
             out: args.out.clone(),
             chunk_time: Duration::from_millis(args.chunk_time),
+            report: args.report.clone(),
             ..RunConfig::default()
         };
         let transport = Arc::new(MpiTransport::start());
@@ -195,5 +196,8 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
 
 fn write_report(path: &std::path::Path, report: &mpitorrent::report::Report) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(report)? + "\n";
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+    }
     replace_atomically(path, json.as_bytes()).with_context(|| format!("writing the report {}", path.display()))
 }

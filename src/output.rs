@@ -40,7 +40,7 @@ pub fn check_writable(dir: &Path) -> Result<(), String> {
     let absolute = std::path::absolute(dir).map_err(|e| format!("cannot resolve the output folder: {e}"))?;
     let existing = absolute.ancestors().find(|a| a.exists()).ok_or("no part of the output folder exists")?;
     if !existing.is_dir() {
-        return Err(format!("cannot create the output folder: {} is not a folder", existing.display()));
+        return Err(format!("cannot create the folder: {} is not a folder", existing.display()));
     }
     let probe = existing.join(format!(".mpitorrent-probe.{}", std::process::id()));
     std::fs::File::create(&probe).map_err(|e| format!("cannot write in {}: {e}", existing.display()))?;

@@ -20,6 +20,8 @@ pub struct RunConfig {
     pub chunk_time: Duration,
     /// Chunks a peer downloads between two reports to the tracker.
     pub update_every: usize,
+    /// Where rank 0 will write the JSON report, checked before the run starts.
+    pub report: Option<PathBuf>,
 }
 
 impl Default for RunConfig {
@@ -29,6 +31,7 @@ impl Default for RunConfig {
             out: PathBuf::from("."),
             chunk_time: Duration::ZERO,
             update_every: 10,
+            report: None,
         }
     }
 }

@@ -97,14 +97,19 @@ fn a_rank_that_fails_mid_run_ends_the_whole_job() {
 }
 
 #[test]
-fn an_output_folder_that_cannot_be_made_stops_the_run_before_it_starts() {
+fn output_and_report_places_that_cannot_be_written_stop_the_run_before_it_starts() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("in1.txt"), format!("1\nf 1\n{H}\n0\n")).unwrap();
     std::fs::write(dir.path().join("in2.txt"), "0\n1\nf\n").unwrap();
     std::fs::write(dir.path().join("taken"), "a file where the folder should be").unwrap();
     let stderr = refused_in(dir.path(), 3, "taken/out");
-    assert!(stderr.contains("mpitorrent: error: taken/out: cannot create the output folder: "), "{stderr}");
+    assert!(stderr.contains("mpitorrent: error: taken/out: cannot create the folder: "), "{stderr}");
     assert!(stderr.contains("taken is not a folder"), "{stderr}");
+
+    let run = mpirun(dir.path(), 3, &["--out", "out", "--report", "taken/report.json"], LIMIT);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("mpitorrent: error: taken/report.json: cannot create the folder"), "{}", run.stderr);
+    assert!(!dir.path().join("out").exists(), "the run never started");
 }
 
 #[test]

@@ -6,11 +6,13 @@ pub mod state;
 use crate::events::EventSink;
 use crate::ids::Rank;
 use crate::input::check_input_count;
+use crate::output::check_writable;
 use crate::message::{Endpoint, Message};
 use crate::report::Report;
 use crate::run::{RunConfig, RunError};
 use crate::transport::Transport;
 use registry::Registry;
+use std::path::Path;
 use std::time::Instant;
 
 pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, events: &dyn EventSink) -> Result<Report, RunError> {
@@ -24,9 +26,14 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, events: &dyn
             other => return Err(RunError::Protocol(format!("expected a registration, got {other:?}"))),
         }
     }
-    let checked = registry
-        .into_tracker()
-        .and_then(|tracker| check_input_count(&config.inputs, peers).map_err(|e| e.to_string()).map(|()| tracker));
+    let checked = registry.into_tracker().and_then(|tracker| {
+        check_input_count(&config.inputs, peers).map_err(|e| e.to_string())?;
+        if let Some(report) = &config.report {
+            let folder = report.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            check_writable(folder).map_err(|problem| format!("{}: {problem}", report.display()))?;
+        }
+        Ok(tracker)
+    });
     let mut tracker = match checked {
         Ok(tracker) => tracker,
         Err(problem) => {
