@@ -37,6 +37,28 @@ fn generated_scenarios_come_out_right_hash_by_hash() {
 }
 
 #[test]
+fn random_scenarios_come_out_right_under_mpirun() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(77);
+    for seed in 0..8 {
+        let files = rng.gen_range(1..=5);
+        let spec = RandomSpec {
+            peers: rng.gen_range(1..=16),
+            files,
+            chunks: 1..=rng.gen_range(1..=300),
+            owners: 1..=rng.gen_range(1..=3),
+            wanted: 0..=files,
+        };
+        let scenario = Scenario::random(&spec, seed);
+        let dir = tempfile::tempdir().unwrap();
+        scenario.write(dir.path()).unwrap();
+        let run = mpirun(dir.path(), scenario.ranks(), &["--out", "out"], LIMIT);
+        assert!(run.success(), "{spec:?} seed {seed}: {}", run.stderr);
+        check_outputs(&expected_of(&scenario), &dir.path().join("out"));
+    }
+}
+
+#[test]
 fn chunk_time_makes_uploaders_busy_without_burning_cpu() {
     let spec = RandomSpec { peers: 8, files: 2, chunks: 30..=30, owners: 1..=1, wanted: 1..=1 };
     let scenario = Scenario::random(&spec, 5);
