@@ -1,10 +1,11 @@
-//! Typed events that the tracker and the peers emit as the swarm works. Consumers (the final
-//! report now; the dashboard and the recorder later) receive them through one [`EventSink`].
+//! Typed, timestamped events that the tracker and the peers emit as the swarm works. Peers
+//! forward theirs to rank 0 in batches; there every consumer (the final report, the dashboard,
+//! the recorder) reads one stream, through the state model in [`crate::model`].
 
 use crate::ids::{ChunkIdx, FileId, Rank};
-use crate::message::PeerTally;
+use crate::model::RunHeader;
 use serde::{Deserialize, Serialize};
-use std::sync::Mutex;
+use std::time::Instant;
 
 /// A swarm member's role in one file, as the tracker sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,78 +18,81 @@ pub enum Role {
     Leecher,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A request the tracker handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    FileRequest,
+    /// A report of chunks received, every few chunks.
+    Update,
+    FileComplete,
+    PeerDone,
+}
+
+/// One member of a swarm as the tracker announces it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub peer: Rank,
+    pub role: Role,
+    /// Uploads served, as the tracker counts them: the member's busyness.
+    pub uploads: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     /// The tracker heard from every peer and let the downloads begin.
-    Started { peers: u32, files: u32 },
+    Started,
+    /// The tracker handled a request from `peer` and answered it with `replies` messages.
+    TrackerRequest { peer: Rank, request: Request, replies: u32 },
+    /// The tracker's view of a swarm changed or was sent out, least busy first.
+    SwarmUpdated { file: FileId, members: Vec<Member> },
+    /// The tracker learnt that `peer` has all of `file`: it is a seed of it now.
+    FileCompleted { peer: Rank, file: FileId },
+    /// `peer` has everything it wanted.
+    PeerDone { peer: Rank },
+    /// Every peer was done; the tracker told every upload thread to stop.
+    Shutdown,
     ChunkRequested { downloader: Rank, uploader: Rank, file: FileId, chunk: ChunkIdx },
+    /// The uploader sent the chunk's hash: an ACK.
+    ChunkServed { uploader: Rank, downloader: Rank, file: FileId, chunk: ChunkIdx },
     /// The uploader answered that it does not hold the chunk.
     ChunkNacked { downloader: Rank, uploader: Rank, file: FileId, chunk: ChunkIdx },
-    /// The uploader sent the chunk's hash (its upload thread's view).
-    ChunkServed { uploader: Rank, downloader: Rank, file: FileId, chunk: ChunkIdx },
-    /// The downloader verified the chunk against the tracker's hash and now holds it.
+    /// The downloader verified the chunk against the tracker's hash and now holds it: a transfer.
     ChunkReceived { downloader: Rank, uploader: Rank, file: FileId, chunk: ChunkIdx },
     /// The hash that came back was not the tracker's.
     ChunkRejected { downloader: Rank, uploader: Rank, file: FileId, chunk: ChunkIdx },
-    /// The tracker's view of a swarm changed or was sent out, least busy first.
-    SwarmUpdated { file: FileId, members: Vec<(Rank, Role, u64)> },
-    FileCompleted { peer: Rank, file: FileId },
-    PeerDone { peer: Rank },
-    /// The tracker told every upload thread to stop.
-    Shutdown,
+    /// `peer` reported `chunks` newly held chunks of `file` to the tracker.
+    SegmentReported { peer: Rank, file: FileId, chunks: u32 },
+}
+
+/// An event and when it happened: microseconds since the run's start, by the clock of the rank
+/// that emitted it (each rank starts its clock when the tracker's start reaches it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamped {
+    pub at: u64,
+    pub event: Event,
+}
+
+/// What rank 0's consumers read: the run's header once everyone registered, then its events.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Feed {
+    Begin(RunHeader),
+    Event(Stamped),
 }
 
 pub trait EventSink: Send + Sync {
     fn emit(&self, event: Event);
 }
 
-/// Discards every event.
-pub struct NoEvents;
+/// Microseconds since the run started, for stamping events.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock(Instant);
 
-impl EventSink for NoEvents {
-    fn emit(&self, _: Event) {}
-}
-
-/// Folds one peer's own events into the counts it reports when it is done.
-#[derive(Default)]
-pub struct Tally(Mutex<PeerTally>);
-
-impl Tally {
-    pub fn snapshot(&self) -> PeerTally {
-        self.0.lock().expect("tally lock").clone()
+impl Clock {
+    pub fn start() -> Clock {
+        Clock(Instant::now())
     }
-}
 
-impl PeerTally {
-    pub fn apply(&mut self, event: &Event) {
-        match event {
-            Event::ChunkRequested { .. } => self.requests_sent += 1,
-            Event::ChunkNacked { .. } => self.nacks_received += 1,
-            Event::ChunkRejected { .. } => self.bad_hashes += 1,
-            _ => {}
-        }
-    }
-}
-
-impl EventSink for Tally {
-    fn emit(&self, event: Event) {
-        self.0.lock().expect("tally lock").apply(&event);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tally_counts_requests_nacks_and_bad_hashes() {
-        let tally = Tally::default();
-        let (d, u, file, chunk) = (Rank(1), Rank(2), FileId(0), ChunkIdx(0));
-        tally.emit(Event::ChunkRequested { downloader: d, uploader: u, file, chunk });
-        tally.emit(Event::ChunkRequested { downloader: d, uploader: u, file, chunk });
-        tally.emit(Event::ChunkNacked { downloader: d, uploader: u, file, chunk });
-        tally.emit(Event::ChunkRejected { downloader: d, uploader: u, file, chunk });
-        tally.emit(Event::ChunkReceived { downloader: d, uploader: u, file, chunk });
-        assert_eq!(tally.snapshot(), PeerTally { requests_sent: 2, nacks_received: 1, bad_hashes: 1 });
+    pub fn stamp(&self, event: Event) -> Stamped {
+        Stamped { at: self.0.elapsed().as_micros() as u64, event }
     }
 }

@@ -7,6 +7,7 @@ pub mod hash;
 pub mod ids;
 pub mod input;
 pub mod message;
+pub mod model;
 pub mod output;
 pub mod peer;
 pub mod report;

@@ -2,7 +2,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use mpi::traits::Communicator;
 use mpi::Threading;
-use mpitorrent::events::NoEvents;
+use mpitorrent::model::SwarmModel;
 use mpitorrent::output::replace_atomically;
 use mpitorrent::run::{run_rank, RunConfig, RunError};
 use mpitorrent::scenario::{RandomSpec, Scenario};
@@ -159,12 +159,13 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
             ..RunConfig::default()
         };
         let transport = Arc::new(MpiTransport::start());
-        let result = run_rank(transport.clone(), &config, &NoEvents);
+        let result = run_rank(transport.clone(), &config, |feed| SwarmModel::collect(&feed));
         if matches!(result, Ok(_) | Err(RunError::Input(_) | RunError::Aborted)) {
             transport.close(); // before MPI_Finalize; on other errors the whole job is aborted below
         }
         match result {
-            Ok(Some(report)) => {
+            Ok(Some(model)) => {
+                let report = model.expect("a tracker that succeeded started the run").report();
                 println!("{}", report.summary());
                 match &args.report {
                     Some(path) => match write_report(path, &report) {

@@ -1,6 +1,7 @@
 //! Everything ranks say to each other. Each kind of message has its own MPI tag and goes to one
 //! endpoint (thread) of the receiving rank.
 
+use crate::events::Stamped;
 use crate::hash::ChunkHash;
 use crate::ids::{ChunkIdx, FileId, Rank};
 use crate::input::{InputError, PeerInput};
@@ -13,29 +14,33 @@ pub enum Endpoint {
     Tracker,
     Download,
     Upload,
+    /// Rank 0's collector of the peers' events.
+    Events,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 3] = [Endpoint::Tracker, Endpoint::Download, Endpoint::Upload];
+    pub const ALL: [Endpoint; 4] = [Endpoint::Tracker, Endpoint::Download, Endpoint::Upload, Endpoint::Events];
 
     pub fn index(self) -> usize {
         self as usize
     }
 
     /// The endpoint a tag is for: tags 1-9 go to the tracker, 10-19 to a peer's download thread,
-    /// 20-29 to its upload thread.
+    /// 20-29 to its upload thread, 30-39 to rank 0's event collector.
     pub fn of_tag(tag: i32) -> Option<Endpoint> {
         match tag {
             1..=9 => Some(Endpoint::Tracker),
             10..=19 => Some(Endpoint::Download),
             20..=29 => Some(Endpoint::Upload),
+            30..=39 => Some(Endpoint::Events),
             _ => None,
         }
     }
 
-    /// Whether a rank runs this endpoint: the tracker runs on rank 0, the two peer threads elsewhere.
+    /// Whether a rank runs this endpoint: the tracker and the collector run on rank 0, the two peer
+    /// threads elsewhere.
     pub fn runs_on(self, rank: Rank) -> bool {
-        (self == Endpoint::Tracker) == (rank == Rank::TRACKER)
+        matches!(self, Endpoint::Tracker | Endpoint::Events) == (rank == Rank::TRACKER)
     }
 }
 
@@ -83,14 +88,6 @@ pub struct Received {
     pub from: Rank,
 }
 
-/// What a peer counted that the tracker cannot see, sent once when the peer is done.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PeerTally {
-    pub requests_sent: u64,
-    pub nacks_received: u64,
-    pub bad_hashes: u64,
-}
-
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Message {
     // peer -> tracker
@@ -98,7 +95,7 @@ pub enum Message {
     FileRequest { file: FileId },
     Update { file: FileId, received: Vec<Received> },
     FileComplete { file: FileId, received: Vec<Received> },
-    PeerDone(PeerTally),
+    PeerDone,
     // tracker -> peer's download thread
     /// Everyone registered: downloads may begin. Carries the catalog of file names; a file's id is
     /// its position in it.
@@ -114,6 +111,9 @@ pub enum Message {
     ChunkRequest { file: FileId, chunk: ChunkIdx },
     // tracker -> upload thread
     Stop,
+    // peer -> rank 0's collector
+    /// A batch of the peer's events; `last` on its final batch, sent after the stop.
+    Events { events: Vec<Stamped>, last: bool },
 }
 
 impl Message {
@@ -123,7 +123,7 @@ impl Message {
             Message::FileRequest { .. } => 2,
             Message::Update { .. } => 3,
             Message::FileComplete { .. } => 4,
-            Message::PeerDone(_) => 5,
+            Message::PeerDone => 5,
             Message::Start { .. } => 10,
             Message::Abort => 11,
             Message::FileInfo { .. } => 12,
@@ -131,6 +131,7 @@ impl Message {
             Message::ChunkReply { .. } => 14,
             Message::ChunkRequest { .. } => 20,
             Message::Stop => 21,
+            Message::Events { .. } => 30,
         }
     }
 
@@ -157,6 +158,7 @@ pub struct Envelope {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Event;
 
     fn samples() -> Vec<Message> {
         let mut bits = FixedBitSet::with_capacity(70);
@@ -175,7 +177,7 @@ mod tests {
             Message::FileRequest { file: FileId(1) },
             Message::Update { file: FileId(0), received: vec![Received { chunk: ChunkIdx(4), from: Rank(3) }] },
             Message::FileComplete { file: FileId(0), received: vec![] },
-            Message::PeerDone(PeerTally { requests_sent: 5, nacks_received: 1, bad_hashes: 0 }),
+            Message::PeerDone,
             Message::Start { catalog: vec!["a".into(), "b".into()] },
             Message::Abort,
             Message::FileInfo { file: FileId(2), hashes: vec![ChunkHash::from_u128(9)], swarm: swarm.clone() },
@@ -184,6 +186,7 @@ mod tests {
             Message::ChunkReply { file: FileId(0), chunk: ChunkIdx(1), hash: None },
             Message::ChunkRequest { file: FileId(0), chunk: ChunkIdx(1) },
             Message::Stop,
+            Message::Events { events: vec![Stamped { at: 7, event: Event::Started }], last: true },
         ]
     }
 
@@ -197,16 +200,18 @@ mod tests {
     #[test]
     fn each_kind_has_its_own_tag_and_one_endpoint() {
         let tags: std::collections::BTreeSet<i32> = samples().iter().map(Message::tag).collect();
-        assert_eq!(tags.len(), 12, "{tags:?}");
+        assert_eq!(tags.len(), 13, "{tags:?}");
         assert_eq!(Message::Stop.endpoint(), Endpoint::Upload);
         assert_eq!(Message::ChunkRequest { file: FileId(0), chunk: ChunkIdx(0) }.endpoint(), Endpoint::Upload);
         assert_eq!(Message::ChunkReply { file: FileId(0), chunk: ChunkIdx(0), hash: None }.endpoint(), Endpoint::Download);
         assert_eq!(Endpoint::of_tag(0), None);
-        assert_eq!(Endpoint::of_tag(30), None);
+        assert_eq!(Endpoint::of_tag(40), None);
         assert!(Endpoint::Tracker.runs_on(Rank(0)) && !Endpoint::Tracker.runs_on(Rank(3)));
         assert!(Endpoint::Upload.runs_on(Rank(3)) && !Endpoint::Download.runs_on(Rank(0)));
         assert_eq!(Message::Abort.endpoint(), Endpoint::Download);
-        assert_eq!(Message::PeerDone(PeerTally::default()).endpoint(), Endpoint::Tracker);
+        assert_eq!(Message::PeerDone.endpoint(), Endpoint::Tracker);
+        assert_eq!(Message::Events { events: vec![], last: false }.endpoint(), Endpoint::Events);
+        assert!(Endpoint::Events.runs_on(Rank(0)) && !Endpoint::Events.runs_on(Rank(1)));
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Running one rank, whatever carries its messages, and running a whole swarm in-process.
 
-use crate::events::EventSink;
+use crate::events::Feed;
+use crate::ids::Rank;
+use crate::model::SwarmModel;
 use crate::peer::run_peer;
-use crate::report::Report;
 use crate::tracker::run_tracker;
+use crossbeam_channel::Receiver;
 use crate::transport::local::{local_network, LocalTransport};
 use crate::transport::{Transport, TransportError};
 use std::path::PathBuf;
@@ -62,41 +64,50 @@ impl RunError {
     }
 }
 
-/// Runs this rank's part: the tracker on rank 0 (returning the report), a peer elsewhere.
-pub fn run_rank<T: Transport>(
+/// Runs this rank's part: the tracker on rank 0, a peer elsewhere.
+/// On rank 0, `consume` reads the run's feed (header, then events) on this thread while the
+/// tracker runs on another, and its result is returned once both are done.
+pub fn run_rank<T: Transport, R>(
     transport: Arc<T>,
     config: &RunConfig,
-    events: &dyn EventSink,
-) -> Result<Option<Report>, RunError> {
-    if transport.rank().0 == 0 {
-        run_tracker(&*transport, config, events).map(Some)
-    } else {
-        run_peer(transport, config).map(|()| None)
+    consume: impl FnOnce(Receiver<Feed>) -> R,
+) -> Result<Option<R>, RunError> {
+    if transport.rank() != Rank::TRACKER {
+        return run_peer(transport, config).map(|()| None);
     }
+    let (feed, watch) = crossbeam_channel::unbounded();
+    std::thread::scope(|scope| {
+        let tracker = std::thread::Builder::new()
+            .name("tracker".into())
+            .spawn_scoped(scope, || run_tracker(&*transport, config, feed))
+            .expect("spawn the tracker thread");
+        let consumed = consume(watch);
+        tracker.join().expect("tracker thread")?;
+        Ok(Some(consumed))
+    })
 }
 
 /// Runs tracker and peers as threads of this process, over channels: the same code as under
 /// `mpirun`, for tests. `ranks` counts the tracker. A rank that fails ends the run for all, as
 /// `MPI_Abort` does, and its error is the one returned.
-pub fn run_in_process(ranks: u32, config: &RunConfig, events: &dyn EventSink) -> Result<Report, RunError> {
-    run_in_process_with(ranks, config, events, |transport| transport)
+pub fn run_in_process(ranks: u32, config: &RunConfig) -> Result<SwarmModel, RunError> {
+    run_in_process_with(ranks, config, |transport| transport)
 }
 
 /// [`run_in_process`] with each rank's transport wrapped by `wrap`, to inject faults.
 pub fn run_in_process_with<T: Transport>(
     ranks: u32,
     config: &RunConfig,
-    events: &dyn EventSink,
     wrap: impl Fn(LocalTransport) -> T + Sync,
-) -> Result<Report, RunError> {
+) -> Result<SwarmModel, RunError> {
     let wrap = &wrap;
-    let mut results: Vec<Result<Option<Report>, RunError>> = std::thread::scope(|scope| {
+    let mut results: Vec<Result<Option<Option<SwarmModel>>, RunError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = local_network(ranks)
             .into_iter()
             .map(|transport| {
                 scope.spawn(move || {
                     let aborter = transport.aborter();
-                    let result = run_rank(Arc::new(wrap(transport)), config, events);
+                    let result = run_rank(Arc::new(wrap(transport)), config, |feed| SwarmModel::collect(&feed));
                     if matches!(&result, Err(e) if !e.is_consequence()) {
                         aborter.abort_all();
                     }
@@ -108,5 +119,5 @@ pub fn run_in_process_with<T: Transport>(
     });
     // The cause, not the ranks that stopped because of it; rank 0's outcome when all went well.
     let cause = results.iter().position(|r| matches!(r, Err(e) if !e.is_consequence())).unwrap_or(0);
-    results.swap_remove(cause).map(|report| report.expect("rank 0 reports"))
+    results.swap_remove(cause).map(|model| model.flatten().expect("rank 0 saw the run start"))
 }

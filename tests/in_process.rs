@@ -4,7 +4,6 @@
 mod common;
 
 use common::{check_outputs, expected_of};
-use mpitorrent::events::NoEvents;
 use mpitorrent::hash::ChunkHash;
 use mpitorrent::ids::Rank;
 use mpitorrent::message::{Endpoint, Envelope, Message};
@@ -29,7 +28,7 @@ fn config(dir: &Path) -> RunConfig {
 fn run_and_check(scenario: &Scenario, mut config: RunConfig, dir: &Path) {
     scenario.write(&config.inputs).unwrap();
     config.out = dir.join("out");
-    let report = run_in_process(scenario.ranks(), &config, &NoEvents).unwrap();
+    let report = run_in_process(scenario.ranks(), &config).unwrap().report();
     check_outputs(&expected_of(scenario), &config.out);
 
     assert_eq!(report.chunks_delivered as usize, scenario.chunks_wanted());
@@ -76,7 +75,7 @@ fn downloads_spread_over_the_holders_of_a_file() {
     let scenario = Scenario::random(&spec, 3);
     let dir = tempfile::tempdir().unwrap();
     scenario.write(&dir.path().join("in")).unwrap();
-    let report = run_in_process(scenario.ranks(), &config(dir.path()), &NoEvents).unwrap();
+    let report = run_in_process(scenario.ranks(), &config(dir.path())).unwrap().report();
     let downloaders: Vec<_> = report.peers.iter().filter(|p| p.chunks_downloaded > 0).collect();
     assert_eq!(downloaders.len(), 6);
     for peer in downloaders {
@@ -101,7 +100,7 @@ fn input_error(inputs: &[&str], ranks: u32) -> String {
     for (i, text) in inputs.iter().enumerate() {
         std::fs::write(config.inputs.join(format!("in{}.txt", i + 1)), text).unwrap();
     }
-    let err = match run_in_process(ranks, &config, &NoEvents) {
+    let err = match run_in_process(ranks, &config) {
         Err(RunError::Input(problem)) => problem,
         other => panic!("expected an input error, got {other:?}"),
     };
@@ -145,7 +144,7 @@ fn a_failing_peer_ends_the_run_instead_of_hanging() {
     std::fs::write(config.inputs.join("in3.txt"), "0\n1\nf\n").unwrap();
     // A folder where peer 2's output should go: its write fails after the download.
     std::fs::create_dir_all(config.out.join("client2_f/in-the-way")).unwrap();
-    let result = within(Duration::from_secs(30), move || run_in_process(4, &config, &NoEvents));
+    let result = within(Duration::from_secs(30), move || run_in_process(4, &config).map(|model| model.report()));
     match result {
         Err(RunError::Output(problem)) => assert!(problem.contains("client2_f: cannot write"), "{problem}"),
         other => panic!("expected peer 2's output error, got {other:?}"),
@@ -185,8 +184,8 @@ impl Transport for Faulty {
         self.inner.send(to, msg)
     }
 
-    fn recv(&self, endpoint: Endpoint, timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
-        self.inner.recv(endpoint, timeout)
+    fn recv_any(&self, endpoints: &[Endpoint], timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
+        self.inner.recv_any(endpoints, timeout)
     }
 }
 
@@ -197,7 +196,7 @@ fn run_faulty(scenario: &Scenario, dir: &Path, nack: f64, corrupt: f64) -> Resul
         let rng = Mutex::new(SmallRng::seed_from_u64(inner.rank().0 as u64));
         Faulty { inner, nack, corrupt, rng }
     };
-    run_in_process_with(scenario.ranks(), &config, &NoEvents, wrap)
+    run_in_process_with(scenario.ranks(), &config, wrap).map(|model| model.report())
 }
 
 #[test]

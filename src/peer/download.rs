@@ -135,7 +135,6 @@ impl<T: Transport> Downloader<'_, T> {
             .map_err(|e| RunError::Output(format!("{}: cannot write: {e}", self.config.out.join(&name).display())))?;
         let received = std::mem::take(&mut fetch.unreported);
         self.transport.send(Rank::TRACKER, &Message::FileComplete { file, received })?;
-        self.events.emit(Event::FileCompleted { peer: self.me(), file });
         Ok(())
     }
 
@@ -194,6 +193,8 @@ impl<T: Transport> Downloader<'_, T> {
     /// Reports the chunks received since the last report; the tracker answers with a fresh swarm.
     fn update(&self, fetch: &mut Fetch) -> Result<(), RunError> {
         let received = std::mem::take(&mut fetch.unreported);
+        let (peer, file, chunks) = (self.me(), fetch.file, received.len() as u32);
+        self.events.emit(Event::SegmentReported { peer, file, chunks });
         self.transport.send(Rank::TRACKER, &Message::Update { file: fetch.file, received })?;
         fetch.updating += 1;
         Ok(())

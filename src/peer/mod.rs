@@ -2,11 +2,12 @@
 //! thread until the tracker says stop.
 
 pub mod download;
+pub mod forward;
 pub mod store;
 pub mod upload;
 pub mod view;
 
-use crate::events::Tally;
+use crate::events::Clock;
 use crate::ids::{FileId, Rank};
 use crate::input::{input_path, read_peer_input, InputError, PeerInput};
 use crate::message::{Endpoint, Message, Registration};
@@ -14,6 +15,7 @@ use crate::output::check_writable;
 use crate::run::{RunConfig, RunError};
 use crate::transport::Transport;
 use download::Downloader;
+use forward::Forwarder;
 use crossbeam_channel::Sender;
 use std::sync::Arc;
 use store::ChunkStore;
@@ -41,28 +43,29 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
     let (store, wanted) = prepare(&catalog, input)?;
 
     let store = Arc::new(store);
-    let tally = Arc::new(Tally::default());
+    let events = Arc::new(Forwarder::start(transport.clone(), Clock::start()));
     // Each thread reports here when it ends; the first error ends the peer at once, without
     // waiting for the other thread, which may be waiting for a message that will never come.
     let (finished, outcomes) = crossbeam_channel::bounded(2);
     {
-        let (transport, store, tally, chunk_time) = (transport.clone(), store.clone(), tally.clone(), config.chunk_time);
-        spawn("upload", finished.clone(), move || upload::serve(&*transport, &store, chunk_time, &*tally));
+        let (transport, store, events, chunk_time) = (transport.clone(), store.clone(), events.clone(), config.chunk_time);
+        spawn("upload", finished.clone(), move || upload::serve(&*transport, &store, chunk_time, &*events));
     }
     {
-        let (transport, config) = (transport.clone(), config.clone());
+        let (transport, config, events) = (transport.clone(), config.clone(), events.clone());
         spawn("download", finished, move || {
             let downloader =
-                Downloader { transport: &*transport, store: &store, config: &config, catalog: &catalog, events: &*tally };
+                Downloader { transport: &*transport, store: &store, config: &config, catalog: &catalog, events: &*events };
             downloader.run(&wanted)?;
-            transport.send(Rank::TRACKER, &Message::PeerDone(tally.snapshot()))?;
+            transport.send(Rank::TRACKER, &Message::PeerDone)?;
             Ok(())
         });
     }
     for _ in 0..2 {
         outcomes.recv().expect("peer threads report how they ended")?;
     }
-    Ok(())
+    // Both threads are done, the upload thread after the tracker's stop: no event is left to come.
+    events.finish()
 }
 
 fn spawn(name: &str, finished: Sender<Result<(), RunError>>, work: impl FnOnce() -> Result<(), RunError> + Send + 'static) {

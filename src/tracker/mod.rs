@@ -1,26 +1,29 @@
-//! Rank 0: registers the peers, answers their requests, and stops them when all are done.
+//! Rank 0: registers the peers, answers their requests, stops them when all are done, and hands
+//! the run's events (its own and the peers') to whatever consumes them.
 
 pub mod registry;
 pub mod state;
 
-use crate::events::EventSink;
+use crate::events::{Clock, Event, EventSink, Feed};
 use crate::ids::Rank;
 use crate::input::check_input_count;
-use crate::output::check_writable;
 use crate::message::{Endpoint, Message};
-use crate::report::Report;
+use crate::model::RunOptions;
+use crate::output::check_writable;
+use crate::peer::download::IN_FLIGHT;
 use crate::run::{RunConfig, RunError};
 use crate::transport::Transport;
+use crossbeam_channel::Sender;
 use registry::Registry;
 use std::path::Path;
-use std::time::Instant;
 
-pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, events: &dyn EventSink) -> Result<Report, RunError> {
-    let started = Instant::now();
+/// Runs the tracker until every peer is done and every peer's last events arrived, feeding the
+/// run's header and then its events to `feed`.
+pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender<Feed>) -> Result<(), RunError> {
     let peers = transport.size() as usize - 1;
     let mut registry = Registry::new(peers);
     while !registry.is_complete() {
-        let envelope = receive(transport)?;
+        let envelope = receive(transport, &[Endpoint::Tracker])?;
         match envelope.msg {
             Message::Register(registration) => registry.add(envelope.from, registration).map_err(RunError::Protocol)?,
             other => return Err(RunError::Protocol(format!("expected a registration, got {other:?}"))),
@@ -44,18 +47,50 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, events: &dyn
         }
     };
 
-    for (to, msg) in tracker.start(events) {
+    let options = RunOptions {
+        chunk_time_ms: config.chunk_time.as_millis() as u64,
+        update_every: config.update_every as u32,
+        in_flight: IN_FLIGHT as u32,
+    };
+    let _ = feed.send(Feed::Begin(tracker.header(options)));
+    let events = FeedSink { feed: feed.clone(), clock: Clock::start() };
+    for (to, msg) in tracker.start(&events) {
         transport.send(to, &msg)?;
     }
-    while !tracker.all_done() {
-        let envelope = receive(transport)?;
-        for (to, msg) in tracker.handle(envelope.from, envelope.msg, events).map_err(RunError::Protocol)? {
-            transport.send(to, &msg)?;
+    // Peers send their last events after the stop, so the run is over when all of those came.
+    let mut finished_peers = 0;
+    while !tracker.all_done() || finished_peers < peers {
+        let envelope = receive(transport, &[Endpoint::Tracker, Endpoint::Events])?;
+        match envelope.msg {
+            Message::Events { events, last } => {
+                for event in events {
+                    let _ = feed.send(Feed::Event(event));
+                }
+                finished_peers += usize::from(last);
+            }
+            msg => {
+                for (to, msg) in tracker.handle(envelope.from, msg, &events).map_err(RunError::Protocol)? {
+                    transport.send(to, &msg)?;
+                }
+            }
         }
     }
-    Ok(tracker.report(started.elapsed()))
+    Ok(())
 }
 
-fn receive<T: Transport>(transport: &T) -> Result<crate::message::Envelope, RunError> {
-    Ok(transport.recv(Endpoint::Tracker, None)?.expect("no timeout was set"))
+/// The tracker's own events, stamped by its clock, into the feed.
+struct FeedSink {
+    feed: Sender<Feed>,
+    clock: Clock,
+}
+
+impl EventSink for FeedSink {
+    fn emit(&self, event: Event) {
+        // A consumer that stopped listening (a closed dashboard) does not stop the run.
+        let _ = self.feed.send(Feed::Event(self.clock.stamp(event)));
+    }
+}
+
+fn receive<T: Transport>(transport: &T, endpoints: &[Endpoint]) -> Result<crate::message::Envelope, RunError> {
+    Ok(transport.recv_any(endpoints, None)?.expect("no timeout was set"))
 }

@@ -1,15 +1,14 @@
 //! The tracker's bookkeeping, free of any transport: it takes one message and says what to send.
 //! See `INVARIANTS.md` for the rules it keeps.
 
-use crate::events::{Event, EventSink, Role};
+use crate::events::{Event, EventSink, Member, Request, Role};
 use crate::hash::ChunkHash;
 use crate::ids::{FileId, Rank};
 use crate::input::PeerInput;
-use crate::message::{Holding, Message, PeerTally, Received, Swarm, SwarmMember};
-use crate::report::{PeerReport, Report, TrackerReport};
+use crate::message::{Holding, Message, Received, Swarm, SwarmMember};
+use crate::model::{FileSpec, RunHeader, RunOptions};
 use fixedbitset::FixedBitSet;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 pub struct CatalogFile {
     pub name: String,
@@ -27,27 +26,14 @@ struct TrackedFile {
 struct PeerRecord {
     owned: Vec<FileId>,
     wanted: Vec<FileId>,
-    completed: Vec<FileId>,
-    /// Chunks this peer received, by source, as it reported them.
-    received_from: BTreeMap<Rank, u64>,
     /// Chunks other peers reported receiving from this one: its busyness.
     uploads: u64,
-    /// Present once the peer is done.
-    tally: Option<PeerTally>,
-}
-
-#[derive(Default)]
-struct Counters {
-    received: u64,
-    sent: u64,
-    file_requests: u64,
-    updates: u64,
+    done: bool,
 }
 
 pub struct Tracker {
     files: Vec<TrackedFile>,
     peers: Vec<PeerRecord>,
-    counters: Counters,
 }
 
 pub type Outgoing = Vec<(Rank, Message)>;
@@ -78,9 +64,18 @@ impl Tracker {
                 PeerRecord { owned, wanted, ..PeerRecord::default() }
             })
             .collect();
-        // Each peer's registration was one message to the tracker.
-        let counters = Counters { received: inputs.len() as u64, ..Counters::default() };
-        Tracker { files, peers, counters }
+        Tracker { files, peers }
+    }
+
+    /// The scenario as every consumer of the run's events needs it first.
+    pub fn header(&self, options: RunOptions) -> RunHeader {
+        RunHeader {
+            peers: self.peers.len() as u32,
+            files: self.files.iter().map(|f| FileSpec { name: f.name.clone(), chunks: f.hashes.len() as u32 }).collect(),
+            owned: self.peers.iter().map(|p| p.owned.clone()).collect(),
+            wanted: self.peers.iter().map(|p| p.wanted.clone()).collect(),
+            options,
+        }
     }
 
     pub fn catalog(&self) -> Vec<String> {
@@ -88,67 +83,58 @@ impl Tracker {
     }
 
     pub fn all_done(&self) -> bool {
-        self.peers.iter().all(|p| p.tally.is_some())
+        self.peers.iter().all(|p| p.done)
     }
 
     /// The message that lets every peer start, to each of them.
     pub fn start(&mut self, events: &dyn EventSink) -> Outgoing {
-        events.emit(Event::Started { peers: self.peers.len() as u32, files: self.files.len() as u32 });
+        events.emit(Event::Started);
         let catalog = self.catalog();
-        self.count_out((0..self.peers.len()).map(|i| (Rank::from_peer_index(i), Message::Start { catalog: catalog.clone() })).collect())
+        (0..self.peers.len()).map(|i| (Rank::from_peer_index(i), Message::Start { catalog: catalog.clone() })).collect()
     }
 
     /// Handles one message from a peer. An error means the peer broke the protocol.
     pub fn handle(&mut self, from: Rank, msg: Message, events: &dyn EventSink) -> Result<Outgoing, String> {
-        self.counters.received += 1;
         if from == Rank::TRACKER || from.peer_index() >= self.peers.len() {
             return Err(format!("message from rank {from}, which is not a peer"));
         }
-        let out = match msg {
+        let (request, out) = match msg {
             Message::FileRequest { file } => {
-                self.counters.file_requests += 1;
                 let tracked = tracked(&mut self.files, file)?;
                 let chunks = tracked.hashes.len();
                 tracked.members.entry(from).or_insert_with(|| Holding::Some(FixedBitSet::with_capacity(chunks)));
                 let hashes = tracked.hashes.clone();
                 self.announce(file, events);
-                vec![(from, Message::FileInfo { file, hashes, swarm: self.swarm(file) })]
+                (Request::FileRequest, vec![(from, Message::FileInfo { file, hashes, swarm: self.swarm(file) })])
             }
             Message::Update { file, received } => {
-                self.counters.updates += 1;
                 self.record(from, file, &received)?;
                 self.announce(file, events);
-                vec![(from, Message::SwarmReply { file, swarm: self.swarm(file) })]
+                (Request::Update, vec![(from, Message::SwarmReply { file, swarm: self.swarm(file) })])
             }
             Message::FileComplete { file, received } => {
                 self.record(from, file, &received)?;
                 tracked(&mut self.files, file)?.members.insert(from, Holding::All);
-                self.peers[from.peer_index()].completed.push(file);
                 events.emit(Event::FileCompleted { peer: from, file });
                 self.announce(file, events);
-                vec![]
+                (Request::FileComplete, vec![])
             }
-            Message::PeerDone(tally) => {
+            Message::PeerDone => {
                 let record = &mut self.peers[from.peer_index()];
-                if record.tally.replace(tally).is_some() {
+                if std::mem::replace(&mut record.done, true) {
                     return Err(format!("peer {from} said it was done twice"));
                 }
                 events.emit(Event::PeerDone { peer: from });
-                if self.all_done() {
-                    events.emit(Event::Shutdown);
-                    (0..self.peers.len()).map(|i| (Rank::from_peer_index(i), Message::Stop)).collect()
-                } else {
-                    vec![]
-                }
+                (Request::PeerDone, vec![])
             }
             other => return Err(format!("unexpected message from peer {from}: {other:?}")),
         };
-        Ok(self.count_out(out))
-    }
-
-    fn count_out(&mut self, out: Outgoing) -> Outgoing {
-        self.counters.sent += out.len() as u64;
-        out
+        events.emit(Event::TrackerRequest { peer: from, request, replies: out.len() as u32 });
+        if request == Request::PeerDone && self.all_done() {
+            events.emit(Event::Shutdown);
+            return Ok((0..self.peers.len()).map(|i| (Rank::from_peer_index(i), Message::Stop)).collect());
+        }
+        Ok(out)
     }
 
     /// Takes note of chunks `peer` received: it holds them now, and their sources were busy.
@@ -166,7 +152,6 @@ impl Tracker {
             if let Holding::Some(bits) = holding {
                 bits.insert(r.chunk.index());
             }
-            *self.peers[peer.peer_index()].received_from.entry(r.from).or_default() += 1;
             self.peers[r.from.peer_index()].uploads += 1;
         }
         Ok(())
@@ -196,60 +181,25 @@ impl Tracker {
             Holding::Some(bits) if bits.is_clear() => Role::Leecher,
             Holding::Some(_) => Role::Peer,
         };
-        let members = self.ranked(file).into_iter().map(|(rank, holding, uploads)| (rank, role(holding), uploads)).collect();
-        events.emit(Event::SwarmUpdated { file, members });
-    }
-
-    pub fn report(&self, wall_time: Duration) -> Report {
-        let names = |ids: &[FileId]| ids.iter().map(|f| self.files[f.index()].name.clone()).collect::<Vec<_>>();
-        let peers: Vec<PeerReport> = self
-            .peers
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let tally = p.tally.clone().unwrap_or_default();
-                PeerReport {
-                    rank: Rank::from_peer_index(i).0,
-                    owned: names(&p.owned),
-                    wanted: names(&p.wanted),
-                    completed: names(&p.completed),
-                    chunks_downloaded: p.received_from.values().sum(),
-                    downloaded_from: p.received_from.iter().map(|(r, n)| (r.0, *n)).collect(),
-                    uploads_served: p.uploads,
-                    requests_sent: tally.requests_sent,
-                    nacks_received: tally.nacks_received,
-                    bad_hashes: tally.bad_hashes,
-                }
-            })
-            .collect();
-        let chunks: u64 = peers.iter().map(|p| p.chunks_downloaded).sum();
-        let c = &self.counters;
-        Report {
-            ranks: self.peers.len() as u32 + 1,
-            files: self.files.len() as u32,
-            chunks_delivered: chunks,
-            wall_time_s: wall_time.as_secs_f64(),
-            tracker: TrackerReport {
-                messages_received: c.received,
-                messages_sent: c.sent,
-                file_requests: c.file_requests,
-                updates: c.updates,
-                messages_per_chunk: if chunks == 0 { 0.0 } else { (c.received + c.sent) as f64 / chunks as f64 },
-            },
-            peers,
-        }
+        let members = self.ranked(file).into_iter().map(|(peer, holding, uploads)| Member { peer, role: role(holding), uploads });
+        events.emit(Event::SwarmUpdated { file, members: members.collect() });
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::NoEvents;
     use crate::ids::ChunkIdx;
     use crate::input::{OwnedFile, WantedFile};
 
     fn h(n: u128) -> ChunkHash {
         ChunkHash::from_u128(n)
+    }
+
+    struct NoEvents;
+
+    impl EventSink for NoEvents {
+        fn emit(&self, _: Event) {}
     }
 
     /// Peer 1 and 2 own "a" (3 chunks); peers 3 and 4 want it.
@@ -272,6 +222,15 @@ mod tests {
 
     fn ranks_and_uploads(swarm: &Swarm) -> Vec<(u32, u64)> {
         swarm.iter().map(|m| (m.rank.0, m.uploads)).collect()
+    }
+
+    #[test]
+    fn the_header_describes_the_scenario() {
+        let header = tracker().header(RunOptions { chunk_time_ms: 5, update_every: 10, in_flight: 8 });
+        assert_eq!(header.peers, 4);
+        assert_eq!(header.files, [FileSpec { name: "a".into(), chunks: 3 }]);
+        assert_eq!(header.owned, [vec![FileId(0)], vec![FileId(0)], vec![], vec![]]);
+        assert_eq!(header.wanted, [vec![], vec![], vec![FileId(0)], vec![FileId(0)]]);
     }
 
     #[test]
@@ -307,7 +266,7 @@ mod tests {
     fn completion_makes_a_seed_and_the_last_done_stops_everyone() {
         let mut tracker = tracker();
         handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
-        let done = || Message::PeerDone(PeerTally::default());
+        let done = || Message::PeerDone;
         assert!(handle(&mut tracker, 3, Message::FileComplete { file: FileId(0), received: vec![got(0, 1), got(1, 2), got(2, 2)] }).is_empty());
         for peer in [1, 2, 3] {
             assert!(handle(&mut tracker, peer, done()).is_empty());
@@ -319,14 +278,8 @@ mod tests {
         assert_eq!(stop.iter().map(|(r, _)| r.0).collect::<Vec<_>>(), [1, 2, 3, 4]);
         assert!(stop.iter().all(|(_, m)| *m == Message::Stop));
         assert!(tracker.all_done());
-
-        let report = tracker.report(Duration::from_secs(1));
-        assert_eq!(report.chunks_delivered, 3);
-        assert_eq!(report.peers[0].uploads_served, 1);
-        assert_eq!(report.peers[1].uploads_served, 2);
-        assert_eq!(report.peers[2].downloaded_from, BTreeMap::from([(1, 1), (2, 2)]));
-        assert_eq!(report.peers[2].completed, ["a"]);
-        assert_eq!(report.tracker.file_requests, 2);
+        let busyness: Vec<u64> = tracker.peers.iter().map(|p| p.uploads).collect();
+        assert_eq!(busyness, [1, 2, 0, 0]);
     }
 
     #[derive(Default)]
@@ -346,16 +299,22 @@ mod tests {
         send(3, Message::FileRequest { file: FileId(0) });
         send(3, Message::Update { file: FileId(0), received: vec![got(0, 2)] });
         send(3, Message::FileComplete { file: FileId(0), received: vec![got(1, 1), got(2, 1)] });
-        let swarms: Vec<Vec<(u32, Role, u64)>> = events
-            .0
-            .lock()
-            .unwrap()
+        let recorded = events.0.lock().unwrap();
+        let swarms: Vec<Vec<(u32, Role, u64)>> = recorded
             .iter()
             .filter_map(|e| match e {
-                Event::SwarmUpdated { members, .. } => Some(members.iter().map(|&(r, role, u)| (r.0, role, u)).collect()),
+                Event::SwarmUpdated { members, .. } => Some(members.iter().map(|m| (m.peer.0, m.role, m.uploads)).collect()),
                 _ => None,
             })
             .collect();
+        let requests: Vec<(Request, u32)> = recorded
+            .iter()
+            .filter_map(|e| match e {
+                Event::TrackerRequest { request, replies, .. } => Some((*request, *replies)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(requests, [(Request::FileRequest, 1), (Request::Update, 1), (Request::FileComplete, 0)]);
         assert_eq!(
             swarms,
             [
@@ -376,7 +335,7 @@ mod tests {
         handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
         assert!(err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![got(5, 1)] }).contains("impossible"));
         assert!(err(&mut tracker, 3, Message::Stop).contains("unexpected"));
-        handle(&mut tracker, 1, Message::PeerDone(PeerTally::default()));
-        assert!(err(&mut tracker, 1, Message::PeerDone(PeerTally::default())).contains("twice"));
+        handle(&mut tracker, 1, Message::PeerDone);
+        assert!(err(&mut tracker, 1, Message::PeerDone).contains("twice"));
     }
 }

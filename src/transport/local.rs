@@ -16,16 +16,16 @@ pub enum Post {
 
 pub struct LocalTransport {
     rank: Rank,
-    senders: Arc<Vec<[Sender<Post>; 3]>>,
-    inboxes: [Receiver<Post>; 3],
+    senders: Arc<Vec<[Sender<Post>; 4]>>,
+    inboxes: [Receiver<Post>; 4],
 }
 
 /// One transport per rank, all connected.
 pub fn local_network(size: u32) -> Vec<LocalTransport> {
     let (senders, inboxes): (Vec<_>, Vec<_>) = (0..size)
         .map(|_| {
-            let [(t0, r0), (t1, r1), (t2, r2)] = [(); 3].map(|_| crossbeam_channel::unbounded());
-            ([t0, t1, t2], [r0, r1, r2])
+            let [(t0, r0), (t1, r1), (t2, r2), (t3, r3)] = [(); 4].map(|_| crossbeam_channel::unbounded());
+            ([t0, t1, t2, t3], [r0, r1, r2, r3])
         })
         .unzip();
     let senders = Arc::new(senders);
@@ -43,7 +43,7 @@ impl LocalTransport {
     }
 }
 
-pub struct Aborter(Arc<Vec<[Sender<Post>; 3]>>);
+pub struct Aborter(Arc<Vec<[Sender<Post>; 4]>>);
 
 impl Aborter {
     /// Ends the run for every thread of every rank: each one's next receive fails.
@@ -68,8 +68,8 @@ impl Transport for LocalTransport {
         inbox.send(Post::Message(self.rank, msg.encode())).map_err(|_| TransportError::Gone(to))
     }
 
-    fn recv(&self, endpoint: Endpoint, timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
-        match take(&self.inboxes[endpoint.index()], timeout, self.rank)? {
+    fn recv_any(&self, endpoints: &[Endpoint], timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
+        match take(&self.inboxes, endpoints, timeout, self.rank)? {
             None => Ok(None),
             Some(Post::Abort) => Err(TransportError::Aborted),
             Some(Post::Message(from, bytes)) => {

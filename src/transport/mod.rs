@@ -6,7 +6,7 @@ pub mod mpi;
 
 use crate::ids::Rank;
 use crate::message::{Endpoint, Envelope, Message};
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Select};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,19 +28,46 @@ pub trait Transport: Send + Sync + 'static {
     /// Number of ranks, the tracker included.
     fn size(&self) -> u32;
     fn send(&self, to: Rank, msg: &Message) -> Result<(), TransportError>;
-    /// Waits for the next message to `endpoint` of this rank, sleeping rather than spinning.
-    /// `None` after `timeout` (never, when it is `None`).
-    fn recv(&self, endpoint: Endpoint, timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError>;
+    /// Waits for the next message to any of `endpoints` of this rank, sleeping rather than
+    /// spinning. `None` after `timeout` (never, when it is `None`).
+    fn recv_any(&self, endpoints: &[Endpoint], timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError>;
+
+    /// Waits for the next message to `endpoint` of this rank, as [`Transport::recv_any`] does.
+    fn recv(&self, endpoint: Endpoint, timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
+        self.recv_any(&[endpoint], timeout)
+    }
 }
 
-/// Blocks on an endpoint's channel: `None` after `timeout`, an error once nothing can arrive.
-fn take<T>(inbox: &Receiver<T>, timeout: Option<Duration>, rank: Rank) -> Result<Option<T>, TransportError> {
-    match timeout {
-        None => inbox.recv().map(Some).map_err(|_| TransportError::Gone(rank)),
-        Some(t) => match inbox.recv_timeout(t) {
-            Ok(item) => Ok(Some(item)),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(TransportError::Gone(rank)),
-        },
+/// Blocks on the channels of `endpoints`: `None` after `timeout`, an error once nothing can arrive.
+fn take<T>(
+    inboxes: &[Receiver<T>; 4],
+    endpoints: &[Endpoint],
+    timeout: Option<Duration>,
+    rank: Rank,
+) -> Result<Option<T>, TransportError> {
+    let gone = |_| TransportError::Gone(rank);
+    if let [endpoint] = endpoints {
+        let inbox = &inboxes[endpoint.index()];
+        return match timeout {
+            None => inbox.recv().map(Some).map_err(gone),
+            Some(t) => match inbox.recv_timeout(t) {
+                Ok(item) => Ok(Some(item)),
+                Err(RecvTimeoutError::Timeout) => Ok(None),
+                Err(RecvTimeoutError::Disconnected) => Err(TransportError::Gone(rank)),
+            },
+        };
     }
+    let mut select = Select::new();
+    for endpoint in endpoints {
+        select.recv(&inboxes[endpoint.index()]);
+    }
+    let ready = match timeout {
+        None => select.select(),
+        Some(t) => match select.select_timeout(t) {
+            Ok(ready) => ready,
+            Err(_) => return Ok(None),
+        },
+    };
+    let inbox = &inboxes[endpoints[ready.index()].index()];
+    ready.recv(inbox).map(Some).map_err(gone)
 }

@@ -38,7 +38,7 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 pub struct MpiTransport {
     rank: Rank,
     size: u32,
-    inboxes: [Receiver<Envelope>; 3],
+    inboxes: [Receiver<Envelope>; 4],
     shared: Arc<Shared>,
     receiver: Mutex<Option<JoinHandle<()>>>,
 }
@@ -112,7 +112,7 @@ impl MpiTransport {
         let rank = Rank(world.rank() as u32);
         let (senders, inboxes): (Vec<Sender<Envelope>>, Vec<Receiver<Envelope>>) =
             Endpoint::ALL.iter().map(|_| crossbeam_channel::unbounded()).unzip();
-        let inboxes: [Receiver<Envelope>; 3] = inboxes.try_into().expect("three endpoints");
+        let inboxes: [Receiver<Envelope>; 4] = inboxes.try_into().expect("one inbox per endpoint");
         let shared = Arc::new(Shared {
             rank,
             epoch: Instant::now(),
@@ -244,7 +244,7 @@ impl Transport for MpiTransport {
         Ok(())
     }
 
-    fn recv(&self, endpoint: Endpoint, timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
-        take(&self.inboxes[endpoint.index()], timeout, self.rank)
+    fn recv_any(&self, endpoints: &[Endpoint], timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
+        take(&self.inboxes, endpoints, timeout, self.rank)
     }
 }
