@@ -5,7 +5,7 @@
 use crate::ids::{ChunkIdx, FileId, Rank};
 use crate::model::RunHeader;
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A swarm member's role in one file, as the tracker sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,8 +64,9 @@ pub enum Event {
     SegmentReported { peer: Rank, file: FileId, chunks: u32 },
 }
 
-/// An event and when it happened: microseconds since the run's start, by the clock of the rank
-/// that emitted it (each rank starts its clock when the tracker's start reaches it).
+/// An event and when it happened: microseconds since the tracker started the run. Every rank
+/// stamps by the system clock against the start time the tracker sent, so events of different
+/// ranks line up (exactly on one host; as well as the hosts' clocks agree on several).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamped {
     pub at: u64,
@@ -85,14 +86,31 @@ pub trait EventSink: Send + Sync {
 
 /// Microseconds since the run started, for stamping events.
 #[derive(Clone, Copy, Debug)]
-pub struct Clock(Instant);
+pub struct Clock {
+    /// The start, in microseconds since the Unix epoch.
+    epoch_us: u64,
+}
 
 impl Clock {
+    /// A clock that starts now: the tracker's.
     pub fn start() -> Clock {
-        Clock(Instant::now())
+        Clock { epoch_us: now_us() }
+    }
+
+    /// A clock that started at the tracker's `epoch_us`.
+    pub fn since(epoch_us: u64) -> Clock {
+        Clock { epoch_us }
+    }
+
+    pub fn epoch_us(&self) -> u64 {
+        self.epoch_us
     }
 
     pub fn stamp(&self, event: Event) -> Stamped {
-        Stamped { at: self.0.elapsed().as_micros() as u64, event }
+        Stamped { at: now_us().saturating_sub(self.epoch_us), event }
     }
+}
+
+fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }

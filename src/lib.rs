@@ -2,10 +2,12 @@
 //! is a peer with a download thread and an upload thread. The tracker and peer logic talk only
 //! through [`transport::Transport`], so the same code runs under `mpirun` and inside tests.
 
+pub mod collector;
 pub mod events;
 pub mod hash;
 pub mod ids;
 pub mod input;
+pub mod log;
 pub mod message;
 pub mod model;
 pub mod output;

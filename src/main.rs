@@ -2,13 +2,14 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use mpi::traits::Communicator;
 use mpi::Threading;
-use mpitorrent::model::SwarmModel;
-use mpitorrent::output::replace_atomically;
+use mpitorrent::collector::collect;
+use mpitorrent::log::{Log, Recorder};
+use mpitorrent::output::{check_writable, replace_atomically};
 use mpitorrent::run::{run_rank, RunConfig, RunError};
 use mpitorrent::scenario::{RandomSpec, Scenario};
 use mpitorrent::transport::mpi::MpiTransport;
 use std::ops::RangeInclusive;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,12 +41,29 @@ struct RunArgs {
     /// Milliseconds an upload thread takes to serve one chunk
     #[arg(long, default_value_t = 0, value_name = "MS")]
     chunk_time: u64,
+    /// Record the run's events to this file (JSON lines), for `mpitorrent replay`
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Overwrite the --record file if it exists
+    #[arg(long, requires = "record")]
+    force: bool,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Write a random scenario (in1.txt ... in<N>.txt) into a folder
     Gen(GenArgs),
+    /// Replay a log written with --record, and print its summary
+    Replay(ReplayArgs),
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// The log
+    log: PathBuf,
+    /// Write the JSON summary of the replayed run here
+    #[arg(long)]
+    report: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -95,7 +113,32 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some(Command::Replay(args)) => match replay(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mpitorrent replay: error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
         None => run_under_mpi(&cli.run),
+    }
+}
+
+fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
+    let log = Log::read(&args.log).map_err(anyhow::Error::msg)?;
+    if let Some(damage) = &log.damage {
+        eprintln!("mpitorrent replay: warning: {damage}");
+    } else if log.end.is_none() {
+        eprintln!(
+            "mpitorrent replay: warning: {} has no closing line: its run did not end cleanly, or is still going",
+            args.log.display()
+        );
+    }
+    let report = log.model().report();
+    println!("{}", report.summary());
+    match &args.report {
+        Some(path) => write_report(path, &report),
+        None => Ok(()),
     }
 }
 
@@ -151,32 +194,27 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
         eprintln!("mpitorrent: error: needs at least 2 ranks, a tracker and a peer: mpirun -np N mpitorrent, with N >= 2");
         INPUT_ERROR
     } else {
+        let (recorder, setup_error) = if rank == 0 { prepare_rank0(args) } else { (None, None) };
         let config = RunConfig {
             inputs: args.inputs.clone(),
             out: args.out.clone(),
             chunk_time: Duration::from_millis(args.chunk_time),
-            report: args.report.clone(),
+            setup_error,
             ..RunConfig::default()
         };
         let transport = Arc::new(MpiTransport::start());
-        let result = run_rank(transport.clone(), &config, |feed| SwarmModel::collect(&feed));
+        let result = run_rank(transport.clone(), &config, |feed| collect(&feed, recorder));
         if matches!(result, Ok(_) | Err(RunError::Input(_) | RunError::Aborted)) {
             transport.close(); // before MPI_Finalize; on other errors the whole job is aborted below
         }
         match result {
-            Ok(Some(model)) => {
+            Ok(Some((model, log_failure))) => {
                 let report = model.expect("a tracker that succeeded started the run").report();
                 println!("{}", report.summary());
-                match &args.report {
-                    Some(path) => match write_report(path, &report) {
-                        Ok(()) => 0,
-                        Err(e) => {
-                            eprintln!("mpitorrent: error: {e:#}");
-                            1
-                        }
-                    },
-                    None => 0,
-                }
+                let written = args.report.as_ref().map_or(Ok(()), |path| write_report(path, &report));
+                let problems: Vec<String> = log_failure.into_iter().chain(written.err().map(|e| format!("{e:#}"))).collect();
+                problems.iter().for_each(|p| eprintln!("mpitorrent: error: {p}"));
+                if problems.is_empty() { 0 } else { 1 }
             }
             Ok(None) => 0,
             Err(RunError::Input(problem)) => {
@@ -193,6 +231,24 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
     };
     drop(universe); // MPI_Finalize, before the process exits
     ExitCode::from(code)
+}
+
+/// Rank 0's own preparations, before the run: the log to record to, and any problem with it or
+/// with the report's place, which the tracker reports like an input error.
+fn prepare_rank0(args: &RunArgs) -> (Option<Recorder>, Option<String>) {
+    let report_problem = args.report.as_ref().and_then(|report| {
+        let folder = report.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        check_writable(folder).err().map(|problem| format!("{}: {problem}", report.display()))
+    });
+    match args.record.as_ref().map(|path| Recorder::create(path, args.force)) {
+        Some(Ok(recorder)) if report_problem.is_some() => {
+            recorder.discard();
+            (None, report_problem)
+        }
+        Some(Ok(recorder)) => (Some(recorder), None),
+        Some(Err(problem)) => (None, report_problem.or(Some(problem))),
+        None => (None, report_problem),
+    }
 }
 
 fn write_report(path: &std::path::Path, report: &mpitorrent::report::Report) -> anyhow::Result<()> {

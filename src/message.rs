@@ -97,9 +97,10 @@ pub enum Message {
     FileComplete { file: FileId, received: Vec<Received> },
     PeerDone,
     // tracker -> peer's download thread
-    /// Everyone registered: downloads may begin. Carries the catalog of file names; a file's id is
-    /// its position in it.
-    Start { catalog: Vec<String> },
+    /// Everyone registered: downloads may begin. Carries the catalog of file names (a file's id is
+    /// its position in it) and the run's start time, in microseconds since the Unix epoch, against
+    /// which every rank stamps its events.
+    Start { catalog: Vec<String>, epoch_us: u64 },
     /// The run cannot go on; the tracker prints the reason.
     Abort,
     FileInfo { file: FileId, hashes: Vec<ChunkHash>, swarm: Swarm },
@@ -178,7 +179,7 @@ mod tests {
             Message::Update { file: FileId(0), received: vec![Received { chunk: ChunkIdx(4), from: Rank(3) }] },
             Message::FileComplete { file: FileId(0), received: vec![] },
             Message::PeerDone,
-            Message::Start { catalog: vec!["a".into(), "b".into()] },
+            Message::Start { catalog: vec!["a".into(), "b".into()], epoch_us: 1_700_000_000_000_000 },
             Message::Abort,
             Message::FileInfo { file: FileId(2), hashes: vec![ChunkHash::from_u128(9)], swarm: swarm.clone() },
             Message::SwarmReply { file: FileId(2), swarm },

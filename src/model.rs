@@ -1,7 +1,7 @@
 //! The state of a run as its events describe it. One pure [`SwarmModel::apply`] updates it, live
 //! on rank 0 and in replay alike; the dashboard draws it and the final report is read from it.
 
-use crate::events::{Event, Feed, Member, Request, Stamped};
+use crate::events::{Event, Member, Request, Stamped};
 use crate::ids::{ChunkIdx, FileId, Rank};
 use crate::report::{PeerReport, Report, TrackerReport};
 use serde::{Deserialize, Serialize};
@@ -108,19 +108,6 @@ impl TrackerCounts {
 }
 
 impl SwarmModel {
-    /// Builds the model from a whole feed, as headless runs do on rank 0: `None` if the run
-    /// never started.
-    pub fn collect(feed: &crossbeam_channel::Receiver<Feed>) -> Option<SwarmModel> {
-        let Ok(Feed::Begin(header)) = feed.recv() else { return None };
-        let mut model = SwarmModel::new(header);
-        for item in feed {
-            if let Feed::Event(event) = item {
-                model.apply(&event);
-            }
-        }
-        Some(model)
-    }
-
     pub fn new(header: RunHeader) -> SwarmModel {
         let peers = header.peers as usize;
         let mut files: Vec<FileView> =

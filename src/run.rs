@@ -1,7 +1,9 @@
 //! Running one rank, whatever carries its messages, and running a whole swarm in-process.
 
+use crate::collector::collect;
 use crate::events::Feed;
 use crate::ids::Rank;
+use crate::log::Recorder;
 use crate::model::SwarmModel;
 use crate::peer::run_peer;
 use crate::tracker::run_tracker;
@@ -22,8 +24,9 @@ pub struct RunConfig {
     pub chunk_time: Duration,
     /// Chunks a peer downloads between two reports to the tracker.
     pub update_every: usize,
-    /// Where rank 0 will write the JSON report, checked before the run starts.
-    pub report: Option<PathBuf>,
+    /// A problem rank 0 found with its own options (say, a log it may not create): reported like
+    /// an input error once every peer has registered, so every rank stops cleanly.
+    pub setup_error: Option<String>,
 }
 
 impl Default for RunConfig {
@@ -33,7 +36,7 @@ impl Default for RunConfig {
             out: PathBuf::from("."),
             chunk_time: Duration::ZERO,
             update_every: 10,
-            report: None,
+            setup_error: None,
         }
     }
 }
@@ -91,23 +94,28 @@ pub fn run_rank<T: Transport, R>(
 /// `mpirun`, for tests. `ranks` counts the tracker. A rank that fails ends the run for all, as
 /// `MPI_Abort` does, and its error is the one returned.
 pub fn run_in_process(ranks: u32, config: &RunConfig) -> Result<SwarmModel, RunError> {
-    run_in_process_with(ranks, config, |transport| transport)
+    run_in_process_with(ranks, config, |transport| transport, None)
 }
 
-/// [`run_in_process`] with each rank's transport wrapped by `wrap`, to inject faults.
+/// [`run_in_process`] with each rank's transport wrapped by `wrap`, to inject faults, and the
+/// events recorded to `recorder`.
 pub fn run_in_process_with<T: Transport>(
     ranks: u32,
     config: &RunConfig,
     wrap: impl Fn(LocalTransport) -> T + Sync,
+    recorder: Option<Recorder>,
 ) -> Result<SwarmModel, RunError> {
     let wrap = &wrap;
+    let recorder = std::sync::Mutex::new(recorder);
+    let recorder = &recorder;
     let mut results: Vec<Result<Option<Option<SwarmModel>>, RunError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = local_network(ranks)
             .into_iter()
             .map(|transport| {
                 scope.spawn(move || {
                     let aborter = transport.aborter();
-                    let result = run_rank(Arc::new(wrap(transport)), config, |feed| SwarmModel::collect(&feed));
+                    let consume = |feed| collect(&feed, recorder.lock().expect("recorder").take()).0;
+                    let result = run_rank(Arc::new(wrap(transport)), config, consume);
                     if matches!(&result, Err(e) if !e.is_consequence()) {
                         aborter.abort_all();
                     }

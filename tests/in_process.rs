@@ -5,6 +5,7 @@ mod common;
 
 use common::{check_outputs, expected_of};
 use mpitorrent::hash::ChunkHash;
+use mpitorrent::log::{Log, Recorder};
 use mpitorrent::ids::Rank;
 use mpitorrent::message::{Endpoint, Envelope, Message};
 use mpitorrent::report::Report;
@@ -196,7 +197,7 @@ fn run_faulty(scenario: &Scenario, dir: &Path, nack: f64, corrupt: f64) -> Resul
         let rng = Mutex::new(SmallRng::seed_from_u64(inner.rank().0 as u64));
         Faulty { inner, nack, corrupt, rng }
     };
-    run_in_process_with(scenario.ranks(), &config, wrap).map(|model| model.report())
+    run_in_process_with(scenario.ranks(), &config, wrap, None).map(|model| model.report())
 }
 
 #[test]
@@ -229,4 +230,21 @@ fn a_chunk_nobody_serves_ends_the_run_with_a_clear_error() {
         }
         other => panic!("expected an unavailable chunk, got {other:?}"),
     }
+}
+
+#[test]
+fn a_recorded_run_replays_to_the_same_final_model() {
+    let spec = RandomSpec { peers: 10, files: 4, chunks: 20..=120, owners: 1..=2, wanted: 1..=3 };
+    let scenario = Scenario::random(&spec, 21);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    scenario.write(&config.inputs).unwrap();
+    let path = dir.path().join("run.log");
+    let recorder = Recorder::create(&path, false).unwrap();
+    let live = run_in_process_with(scenario.ranks(), &config, |t| t, Some(recorder)).unwrap();
+    let log = Log::read(&path).unwrap();
+    assert_eq!(log.damage, None);
+    assert_eq!(log.end.map(|e| e.at), live.finished);
+    assert_eq!(log.model(), live);
+    assert_eq!(live.chunks_delivered(), live.chunks_wanted());
 }

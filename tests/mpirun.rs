@@ -190,3 +190,42 @@ fn shipped_scenarios_are_generated_and_run() {
     }
     assert!(checked >= 3, "only {checked} scenarios in inputs/");
 }
+
+#[test]
+fn a_recorded_run_replays_to_the_same_report() {
+    let scenario = Scenario::random(&RandomSpec { peers: 8, files: 3, chunks: 30..=90, owners: 1..=2, wanted: 1..=2 }, 31);
+    let dir = tempfile::tempdir().unwrap();
+    scenario.write(dir.path()).unwrap();
+    let args = ["--out", "out", "--record", "run.log", "--report", "live.json"];
+    let run = mpirun(dir.path(), scenario.ranks(), &args, LIMIT);
+    assert!(run.success(), "{}", run.stderr);
+
+    let replay = std::process::Command::new(common::BINARY)
+        .args(["replay", "run.log", "--report", "replayed.json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+    assert_eq!(String::from_utf8_lossy(&replay.stderr), "", "a whole log replays without warnings");
+    assert_eq!(String::from_utf8_lossy(&replay.stdout), run.stdout, "the same summary");
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    assert_eq!(read("replayed.json"), read("live.json"));
+
+    // A second run may not overwrite the log, and stops before anything is written.
+    let again = mpirun(dir.path(), scenario.ranks(), &["--out", "out2", "--record", "run.log"], LIMIT);
+    assert_eq!(again.code, Some(2), "{}", again.stderr);
+    assert!(again.stderr.contains("run.log: the log exists already"), "{}", again.stderr);
+    assert!(!dir.path().join("out2").exists());
+
+    // A log cut short replays up to its last whole line, and says so.
+    let whole = read("run.log");
+    std::fs::write(dir.path().join("cut.log"), &whole[..whole.len() * 2 / 3]).unwrap();
+    let cut = std::process::Command::new(common::BINARY).args(["replay", "cut.log"]).current_dir(dir.path()).output().unwrap();
+    assert!(cut.status.success());
+    assert!(String::from_utf8_lossy(&cut.stderr).contains("the log ends in the middle of a line"), "{}", String::from_utf8_lossy(&cut.stderr));
+
+    // Anything else is refused with a clear error.
+    let other = std::process::Command::new(common::BINARY).args(["replay", "live.json"]).current_dir(dir.path()).output().unwrap();
+    assert_eq!(other.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("live.json:1: not an mpitorrent log"));
+}

@@ -34,8 +34,8 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
     let Message::Register(Registration { input, .. }) = registration else { unreachable!("built above") };
 
     let envelope = transport.recv(Endpoint::Download, None)?.expect("no timeout was set");
-    let catalog = match envelope.msg {
-        Message::Start { catalog } => catalog,
+    let (catalog, epoch_us) = match envelope.msg {
+        Message::Start { catalog, epoch_us } => (catalog, epoch_us),
         Message::Abort => return Err(RunError::Aborted),
         other => return Err(RunError::Protocol(format!("expected the tracker's start, got {other:?}"))),
     };
@@ -43,7 +43,7 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
     let (store, wanted) = prepare(&catalog, input)?;
 
     let store = Arc::new(store);
-    let events = Arc::new(Forwarder::start(transport.clone(), Clock::start()));
+    let events = Arc::new(Forwarder::start(transport.clone(), Clock::since(epoch_us)));
     // Each thread reports here when it ends; the first error ends the peer at once, without
     // waiting for the other thread, which may be waiting for a message that will never come.
     let (finished, outcomes) = crossbeam_channel::bounded(2);

@@ -9,13 +9,11 @@ use crate::ids::Rank;
 use crate::input::check_input_count;
 use crate::message::{Endpoint, Message};
 use crate::model::RunOptions;
-use crate::output::check_writable;
 use crate::peer::download::IN_FLIGHT;
 use crate::run::{RunConfig, RunError};
 use crate::transport::Transport;
 use crossbeam_channel::Sender;
 use registry::Registry;
-use std::path::Path;
 
 /// Runs the tracker until every peer is done and every peer's last events arrived, feeding the
 /// run's header and then its events to `feed`.
@@ -31,11 +29,7 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
     }
     let checked = registry.into_tracker().and_then(|tracker| {
         check_input_count(&config.inputs, peers).map_err(|e| e.to_string())?;
-        if let Some(report) = &config.report {
-            let folder = report.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            check_writable(folder).map_err(|problem| format!("{}: {problem}", report.display()))?;
-        }
-        Ok(tracker)
+        config.setup_error.clone().map_or(Ok(tracker), Err)
     });
     let mut tracker = match checked {
         Ok(tracker) => tracker,
@@ -53,8 +47,9 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
         in_flight: IN_FLIGHT as u32,
     };
     let _ = feed.send(Feed::Begin(tracker.header(options)));
-    let events = FeedSink { feed: feed.clone(), clock: Clock::start() };
-    for (to, msg) in tracker.start(&events) {
+    let clock = Clock::start();
+    let events = FeedSink { feed: feed.clone(), clock };
+    for (to, msg) in tracker.start(clock.epoch_us(), &events) {
         transport.send(to, &msg)?;
     }
     // Peers send their last events after the stop, so the run is over when all of those came.

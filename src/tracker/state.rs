@@ -86,11 +86,12 @@ impl Tracker {
         self.peers.iter().all(|p| p.done)
     }
 
-    /// The message that lets every peer start, to each of them.
-    pub fn start(&mut self, events: &dyn EventSink) -> Outgoing {
+    /// The message that lets every peer start, to each of them, with the run's start time.
+    pub fn start(&mut self, epoch_us: u64, events: &dyn EventSink) -> Outgoing {
         events.emit(Event::Started);
         let catalog = self.catalog();
-        (0..self.peers.len()).map(|i| (Rank::from_peer_index(i), Message::Start { catalog: catalog.clone() })).collect()
+        let start = || Message::Start { catalog: catalog.clone(), epoch_us };
+        (0..self.peers.len()).map(|i| (Rank::from_peer_index(i), start())).collect()
     }
 
     /// Handles one message from a peer. An error means the peer broke the protocol.
@@ -236,9 +237,9 @@ mod tests {
     #[test]
     fn start_goes_to_every_peer_with_the_catalog() {
         let mut tracker = tracker();
-        let out = tracker.start(&NoEvents);
+        let out = tracker.start(77, &NoEvents);
         assert_eq!(out.len(), 4);
-        assert!(out.iter().all(|(_, m)| *m == Message::Start { catalog: vec!["a".into()] }));
+        assert!(out.iter().all(|(_, m)| *m == Message::Start { catalog: vec!["a".into()], epoch_us: 77 }));
     }
 
     #[test]

@@ -1,0 +1,338 @@
+//! The event log: what `--record` writes and `replay` reads. JSON lines: a header line with the
+//! format's name and version and the run's header, one line per event, and a closing line when
+//! the run ended cleanly.
+
+use crate::events::Stamped;
+use crate::model::{RunHeader, SwarmModel};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+pub const FORMAT: &str = "mpitorrent-log";
+pub const VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct HeaderLine {
+    format: String,
+    version: u32,
+    header: RunHeader,
+}
+
+/// The closing line of a log whose run ended cleanly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct End {
+    /// When the tracker stopped the peers, in microseconds since the start.
+    pub at: u64,
+    pub events: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum BodyLine {
+    Event(Stamped),
+    End { end: End },
+}
+
+/// Writes a log as the run goes: every line is flushed when the feed pauses, so another program
+/// can follow it.
+pub struct Recorder {
+    path: PathBuf,
+    out: BufWriter<File>,
+    events: u64,
+}
+
+impl Recorder {
+    /// Creates the log; an existing file is refused unless `force`.
+    pub fn create(path: &Path, force: bool) -> Result<Recorder, String> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true);
+        if force {
+            options.create(true).truncate(true);
+        } else {
+            options.create_new(true);
+        }
+        let file = options.open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                format!("{}: the log exists already; choose another name, or --force to overwrite it", path.display())
+            }
+            _ => format!("{}: cannot create the log: {e}", path.display()),
+        })?;
+        Ok(Recorder { path: path.to_owned(), out: BufWriter::new(file), events: 0 })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Removes the log of a run that never started, so nothing half-written is left.
+    pub fn discard(self) {
+        drop(self.out);
+        let _ = std::fs::remove_file(&self.path);
+    }
+
+    pub fn begin(&mut self, header: &RunHeader) -> std::io::Result<()> {
+        let line = HeaderLine { format: FORMAT.into(), version: VERSION, header: header.clone() };
+        self.line(&line)?;
+        self.out.flush()
+    }
+
+    pub fn event(&mut self, event: &Stamped) -> std::io::Result<()> {
+        self.events += 1;
+        self.line(event)
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Writes the closing line of a run that ended cleanly at `at`.
+    pub fn end(&mut self, at: u64) -> std::io::Result<()> {
+        self.line(&BodyLine::End { end: End { at, events: self.events } })?;
+        self.out.flush()
+    }
+
+    fn line(&mut self, value: &impl Serialize) -> std::io::Result<()> {
+        serde_json::to_writer(&mut self.out, value)?;
+        self.out.write_all(b"\n")
+    }
+}
+
+/// A log read back.
+#[derive(Debug)]
+pub struct Log {
+    pub header: RunHeader,
+    pub events: Vec<Stamped>,
+    /// The closing line, if the run ended cleanly and the log is whole.
+    pub end: Option<End>,
+    /// Why reading stopped early, if it did: the events before it are still good.
+    pub damage: Option<String>,
+}
+
+impl Log {
+    pub fn read(path: &Path) -> Result<Log, String> {
+        let shown = path.display();
+        let file = File::open(path).map_err(|e| format!("{shown}: cannot open the log: {e}"))?;
+        let mut reader = LogReader::new(BufReader::new(file), shown.to_string())?;
+        let mut events = Vec::new();
+        reader.read_available(&mut events);
+        let damage = reader.damage.take().or_else(|| reader.partial_line().then(|| {
+            format!("{shown}:{}: the log ends in the middle of a line (was the run cut short?)", reader.line + 1)
+        }));
+        Ok(Log { header: reader.header, events, end: reader.end, damage })
+    }
+
+    pub fn model(&self) -> SwarmModel {
+        let mut model = SwarmModel::new(self.header.clone());
+        self.events.iter().for_each(|e| model.apply(e));
+        model
+    }
+}
+
+/// Reads a log line by line, also while it is still being written: an incomplete last line is
+/// kept until the rest of it arrives.
+pub struct LogReader<R> {
+    source: R,
+    shown: String,
+    pub header: RunHeader,
+    /// Lines read so far.
+    pub line: usize,
+    pending: String,
+    pub end: Option<End>,
+    pub damage: Option<String>,
+    events_read: usize,
+}
+
+impl<R: BufRead> LogReader<R> {
+    /// Reads and checks the header line.
+    pub fn new(mut source: R, shown: String) -> Result<LogReader<R>, String> {
+        let mut first = String::new();
+        source.read_line(&mut first).map_err(|e| format!("{shown}: cannot read the log: {e}"))?;
+        if first.trim().is_empty() {
+            return Err(format!("{shown}: empty; not an mpitorrent log"));
+        }
+        #[derive(Deserialize)]
+        struct Version {
+            format: String,
+            version: u32,
+        }
+        let version: Version = serde_json::from_str(&first)
+            .map_err(|_| format!("{shown}:1: not an mpitorrent log (its first line is not a log header)"))?;
+        if version.format != FORMAT {
+            return Err(format!("{shown}:1: a '{}' file, not an mpitorrent log", version.format));
+        }
+        if version.version != VERSION {
+            return Err(format!(
+                "{shown}:1: log format version {}, but this mpitorrent reads version {VERSION}; use a matching mpitorrent",
+                version.version
+            ));
+        }
+        let header: HeaderLine =
+            serde_json::from_str(&first).map_err(|e| format!("{shown}:1: damaged log header: {e}"))?;
+        Ok(LogReader {
+            source,
+            shown,
+            header: header.header,
+            line: 1,
+            pending: String::new(),
+            end: None,
+            damage: None,
+            events_read: 0,
+        })
+    }
+
+    /// Appends every complete event line available now to `events`; stops for good at a damaged
+    /// line or after the closing line.
+    pub fn read_available(&mut self, events: &mut Vec<Stamped>) {
+        while self.damage.is_none() && self.end.is_none() {
+            match self.source.read_line(&mut self.pending) {
+                Ok(0) => return,
+                Ok(_) if !self.pending.ends_with('\n') => return,
+                Ok(_) => {}
+                Err(e) => {
+                    self.damage = Some(format!("{}:{}: cannot read: {e}", self.shown, self.line + 1));
+                    return;
+                }
+            }
+            self.line += 1;
+            let text = std::mem::take(&mut self.pending);
+            match serde_json::from_str::<BodyLine>(&text) {
+                Ok(BodyLine::Event(event)) => {
+                    self.events_read += 1;
+                    events.push(event)
+                }
+                Ok(BodyLine::End { end }) => self.end = Some(end),
+                Err(_) => {
+                    self.damage =
+                        Some(format!("{}:{}: damaged line; replaying the {} events before it", self.shown, self.line, self.events_read))
+                }
+            }
+        }
+    }
+
+    /// Whether an incomplete line is waiting for the rest of it.
+    pub fn partial_line(&self) -> bool {
+        !self.pending.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Event;
+    use crate::model::{FileSpec, RunOptions};
+
+    fn header() -> RunHeader {
+        RunHeader {
+            peers: 1,
+            files: vec![FileSpec { name: "f".into(), chunks: 2 }],
+            owned: vec![vec![]],
+            wanted: vec![vec![]],
+            options: RunOptions { chunk_time_ms: 0, update_every: 10, in_flight: 8 },
+        }
+    }
+
+    fn written(events: &[Stamped], end: Option<u64>) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.log");
+        let mut recorder = Recorder::create(&path, false).unwrap();
+        recorder.begin(&header()).unwrap();
+        events.iter().for_each(|e| recorder.event(e).unwrap());
+        if let Some(at) = end {
+            recorder.end(at).unwrap();
+        }
+        recorder.flush().unwrap();
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    fn read(text: &str) -> Result<Log, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.log");
+        std::fs::write(&path, text).unwrap();
+        let shown = path.display().to_string();
+        Log::read(&path)
+            .map(|log| Log { damage: log.damage.map(|d| d.replace(&shown, "x.log")), ..log })
+            .map_err(|e| e.replace(&shown, "x.log"))
+    }
+
+    fn events() -> Vec<Stamped> {
+        vec![Stamped { at: 0, event: Event::Started }, Stamped { at: 9, event: Event::Shutdown }]
+    }
+
+    #[test]
+    fn a_log_reads_back_what_was_written() {
+        let log = read(&written(&events(), Some(9))).unwrap();
+        assert_eq!(log.header, header());
+        assert_eq!(log.events, events());
+        assert_eq!(log.end, Some(End { at: 9, events: 2 }));
+        assert_eq!(log.damage, None);
+    }
+
+    #[test]
+    fn an_existing_log_is_kept_unless_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.log");
+        std::fs::write(&path, "precious").unwrap();
+        let refused = Recorder::create(&path, false).err().unwrap();
+        assert!(refused.ends_with("the log exists already; choose another name, or --force to overwrite it"), "{refused}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
+        Recorder::create(&path, true).unwrap().flush().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+    }
+
+    #[test]
+    fn a_cut_or_damaged_log_gives_its_good_events_and_says_why() {
+        let whole = written(&events(), None);
+        let cut = &whole[..whole.len() - 5];
+        let log = read(cut).unwrap();
+        assert_eq!(log.events.len(), 1);
+        assert_eq!(log.damage.as_deref(), Some("x.log:3: the log ends in the middle of a line (was the run cut short?)"));
+
+        let damaged = whole.replacen("\"Shutdown\"", "\"Shut", 1);
+        let log = read(&damaged).unwrap();
+        assert_eq!(log.events.len(), 1);
+        assert_eq!(log.damage.as_deref(), Some("x.log:3: damaged line; replaying the 1 events before it"));
+    }
+
+    #[test]
+    fn other_files_and_other_versions_are_refused() {
+        assert_eq!(read("").unwrap_err(), "x.log: empty; not an mpitorrent log");
+        assert_eq!(read("hello\n").unwrap_err(), "x.log:1: not an mpitorrent log (its first line is not a log header)");
+        assert_eq!(read("{\"format\":\"other\",\"version\":1}\n").unwrap_err(), "x.log:1: a 'other' file, not an mpitorrent log");
+        let future = written(&[], None).replacen("\"version\":1", "\"version\":99", 1);
+        assert_eq!(
+            read(&future).unwrap_err(),
+            "x.log:1: log format version 99, but this mpitorrent reads version 1; use a matching mpitorrent"
+        );
+    }
+
+    #[test]
+    fn a_log_being_written_is_read_as_its_lines_complete() {
+        let whole = written(&events(), Some(9));
+        let (first, rest) = whole.split_at(whole.find('\n').unwrap() + 1);
+        let half = rest.find('\n').unwrap() / 2;
+        // A source that grows: the reader sees the text only up to `visible`.
+        let shared = std::rc::Rc::new(std::cell::RefCell::new(first.to_string()));
+        struct Growing(std::rc::Rc<std::cell::RefCell<String>>, usize);
+        impl std::io::Read for Growing {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let text = self.0.borrow();
+                let n = (text.len() - self.1).min(buf.len());
+                buf[..n].copy_from_slice(&text.as_bytes()[self.1..self.1 + n]);
+                self.1 += n;
+                Ok(n)
+            }
+        }
+        let mut reader = LogReader::new(BufReader::new(Growing(shared.clone(), 0)), "x".into()).unwrap();
+        let mut got = Vec::new();
+        reader.read_available(&mut got);
+        assert!(got.is_empty() && !reader.partial_line());
+        shared.borrow_mut().push_str(&rest[..half]);
+        reader.read_available(&mut got);
+        assert!(got.is_empty() && reader.partial_line(), "half a line waits");
+        shared.borrow_mut().push_str(&rest[half..]);
+        reader.read_available(&mut got);
+        assert_eq!(got, events());
+        assert_eq!(reader.end, Some(End { at: 9, events: 2 }));
+    }
+}
