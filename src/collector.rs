@@ -12,7 +12,9 @@ use crossbeam_channel::{Receiver, TryRecvError};
 pub fn collect(feed: &Receiver<Feed>, recorder: Option<Recorder>) -> (Option<SwarmModel>, Option<String>) {
     let mut log = LogSink { recorder, failure: None };
     let Ok(Feed::Begin(header)) = feed.recv() else {
-        log.recorder.map(Recorder::discard);
+        if let Some(recorder) = log.recorder {
+            recorder.discard();
+        }
         return (None, None);
     };
     log.write(|r| r.begin(&header));
