@@ -1,53 +1,63 @@
-//! Rank 0's consumer of a run's feed when no dashboard is shown: the state model, and the log
-//! when `--record` asked for one.
+//! Rank 0's consumer of a run's feed: the state model, and the log when `--record` asked for one.
+//! The headless run reads the feed through it to the end; the dashboard feeds it as it draws.
 
 use crate::events::Feed;
 use crate::log::Recorder;
 use crate::model::SwarmModel;
 use crossbeam_channel::{Receiver, TryRecvError};
 
-/// Reads the feed to its end into a model, writing it to `recorder` as it goes and flushing the
-/// log whenever the feed pauses. Returns the model (`None` if the run never started) and the
-/// first error writing the log, after which the log is left as it was.
-pub fn collect(feed: &Receiver<Feed>, recorder: Option<Recorder>) -> (Option<SwarmModel>, Option<String>) {
-    let mut log = LogSink { recorder, failure: None };
-    let Ok(Feed::Begin(header)) = feed.recv() else {
-        if let Some(recorder) = log.recorder {
-            recorder.discard();
-        }
-        return (None, None);
-    };
-    log.write(|r| r.begin(&header));
-    let mut model = SwarmModel::new(header);
-    loop {
-        let item = match feed.try_recv() {
-            Ok(item) => item,
-            Err(TryRecvError::Empty) => {
-                log.write(Recorder::flush);
-                match feed.recv() {
-                    Ok(item) => item,
-                    Err(_) => break,
-                }
-            }
-            Err(TryRecvError::Disconnected) => break,
-        };
-        if let Feed::Event(event) = item {
-            log.write(|r| r.event(&event));
-            model.apply(&event);
-        }
-    }
-    if let Some(at) = model.finished {
-        log.write(|r| r.end(at));
-    }
-    (Some(model), log.failure)
-}
-
-struct LogSink {
+pub struct Collector {
+    model: Option<SwarmModel>,
     recorder: Option<Recorder>,
+    /// The first error writing the log, after which the log is left as it was.
     failure: Option<String>,
 }
 
-impl LogSink {
+impl Collector {
+    pub fn new(recorder: Option<Recorder>) -> Collector {
+        Collector { model: None, recorder, failure: None }
+    }
+
+    /// The model, once the run has started.
+    pub fn model(&self) -> Option<&SwarmModel> {
+        self.model.as_ref()
+    }
+
+    pub fn take(&mut self, item: Feed) {
+        match item {
+            Feed::Begin(header) => {
+                self.write(|r| r.begin(&header));
+                self.model = Some(SwarmModel::new(header));
+            }
+            Feed::Event(event) => {
+                self.write(|r| r.event(&event));
+                if let Some(model) = &mut self.model {
+                    model.apply(&event);
+                }
+            }
+        }
+    }
+
+    /// The feed has nothing more for now: let the log's readers see what came.
+    pub fn pause(&mut self) {
+        self.write(Recorder::flush);
+    }
+
+    /// The feed ended: closes the log (removing it if the run never started) and returns the
+    /// model and the log's failure, if any.
+    pub fn finish(mut self) -> (Option<SwarmModel>, Option<String>) {
+        match self.model.as_ref().map(|m| m.finished) {
+            None => {
+                if let Some(recorder) = self.recorder.take() {
+                    recorder.discard();
+                }
+            }
+            Some(Some(at)) => self.write(|r| r.end(at)),
+            Some(None) => self.write(Recorder::flush),
+        }
+        (self.model, self.failure)
+    }
+
     fn write(&mut self, write: impl FnOnce(&mut Recorder) -> std::io::Result<()>) {
         if let Some(recorder) = &mut self.recorder {
             if let Err(e) = write(recorder) {
@@ -56,4 +66,23 @@ impl LogSink {
             }
         }
     }
+}
+
+/// Reads the feed to its end, flushing the log whenever the feed pauses: the headless consumer.
+pub fn collect(feed: &Receiver<Feed>, recorder: Option<Recorder>) -> (Option<SwarmModel>, Option<String>) {
+    let mut collector = Collector::new(recorder);
+    loop {
+        match feed.try_recv() {
+            Ok(item) => collector.take(item),
+            Err(TryRecvError::Empty) => {
+                collector.pause();
+                match feed.recv() {
+                    Ok(item) => collector.take(item),
+                    Err(_) => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        }
+    }
+    collector.finish()
 }

@@ -17,3 +17,4 @@ pub mod run;
 pub mod scenario;
 pub mod tracker;
 pub mod transport;
+pub mod tui;

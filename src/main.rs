@@ -1,9 +1,14 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use mpi::topology::SimpleCommunicator;
 use mpi::traits::Communicator;
 use mpi::Threading;
 use mpitorrent::collector::collect;
-use mpitorrent::log::{Log, Recorder};
+use mpitorrent::log::{Log, LogReader, Recorder};
+use mpitorrent::tui;
+use mpitorrent::tui::live::Ending;
+use mpitorrent::tui::terminal::Screen;
+use mpitorrent::tui::theme::Theme;
 use mpitorrent::output::{check_writable, replace_atomically};
 use mpitorrent::run::{run_rank, RunConfig, RunError};
 use mpitorrent::scenario::{RandomSpec, Scenario};
@@ -47,13 +52,16 @@ struct RunArgs {
     /// Overwrite the --record file if it exists
     #[arg(long, requires = "record")]
     force: bool,
+    /// Show the swarm live in a dashboard on rank 0's terminal (headless if there is none)
+    #[arg(long)]
+    tui: bool,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Write a random scenario (in1.txt ... in<N>.txt) into a folder
     Gen(GenArgs),
-    /// Replay a log written with --record, and print its summary
+    /// Replay a log written with --record in the dashboard, or print its summary
     Replay(ReplayArgs),
 }
 
@@ -61,8 +69,14 @@ enum Command {
 struct ReplayArgs {
     /// The log
     log: PathBuf,
-    /// Write the JSON summary of the replayed run here
+    /// Print the replayed run's summary instead of showing it
     #[arg(long)]
+    headless: bool,
+    /// Keep reading the log as it grows (a run still being recorded)
+    #[arg(long, conflicts_with = "headless")]
+    follow: bool,
+    /// Write the JSON summary of the replayed run here (with --headless)
+    #[arg(long, requires = "headless")]
     report: Option<PathBuf>,
 }
 
@@ -125,6 +139,18 @@ fn main() -> ExitCode {
 }
 
 fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
+    if !args.headless {
+        let shown = args.log.display().to_string();
+        let file = std::fs::File::open(&args.log).with_context(|| format!("{shown}: cannot open the log"))?;
+        let reader = LogReader::new(std::io::BufReader::new(file), shown.clone()).map_err(anyhow::Error::msg)?;
+        match Screen::open() {
+            Ok(screen) => {
+                tui::replay::run(reader, &shown, args.follow, screen, Theme::from_env());
+                return Ok(());
+            }
+            Err(e) => eprintln!("mpitorrent replay: warning: no terminal to show the replay on ({e}); printing its summary"),
+        }
+    }
     let log = Log::read(&args.log).map_err(anyhow::Error::msg)?;
     if let Some(damage) = &log.damage {
         eprintln!("mpitorrent replay: warning: {damage}");
@@ -195,6 +221,7 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
         INPUT_ERROR
     } else {
         let (recorder, setup_error) = if rank == 0 { prepare_rank0(args) } else { (None, None) };
+        let screen = if rank == 0 && args.tui { open_screen() } else { None };
         let config = RunConfig {
             inputs: args.inputs.clone(),
             out: args.out.clone(),
@@ -203,7 +230,21 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
             ..RunConfig::default()
         };
         let transport = Arc::new(MpiTransport::start());
-        let result = run_rank(transport.clone(), &config, |feed| collect(&feed, recorder));
+        let result = run_rank(transport.clone(), &config, |feed| match screen {
+            None => collect(&feed, recorder),
+            Some(screen) => {
+                let outcome = tui::live::run(feed, recorder, screen, Theme::from_env());
+                match outcome.ending {
+                    Ending::Finished => (outcome.model, outcome.log_failure),
+                    Ending::Quit => {
+                        eprintln!("mpitorrent: the dashboard was closed before the end; stopping every rank");
+                        SimpleCommunicator::world().abort(130)
+                    }
+                    // mpirun is ending the job; the terminal is restored, so just go.
+                    Ending::Interrupted => std::process::exit(1),
+                }
+            }
+        });
         if matches!(result, Ok(_) | Err(RunError::Input(_) | RunError::Aborted)) {
             transport.close(); // before MPI_Finalize; on other errors the whole job is aborted below
         }
@@ -231,6 +272,17 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
     };
     drop(universe); // MPI_Finalize, before the process exits
     ExitCode::from(code)
+}
+
+/// The dashboard's screen, or `None` with a warning when there is no terminal to draw on.
+fn open_screen() -> Option<Screen> {
+    match Screen::open() {
+        Ok(screen) => Some(screen),
+        Err(e) => {
+            eprintln!("mpitorrent: warning: --tui needs a terminal ({e}); running headless");
+            None
+        }
+    }
 }
 
 /// Rank 0's own preparations, before the run: the log to record to, and any problem with it or

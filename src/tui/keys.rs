@@ -1,0 +1,104 @@
+//! Keys from the raw bytes of a terminal. Under mpirun, rank 0's keyboard is a pipe that mpirun
+//! fills from the terminal, so crossterm's reader (which reads the terminal itself) cannot be used;
+//! with the terminal in raw mode the bytes arrive at once and are decoded here.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    Enter,
+    Tab,
+    BackTab,
+    Esc,
+    CtrlC,
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+}
+
+/// Decodes what one read returned: a terminal sends a key's bytes together, so a lone ESC is
+/// the Esc key and ESC followed by more is an escape sequence.
+pub fn decode(bytes: &[u8]) -> Vec<Key> {
+    let mut keys = Vec::new();
+    let mut rest = bytes;
+    while let Some((&first, tail)) = rest.split_first() {
+        let (key, used) = match first {
+            0x1b if tail.is_empty() => (Some(Key::Esc), 1),
+            0x1b => escape(tail),
+            b'\r' | b'\n' => (Some(Key::Enter), 1),
+            b'\t' => (Some(Key::Tab), 1),
+            0x03 => (Some(Key::CtrlC), 1),
+            _ => {
+                // One UTF-8 character.
+                let width = utf8_width(first).min(rest.len());
+                (std::str::from_utf8(&rest[..width]).ok().and_then(|s| s.chars().next()).map(Key::Char), width)
+            }
+        };
+        keys.extend(key);
+        rest = &rest[used.max(1)..];
+    }
+    keys
+}
+
+/// An escape sequence after ESC: the key and the bytes used, ESC included.
+fn escape(tail: &[u8]) -> (Option<Key>, usize) {
+    let (kind, body) = match tail.split_first() {
+        Some((&b'[', body)) => ('[', body),
+        Some((&b'O', body)) => ('O', body),
+        // ESC then another key: Esc, and the key is read next.
+        _ => return (Some(Key::Esc), 1),
+    };
+    // Parameters, then a final byte in 0x40..=0x7e.
+    let Some(end) = body.iter().position(|b| (0x40..=0x7e).contains(b)) else { return (None, 2 + body.len()) };
+    let (params, last) = (&body[..end], body[end]);
+    let key = match (kind, last, params) {
+        (_, b'A', _) => Some(Key::Up),
+        (_, b'B', _) => Some(Key::Down),
+        (_, b'C', _) => Some(Key::Right),
+        (_, b'D', _) => Some(Key::Left),
+        (_, b'H', _) | ('[', b'~', b"1" | b"7") => Some(Key::Home),
+        (_, b'F', _) | ('[', b'~', b"4" | b"8") => Some(Key::End),
+        ('[', b'~', b"5") => Some(Key::PageUp),
+        ('[', b'~', b"6") => Some(Key::PageDown),
+        ('[', b'Z', _) => Some(Key::BackTab),
+        _ => None,
+    };
+    (key, 2 + end + 1)
+}
+
+fn utf8_width(first: u8) -> usize {
+    match first {
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf7 => 4,
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_keys_and_control_keys() {
+        assert_eq!(decode(b"q? j"), [Key::Char('q'), Key::Char('?'), Key::Char(' '), Key::Char('j')]);
+        assert_eq!(decode(b"\t\r\x03"), [Key::Tab, Key::Enter, Key::CtrlC]);
+        assert_eq!(decode("é".as_bytes()), [Key::Char('é')]);
+    }
+
+    #[test]
+    fn escape_sequences_and_a_lone_escape() {
+        assert_eq!(decode(b"\x1b"), [Key::Esc]);
+        assert_eq!(decode(b"\x1b[A\x1b[B\x1b[C\x1b[D"), [Key::Up, Key::Down, Key::Right, Key::Left]);
+        assert_eq!(decode(b"\x1bOA\x1bOD"), [Key::Up, Key::Left]);
+        assert_eq!(decode(b"\x1b[5~\x1b[6~\x1b[Z"), [Key::PageUp, Key::PageDown, Key::BackTab]);
+        assert_eq!(decode(b"\x1b[H\x1b[F\x1b[1~\x1b[4~"), [Key::Home, Key::End, Key::Home, Key::End]);
+        assert_eq!(decode(b"\x1b[1;5A"), [Key::Up], "modifiers are ignored");
+        assert_eq!(decode(b"\x1b[99x"), [], "unknown sequences are skipped");
+        assert_eq!(decode(b"\x1bq"), [Key::Esc, Key::Char('q')]);
+    }
+}

@@ -1,0 +1,116 @@
+//! The live dashboard on rank 0: the run's feed goes into the collector (model and log) as it
+//! comes, the screen is redrawn a few times a second, and keys change the view. When the run
+//! ends, the final state and a summary stay on screen until the user quits.
+
+use crate::collector::Collector;
+use crate::events::Feed;
+use crate::log::Recorder;
+use crate::model::SwarmModel;
+use crate::tui::app::{Command, Ui};
+use crate::tui::keys::Key;
+use crate::tui::terminal::{keys, Screen};
+use crate::tui::theme::Theme;
+use crate::tui::view::{draw, rows, Mode};
+use crossbeam_channel::{select, Receiver};
+use std::time::Duration;
+
+/// How often the screen is redrawn while something changes.
+const FRAME: Duration = Duration::from_millis(50);
+
+pub struct LiveOutcome {
+    pub model: Option<SwarmModel>,
+    pub log_failure: Option<String>,
+    pub ending: Ending,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The run ended, and then the user closed the dashboard.
+    Finished,
+    /// The user quit while the run was still going.
+    Quit,
+    /// A signal ended the dashboard (mpirun ending the job).
+    Interrupted,
+}
+
+pub fn run(feed: Receiver<Feed>, recorder: Option<Recorder>, mut screen: Screen, theme: Theme) -> LiveOutcome {
+    let keys = keys();
+    let ticks = crossbeam_channel::tick(FRAME);
+    let mut collector = Collector::new(recorder);
+    let mut ui = Ui::default();
+    // What the screen shows while the view is paused.
+    let mut frozen: Option<SwarmModel> = None;
+    let mut dirty = true;
+    let ending = loop {
+        if screen.interrupted() {
+            break Ending::Interrupted;
+        }
+        select! {
+            recv(feed) -> item => match item {
+                Ok(item) => {
+                    collector.take(item);
+                    // Take whatever else is waiting before drawing again.
+                    while let Ok(item) = feed.try_recv() {
+                        collector.take(item);
+                    }
+                    collector.pause();
+                    dirty = true;
+                }
+                // The run is over: the final state stays on screen until the user quits.
+                Err(_) => return finish(collector, screen, keys, ui, theme),
+            },
+            recv(keys) -> key => {
+                let Ok(key) = key else { continue };
+                let shown = frozen.as_ref().or(collector.model());
+                let rows = shown.map_or(0, |m| rows(m, ui.view));
+                match ui.key(key, rows) {
+                    Command::Quit => break Ending::Quit,
+                    Command::Other(Key::Char(' ')) => {
+                        ui.paused = !ui.paused;
+                        frozen = if ui.paused { collector.model().cloned() } else { None };
+                    }
+                    _ => {}
+                }
+                dirty = true;
+            },
+            recv(ticks) -> _ => {
+                if dirty {
+                    if let Some(model) = frozen.as_ref().or(collector.model()) {
+                        let _ = screen.draw(|frame| draw(frame, model, &ui, Mode::Live, &theme));
+                    }
+                    dirty = false;
+                }
+            },
+        }
+    };
+    drop(screen);
+    let (model, log_failure) = collector.finish();
+    LiveOutcome { model, log_failure, ending }
+}
+
+/// After the run: the final state and the summary stay until the user quits.
+fn finish(collector: Collector, mut screen: Screen, keys: Receiver<Key>, mut ui: Ui, theme: Theme) -> LiveOutcome {
+    let (model, log_failure) = collector.finish();
+    let Some(shown) = model.as_ref() else {
+        return LiveOutcome { model, log_failure, ending: Ending::Finished };
+    };
+    ui.paused = false;
+    let ending = loop {
+        let _ = screen.draw(|frame| draw(frame, shown, &ui, Mode::Live, &theme));
+        if screen.interrupted() {
+            break Ending::Interrupted;
+        }
+        match keys.recv_timeout(FRAME * 4) {
+            Ok(key) => {
+                if ui.key(key, rows(shown, ui.view)) == Command::Quit {
+                    break Ending::Finished;
+                }
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            // No keyboard (standard input closed): nothing can close the screen but a signal.
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => std::thread::sleep(FRAME * 4),
+        }
+    };
+    drop(screen);
+    LiveOutcome { model, log_failure, ending }
+}
