@@ -201,7 +201,7 @@ fn a_recorded_run_replays_to_the_same_report() {
     assert!(run.success(), "{}", run.stderr);
 
     let replay = std::process::Command::new(common::BINARY)
-        .args(["replay", "run.log", "--report", "replayed.json"])
+        .args(["replay", "run.log", "--headless", "--report", "replayed.json"])
         .current_dir(dir.path())
         .output()
         .unwrap();
@@ -220,12 +220,12 @@ fn a_recorded_run_replays_to_the_same_report() {
     // A log cut short replays up to its last whole line, and says so.
     let whole = read("run.log");
     std::fs::write(dir.path().join("cut.log"), &whole[..whole.len() * 2 / 3]).unwrap();
-    let cut = std::process::Command::new(common::BINARY).args(["replay", "cut.log"]).current_dir(dir.path()).output().unwrap();
+    let cut = std::process::Command::new(common::BINARY).args(["replay", "cut.log", "--headless"]).current_dir(dir.path()).output().unwrap();
     assert!(cut.status.success());
     assert!(String::from_utf8_lossy(&cut.stderr).contains("the log ends in the middle of a line"), "{}", String::from_utf8_lossy(&cut.stderr));
 
     // Anything else is refused with a clear error.
-    let other = std::process::Command::new(common::BINARY).args(["replay", "live.json"]).current_dir(dir.path()).output().unwrap();
+    let other = std::process::Command::new(common::BINARY).args(["replay", "live.json", "--headless"]).current_dir(dir.path()).output().unwrap();
     assert_eq!(other.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&other.stderr).contains("live.json:1: not an mpitorrent log"));
 }
