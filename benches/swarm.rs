@@ -55,6 +55,7 @@ fn main() {
         let scenario = Scenario::random(&case.spec, 1);
         let dir = tempfile::tempdir().expect("temporary folder");
         scenario.write(&dir.path().join("in")).expect("inputs written");
+
         let np = scenario.ranks();
         let floor = median((0..REPEATS).map(|_| {
             let run = common::launch(dir.path(), np, &me, &["--floor"], LIMIT);
@@ -88,6 +89,41 @@ fn main() {
             report.tracker.messages_per_chunk,
         );
     }
+    let first = &cases()[0];
+    let scenario = Scenario::random(&first.spec, 1);
+    let dir = tempfile::tempdir().expect("temporary folder");
+    scenario.write(&dir.path().join("in")).expect("inputs written");
+    record_overhead(dir.path(), &scenario);
+}
+
+/// `--record` against plain headless, on the first scenario: the cost of logging every event.
+/// The two kinds of run alternate, so a drift of the machine's speed hits both alike.
+fn record_overhead(dir: &std::path::Path, scenario: &Scenario) {
+    const PAIRS: usize = 7;
+    let run = |record: bool| {
+        let _ = std::fs::remove_dir_all(dir.join("out"));
+        let mut args = vec!["--inputs", "in", "--out", "out", "--report", "report.json"];
+        if record {
+            args.extend(["--record", "run.log", "--force"]);
+        }
+        let run = common::mpirun(dir, scenario.ranks(), &args, LIMIT);
+        assert!(run.success(), "mpitorrent failed: {}", run.stderr);
+        let report: Report = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+        (run.wall, run.cpu, report.wall_time_s)
+    };
+    let (mut plain, mut recorded) = (Vec::new(), Vec::new());
+    for _ in 0..PAIRS {
+        plain.push(run(false));
+        recorded.push(run(true));
+    }
+    let (plain, recorded) = (median(plain.into_iter()), median(recorded.into_iter()));
+    let lines = std::fs::read_to_string(dir.join("run.log")).map_or(0, |log| log.lines().count());
+    println!();
+    println!("| 64 peers, 10 files x 100 chunks, median of {PAIRS} | wall | run time (start to stop) | log lines |");
+    println!("|---|---|---|---|");
+    println!("| headless | {:.2} s | {:.3} s | |", plain.0.as_secs_f64(), plain.2);
+    println!("| headless with --record | {:.2} s | {:.3} s | {lines} |", recorded.0.as_secs_f64(), recorded.2);
+    println!("| ratio | {:.2} | {:.2} | |", recorded.0.as_secs_f64() / plain.0.as_secs_f64(), recorded.2 / plain.2);
 }
 
 /// The run with the median wall time.

@@ -38,9 +38,9 @@ impl Collector {
         }
     }
 
-    /// The feed has nothing more for now: let the log's readers see what came.
+    /// The feed has nothing more for now: let the log's readers see what came, now and then.
     pub fn pause(&mut self) {
-        self.write(Recorder::flush);
+        self.write(Recorder::flush_if_due);
     }
 
     /// The feed ended: closes the log (removing it if the run never started) and returns the

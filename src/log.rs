@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 pub const FORMAT: &str = "mpitorrent-log";
 pub const VERSION: u32 = 1;
@@ -34,13 +35,16 @@ enum BodyLine {
     End { end: End },
 }
 
-/// Writes a log as the run goes: every line is flushed when the feed pauses, so another program
-/// can follow it.
+/// Writes a log as the run goes: what came is flushed when the feed pauses, at most every
+/// [`FLUSH_EVERY`], so another program can follow the log without a write per event.
 pub struct Recorder {
     path: PathBuf,
     out: BufWriter<File>,
     events: u64,
+    flushed: Instant,
 }
+
+pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
 impl Recorder {
     /// Creates the log; an existing file is refused unless `force`.
@@ -58,7 +62,7 @@ impl Recorder {
             }
             _ => format!("{}: cannot create the log: {e}", path.display()),
         })?;
-        Ok(Recorder { path: path.to_owned(), out: BufWriter::new(file), events: 0 })
+        Ok(Recorder { path: path.to_owned(), out: BufWriter::with_capacity(1 << 16, file), events: 0, flushed: Instant::now() })
     }
 
     pub fn path(&self) -> &Path {
@@ -83,7 +87,16 @@ impl Recorder {
     }
 
     pub fn flush(&mut self) -> std::io::Result<()> {
+        self.flushed = Instant::now();
         self.out.flush()
+    }
+
+    /// Flushes if the last flush was long enough ago.
+    pub fn flush_if_due(&mut self) -> std::io::Result<()> {
+        if self.flushed.elapsed() >= FLUSH_EVERY {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     /// Writes the closing line of a run that ended cleanly at `at`.

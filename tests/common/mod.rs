@@ -1,6 +1,8 @@
 //! Running the real binary under mpirun, for the integration tests.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod models;
+
 use mpitorrent::hash::ChunkHash;
 use mpitorrent::input::{input_file_name, read_peer_input};
 use mpitorrent::output::output_file_name;

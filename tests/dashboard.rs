@@ -1,0 +1,90 @@
+//! The dashboard drawn into a fixed-size test terminal, live and in replay, every view: what a
+//! user sees, kept as snapshots (`cargo insta review` after a deliberate change).
+
+mod common;
+
+use common::models::{crowd, scripted};
+use mpitorrent::model::SwarmModel;
+use mpitorrent::tui::app::{Ui, View};
+use mpitorrent::tui::theme::Theme;
+use mpitorrent::tui::view::{draw, Mode, ReplayStatus};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn render(model: &SwarmModel, ui: &Ui, mode: Mode, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| draw(frame, model, ui, mode, &Theme::plain())).unwrap();
+    terminal.backend().to_string()
+}
+
+fn ui(view: View, selected: usize) -> Ui {
+    Ui { view, selected, ..Ui::default() }
+}
+
+#[test]
+fn live_peers_mid_run() {
+    insta::assert_snapshot!(render(&scripted(120), &ui(View::Peers, 2), Mode::Live, 110, 18));
+}
+
+#[test]
+fn live_files_show_swarms_and_rarity() {
+    insta::assert_snapshot!(render(&scripted(120), &ui(View::Files, 2), Mode::Live, 110, 18));
+}
+
+#[test]
+fn live_transfers_newest_first() {
+    insta::assert_snapshot!(render(&scripted(120), &ui(View::Transfers, 0), Mode::Live, 80, 14));
+}
+
+#[test]
+fn live_upload_matrix() {
+    insta::assert_snapshot!(render(&scripted(120), &ui(View::Matrix, 0), Mode::Live, 80, 16));
+}
+
+#[test]
+fn live_finished_with_summary() {
+    let model = scripted(usize::MAX);
+    assert!(model.finished.is_some());
+    insta::assert_snapshot!(render(&model, &ui(View::Peers, 0), Mode::Live, 110, 18));
+}
+
+#[test]
+fn help_overlay() {
+    let help = Ui { help: true, ..Ui::default() };
+    insta::assert_snapshot!(render(&scripted(10), &help, Mode::Live, 100, 22));
+}
+
+#[test]
+fn replay_with_timeline_and_markers() {
+    let model = scripted(200);
+    let status = ReplayStatus {
+        name: "run.log".into(),
+        position: model.now,
+        end: 4_000_000,
+        speed: 2.0,
+        playing: true,
+        markers: vec![1_000_000, 2_500_000],
+        following: false,
+        note: Some("run.log:812: damaged line; replaying the 811 events before it".into()),
+    };
+    insta::assert_snapshot!(render(&model, &ui(View::Peers, 0), Mode::Replay(&status), 110, 20));
+}
+
+#[test]
+fn a_tiny_terminal_does_not_break_the_drawing() {
+    for (width, height) in [(20, 5), (1, 1), (40, 10)] {
+        let text = render(&scripted(50), &ui(View::Files, 0), Mode::Live, width, height);
+        assert_eq!(text.lines().count(), height as usize);
+    }
+}
+
+#[test]
+fn a_large_swarm_scrolls_to_the_selection_and_shades_the_matrix() {
+    let model = crowd();
+    let peers = render(&model, &ui(View::Peers, 99), Mode::Live, 120, 30);
+    assert!(peers.lines().any(|l| l.starts_with("\"│ 100 ")), "the selected peer is on screen:\n{peers}");
+    assert!(!peers.lines().any(|l| l.starts_with("\"│   1 ")), "the first rows scrolled away");
+    let matrix = render(&model, &ui(View::Matrix, 0), Mode::Live, 120, 30);
+    assert!(matrix.contains("first columns"), "a matrix wider than the screen says it is cut:\n{matrix}");
+    assert!(matrix.lines().nth(6).is_some_and(|l| l.contains('░') || l.contains('█')), "{matrix}");
+}
