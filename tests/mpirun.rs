@@ -229,3 +229,25 @@ fn a_recorded_run_replays_to_the_same_report() {
     assert_eq!(other.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&other.stderr).contains("live.json:1: not an mpitorrent log"));
 }
+
+#[test]
+fn without_a_terminal_the_dashboard_falls_back_to_headless_with_one_warning() {
+    let scenario = Scenario::random(&RandomSpec { peers: 3, files: 2, chunks: 10..=20, owners: 1..=1, wanted: 1..=1 }, 41);
+    let dir = tempfile::tempdir().unwrap();
+    scenario.write(dir.path()).unwrap();
+    // setsid: a new session with no controlling terminal, as under a batch scheduler or CI.
+    let output = std::process::Command::new("setsid")
+        .args(["-w", "timeout", "60", "mpirun", "--oversubscribe", "-np", &scenario.ranks().to_string(), common::BINARY])
+        .args(["--tui", "--out", "out"])
+        .current_dir(dir.path())
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("mpitorrent: warning: --tui needs a terminal"), "{stderr}");
+    check_outputs(&expected_of(&scenario), &dir.path().join("out"));
+}

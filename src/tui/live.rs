@@ -84,6 +84,14 @@ pub fn run(feed: Receiver<Feed>, recorder: Option<Recorder>, mut screen: Screen,
         }
     };
     drop(screen);
+    if ending == Ending::Quit && collector.model().is_some_and(|m| m.finished.is_some()) {
+        // The tracker has stopped everyone; only the peers' last events are still on their way.
+        for item in feed.iter() {
+            collector.take(item);
+        }
+        let (model, log_failure) = collector.finish();
+        return LiveOutcome { model, log_failure, ending: Ending::Finished };
+    }
     let (model, log_failure) = collector.finish();
     LiveOutcome { model, log_failure, ending }
 }

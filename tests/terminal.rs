@@ -1,0 +1,149 @@
+//! The real binary in a real terminal: tmux runs it (under mpirun for the live dashboard), keys
+//! are typed with send-keys, and the screen is read with capture-pane.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A tmux server of its own, with one 120 x 36 window running a plain shell in `dir`.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(dir: &Path, name: &str) -> Tmux {
+        let tmux = Tmux { socket: format!("mpitorrent-test-{name}-{}", std::process::id()) };
+        let status = tmux
+            .command()
+            .args(["new-session", "-d", "-x", "120", "-y", "36", "-c"])
+            .arg(dir)
+            .args(["env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin", "TERM=xterm-256color", "HOME=/tmp"])
+            .args(["OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1", "PS1=ready$ ", "bash", "--norc", "--noprofile"])
+            .status()
+            .expect("tmux is installed (see .ci/setup)");
+        assert!(status.success(), "tmux started");
+        tmux.wait_for("the shell prompt", |s| s.contains("ready$"));
+        tmux
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.socket]);
+        command
+    }
+
+    fn send(&self, keys: &[&str]) {
+        let status = self.command().arg("send-keys").args(keys).status().unwrap();
+        assert!(status.success());
+    }
+
+    fn type_line(&self, line: &str) {
+        self.send(&["-l", line]);
+        self.send(&["Enter"]);
+    }
+
+    fn screen(&self) -> String {
+        let out = self.command().args(["capture-pane", "-p"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen satisfies `ready`, failing with the screen after 30 s.
+    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "waited 30 s for {what}; the screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The shell's terminal settings are the cooked ones a shell expects.
+    fn assert_sane(&self) {
+        // `E""ND` so that the typed line itself does not show what the answer is waited for by.
+        self.type_line("clear; stty -a | tr ' ' '\\n' | grep -xE -- '-?(icanon|echo|isig)' | tr '\\n' ' '; echo E\"\"ND");
+        let screen = self.wait_for("stty's answer", |s| s.lines().any(|l| l.ends_with("END")));
+        let answer = screen.lines().find(|l| l.ends_with("END")).unwrap_or_default();
+        let mut flags: Vec<&str> = answer.split_whitespace().filter(|w| *w != "END").collect();
+        flags.sort_unstable();
+        assert_eq!(flags, ["echo", "icanon", "isig"], "the terminal is not back to normal:\n{screen}");
+    }
+}
+
+/// The exit codes printed by `; echo ex""it=$?` so far, oldest first.
+fn exits(screen: &str) -> Vec<String> {
+    screen.lines().filter_map(|l| l.strip_prefix("exit=")).map(str::to_string).collect()
+}
+
+/// What to type after a command to see its exit code on the screen.
+const SHOW_EXIT: &str = "; echo ex\"\"it=$?";
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command().arg("kill-server").status();
+    }
+}
+
+fn demo_inputs(dir: &Path) {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/demo");
+    for entry in std::fs::read_dir(demo).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+}
+
+#[test]
+fn the_live_dashboard_runs_under_mpirun_takes_keys_and_gives_the_terminal_back() {
+    let dir = tempfile::tempdir().unwrap();
+    demo_inputs(dir.path());
+    let tmux = Tmux::start(dir.path(), "live");
+    tmux.type_line(&format!(
+        "mpirun --oversubscribe -np 9 {} --tui --out out --chunk-time 10 --record run.log{SHOW_EXIT}",
+        common::BINARY
+    ));
+    tmux.wait_for("the dashboard", |s| s.contains("mpitorrent · live · 8 peers") && s.contains("Wanted files"));
+    tmux.send(&["Tab"]);
+    tmux.wait_for("the files view", |s| s.contains("Holders per chunk"));
+    tmux.send(&["?"]);
+    tmux.wait_for("the help", |s| s.contains("this help (any key closes it)"));
+    tmux.send(&["j"]);
+    tmux.wait_for("the help to close", |s| !s.contains("this help"));
+    let finished = tmux.wait_for("the end of the run", |s| s.contains("Finished") && s.contains("q to quit"));
+    assert!(finished.contains("772/772 chunks 100%"), "{finished}");
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("the shell", |s| !exits(s).is_empty());
+    assert_eq!(exits(&after), ["0"], "{after}");
+    assert!(after.contains("mpitorrent: 8 peers, 14 files completed"), "the summary follows the dashboard:\n{after}");
+    assert_eq!(std::fs::read_dir(dir.path().join("out")).unwrap().count(), 14);
+    tmux.assert_sane();
+
+    // The recorded run replays in the same dashboard.
+    tmux.type_line(&format!("clear; {} replay run.log{SHOW_EXIT}", common::BINARY));
+    tmux.wait_for("the replay", |s| s.contains("replay of run.log"));
+    tmux.send(&["End"]);
+    tmux.wait_for("the end of the replay", |s| s.contains("772/772 chunks 100%"));
+    tmux.send(&["Home"]);
+    tmux.wait_for("the start of the replay", |s| s.contains("0/772 chunks"));
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("the shell", |s| !exits(s).is_empty());
+    assert_eq!(exits(&after), ["0"], "{after}");
+    tmux.assert_sane();
+}
+
+#[test]
+fn quitting_the_dashboard_mid_run_stops_every_rank_and_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    demo_inputs(dir.path());
+    let tmux = Tmux::start(dir.path(), "quit");
+    tmux.type_line(&format!("mpirun --oversubscribe -np 9 {} --tui --out out --chunk-time 200{SHOW_EXIT}", common::BINARY));
+    tmux.wait_for("the dashboard", |s| s.contains("running"));
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("the shell", |s| !exits(s).is_empty());
+    assert!(after.contains("the dashboard was closed before the end"), "{after}");
+    assert_ne!(exits(&after), ["0"], "{after}");
+    tmux.assert_sane();
+}
