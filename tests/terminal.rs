@@ -147,3 +147,33 @@ fn quitting_the_dashboard_mid_run_stops_every_rank_and_restores_the_terminal() {
     assert_ne!(exits(&after), ["0"], "{after}");
     tmux.assert_sane();
 }
+
+#[test]
+fn replay_follows_a_log_that_is_still_being_written() {
+    let dir = tempfile::tempdir().unwrap();
+    demo_inputs(dir.path());
+    // A slow run, recording, in the background.
+    let mut run = Command::new("mpirun")
+        .args(["--oversubscribe", "-np", "9", common::BINARY, "--out", "out", "--chunk-time", "15", "--record", "run.log"])
+        .current_dir(dir.path())
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !dir.path().join("run.log").exists() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the run never started its log");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let tmux = Tmux::start(dir.path(), "follow");
+    tmux.type_line(&format!("{} replay --follow run.log{SHOW_EXIT}", common::BINARY));
+    let early = tmux.wait_for("the replay", |s| s.contains("replay of run.log") && s.contains("following"));
+    assert!(!early.contains("772/772"), "the run had not ended yet:\n{early}");
+    tmux.wait_for("the followed run's end", |s| s.contains("772/772 chunks 100%"));
+    assert!(run.wait().unwrap().success());
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("the shell", |s| !exits(s).is_empty());
+    assert_eq!(exits(&after), ["0"], "{after}");
+}

@@ -14,7 +14,7 @@ use crate::tui::view::{draw, rows, Mode};
 use crossbeam_channel::{select, Receiver};
 use std::time::Duration;
 
-/// How often the screen is redrawn while something changes.
+/// How often the screen is redrawn.
 const FRAME: Duration = Duration::from_millis(50);
 
 pub struct LiveOutcome {
@@ -40,7 +40,6 @@ pub fn run(feed: Receiver<Feed>, recorder: Option<Recorder>, mut screen: Screen,
     let mut ui = Ui::default();
     // What the screen shows while the view is paused.
     let mut frozen: Option<SwarmModel> = None;
-    let mut dirty = true;
     let ending = loop {
         if screen.interrupted() {
             break Ending::Interrupted;
@@ -54,7 +53,6 @@ pub fn run(feed: Receiver<Feed>, recorder: Option<Recorder>, mut screen: Screen,
                         collector.take(item);
                     }
                     collector.pause();
-                    dirty = true;
                 }
                 // The run is over: the final state stays on screen until the user quits.
                 Err(_) => return finish(collector, screen, keys, ui, theme),
@@ -71,14 +69,11 @@ pub fn run(feed: Receiver<Feed>, recorder: Option<Recorder>, mut screen: Screen,
                     }
                     _ => {}
                 }
-                dirty = true;
             },
+            // Every tick, even when nothing changed: a resized terminal is redrawn at its new size.
             recv(ticks) -> _ => {
-                if dirty {
-                    if let Some(model) = frozen.as_ref().or(collector.model()) {
-                        let _ = screen.draw(|frame| draw(frame, model, &ui, Mode::Live, &theme));
-                    }
-                    dirty = false;
+                if let Some(model) = frozen.as_ref().or(collector.model()) {
+                    let _ = screen.draw(|frame| draw(frame, model, &ui, Mode::Live, &theme));
                 }
             },
         }
