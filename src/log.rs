@@ -273,6 +273,16 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_sample_log_still_replays_whole() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.log");
+        let log = Log::read(&path).unwrap();
+        assert_eq!((log.damage.as_deref(), log.end.is_some()), (None, true));
+        let model = log.model();
+        assert_eq!(model.chunks_delivered(), model.chunks_wanted());
+        assert!(model.peers.iter().all(|p| p.done));
+    }
+
+    #[test]
     fn a_log_reads_back_what_was_written() {
         let log = read(&written(&events(), Some(9))).unwrap();
         assert_eq!(log.header, header());
