@@ -117,13 +117,13 @@ fn record_overhead(dir: &std::path::Path, scenario: &Scenario) {
         recorded.push(run(true));
     }
     // Each figure's own median.
-    let middle = |runs: &[(Duration, Duration, f64)], figure: fn(&(Duration, Duration, f64)) -> f64| {
+    type Figure = fn(&(Duration, Duration, f64)) -> f64;
+    let middle = |runs: &[(Duration, Duration, f64)], figure: Figure| {
         let mut values: Vec<f64> = runs.iter().map(figure).collect();
         values.sort_by(f64::total_cmp);
         values[values.len() / 2]
     };
-    let (wall, time): (fn(&(Duration, Duration, f64)) -> f64, fn(&(Duration, Duration, f64)) -> f64) =
-        (|r| r.0.as_secs_f64(), |r| r.2);
+    let (wall, time): (Figure, Figure) = (|r| r.0.as_secs_f64(), |r| r.2);
     let lines = std::fs::read_to_string(dir.join("run.log")).map_or(0, |log| log.lines().count());
     println!();
     println!("| 64 peers, 10 files x 100 chunks, medians of {PAIRS} | wall | run time (start to stop) | log lines |");
