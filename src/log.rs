@@ -130,7 +130,7 @@ impl Log {
         let mut events = Vec::new();
         reader.read_available(&mut events);
         let damage = reader.damage.take().or_else(|| reader.partial_line().then(|| {
-            format!("{shown}:{}: the log ends in the middle of a line (was the run cut short?)", reader.line + 1)
+            format!("{shown}:{}: the log ends in the middle of this line (was the run cut short?)", reader.line + 1)
         }));
         Ok(Log { header: reader.header, events, end: reader.end, damage })
     }
@@ -163,6 +163,9 @@ impl<R: BufRead> LogReader<R> {
         source.read_line(&mut first).map_err(|e| format!("{shown}: cannot read the log: {e}"))?;
         if first.trim().is_empty() {
             return Err(format!("{shown}: empty; not an mpitorrent log"));
+        }
+        if !first.ends_with('\n') && first.starts_with('{') {
+            return Err(format!("{shown}:1: the log ends in its header line (was the run cut short at its start?)"));
         }
         #[derive(Deserialize)]
         struct Version {
@@ -309,7 +312,7 @@ mod tests {
         let cut = &whole[..whole.len() - 5];
         let log = read(cut).unwrap();
         assert_eq!(log.events.len(), 1);
-        assert_eq!(log.damage.as_deref(), Some("x.log:3: the log ends in the middle of a line (was the run cut short?)"));
+        assert_eq!(log.damage.as_deref(), Some("x.log:3: the log ends in the middle of this line (was the run cut short?)"));
 
         let damaged = whole.replacen("\"Shutdown\"", "\"Shut", 1);
         let log = read(&damaged).unwrap();
@@ -321,6 +324,11 @@ mod tests {
     fn other_files_and_other_versions_are_refused() {
         assert_eq!(read("").unwrap_err(), "x.log: empty; not an mpitorrent log");
         assert_eq!(read("hello\n").unwrap_err(), "x.log:1: not an mpitorrent log (its first line is not a log header)");
+        let whole = written(&[], None);
+        assert_eq!(
+            read(&whole[..20]).unwrap_err(),
+            "x.log:1: the log ends in its header line (was the run cut short at its start?)"
+        );
         assert_eq!(read("{\"format\":\"other\",\"version\":1}\n").unwrap_err(), "x.log:1: a 'other' file, not an mpitorrent log");
         let future = written(&[], None).replacen("\"version\":1", "\"version\":99", 1);
         assert_eq!(

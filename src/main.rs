@@ -141,6 +141,15 @@ fn main() -> ExitCode {
 fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
     if !args.headless {
         let shown = args.log.display().to_string();
+        // Started before the run it is to follow: wait for the log and its header line, which
+        // comes once every peer has registered.
+        let has_header = || std::fs::read(&args.log).is_ok_and(|bytes| bytes.contains(&b'\n'));
+        if args.follow && !has_header() {
+            eprintln!("mpitorrent replay: waiting for {shown} to begin (Ctrl-C to stop)");
+            while !has_header() {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
         let file = std::fs::File::open(&args.log).with_context(|| format!("{shown}: cannot open the log"))?;
         let reader = LogReader::new(std::io::BufReader::new(file), shown.clone()).map_err(anyhow::Error::msg)?;
         match Screen::open() {

@@ -65,6 +65,7 @@ fn replay_with_timeline_and_markers() {
         playing: true,
         markers: vec![1_000_000, 2_500_000],
         following: false,
+        events: (811, 2605),
         note: Some("run.log:812: damaged line; replaying the 811 events before it".into()),
     };
     insta::assert_snapshot!(render(&model, &ui(View::Peers, 0), Mode::Replay(&status), 110, 20));

@@ -222,7 +222,7 @@ fn a_recorded_run_replays_to_the_same_report() {
     std::fs::write(dir.path().join("cut.log"), &whole[..whole.len() * 2 / 3]).unwrap();
     let cut = std::process::Command::new(common::BINARY).args(["replay", "cut.log", "--headless"]).current_dir(dir.path()).output().unwrap();
     assert!(cut.status.success());
-    assert!(String::from_utf8_lossy(&cut.stderr).contains("the log ends in the middle of a line"), "{}", String::from_utf8_lossy(&cut.stderr));
+    assert!(String::from_utf8_lossy(&cut.stderr).contains("the log ends in the middle of this line"), "{}", String::from_utf8_lossy(&cut.stderr));
 
     // Anything else is refused with a clear error.
     let other = std::process::Command::new(common::BINARY).args(["replay", "live.json", "--headless"]).current_dir(dir.path()).output().unwrap();

@@ -112,7 +112,7 @@ fn the_live_dashboard_runs_under_mpirun_takes_keys_and_gives_the_terminal_back()
     tmux.wait_for("the help", |s| s.contains("this help (any key closes it)"));
     tmux.send(&["j"]);
     tmux.wait_for("the help to close", |s| !s.contains("this help"));
-    let finished = tmux.wait_for("the end of the run", |s| s.contains("Finished") && s.contains("q to quit"));
+    let finished = tmux.wait_for("the end of the run", |s| s.contains("finished") && s.contains("q quits"));
     assert!(finished.contains("772/772 chunks 100%"), "{finished}");
     tmux.send(&["q"]);
     let after = tmux.wait_for("the shell", |s| !exits(s).is_empty());

@@ -19,7 +19,7 @@ impl View {
             View::Peers => "Peers",
             View::Files => "Files",
             View::Transfers => "Transfers",
-            View::Matrix => "Upload matrix",
+            View::Matrix => "Matrix",
         }
     }
 }

@@ -176,6 +176,7 @@ impl Player {
             playing: self.playing,
             markers: self.markers.clone(),
             following,
+            events: (self.applied, self.events.len()),
             note,
         }
     }
@@ -189,6 +190,10 @@ pub fn run<R: BufRead>(mut reader: LogReader<R>, name: &str, follow: bool, mut s
     let mut fresh = Vec::new();
     reader.read_available(&mut fresh);
     player.extend(fresh);
+    if follow {
+        // Following a run means watching it as it is now, not from its start.
+        player.seek(player.end());
+    }
     let mut ui = Ui::default();
     let (mut last_frame, mut last_read) = (Instant::now(), Instant::now());
     loop {
@@ -201,7 +206,8 @@ pub fn run<R: BufRead>(mut reader: LogReader<R>, name: &str, follow: bool, mut s
         player.advance(last_frame.elapsed());
         last_frame = Instant::now();
         let note = reader.damage.clone().or_else(|| {
-            (!follow && reader.partial_line()).then(|| format!("{name}: the log ends in the middle of a line"))
+            (!follow && reader.partial_line())
+                .then(|| format!("{name}:{}: the log ends in the middle of this line (was the run cut short?)", reader.line + 1))
         });
         let status = player.status(name, follow, note);
         let _ = screen.draw(|frame| draw(frame, player.model(), &ui, Mode::Replay(&status), &theme));

@@ -24,6 +24,8 @@ pub struct ReplayStatus {
     /// Times of markers (files completed, peers done) for the timeline.
     pub markers: Vec<u64>,
     pub following: bool,
+    /// Events shown, and events known.
+    pub events: (usize, usize),
     /// What is wrong with the log, if anything.
     pub note: Option<String>,
 }
@@ -45,8 +47,10 @@ pub fn rows(model: &SwarmModel, view: View) -> usize {
 
 pub fn draw(frame: &mut Frame, model: &SwarmModel, ui: &Ui, mode: Mode, theme: &Theme) {
     let footer_height = if matches!(mode, Mode::Replay(_)) { 3 } else { 1 };
+    let header_height = if model.finished.is_some() { 5 } else { 4 };
     let [header, body, footer] =
-        Layout::vertical([Constraint::Length(4), Constraint::Min(3), Constraint::Length(footer_height)]).areas(frame.area());
+        Layout::vertical([Constraint::Length(header_height), Constraint::Min(3), Constraint::Length(footer_height)])
+            .areas(frame.area());
     draw_header(frame, header, model, ui, mode, theme);
     match ui.view {
         View::Peers => draw_peers(frame, body, model, ui, theme),
@@ -57,8 +61,6 @@ pub fn draw(frame: &mut Frame, model: &SwarmModel, ui: &Ui, mode: Mode, theme: &
     draw_footer(frame, footer, ui, mode, theme);
     if ui.help {
         draw_help(frame, mode, theme);
-    } else if model.finished.is_some() && matches!(mode, Mode::Live) {
-        draw_summary(frame, model, theme);
     }
 }
 
@@ -78,7 +80,7 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, mode:
     let block = Block::bordered().title(title).title(Line::from(format!(" {} ", clock(model.now))).alignment(Alignment::Right));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let [gauge, counts] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(inner);
+    let [gauge, counts, summary] = Layout::vertical([Constraint::Length(1); 3]).areas(inner);
     let (delivered, wanted) = (model.chunks_delivered(), model.chunks_wanted());
     let ratio = if wanted == 0 { 1.0 } else { delivered as f64 / wanted as f64 };
     frame.render_widget(
@@ -93,24 +95,44 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, mode:
     let nacks: u64 = model.peers.iter().map(|p| p.nacks + p.bad_hashes).sum();
     let done = model.peers.iter().filter(|p| p.done).count();
     let text = format!(
-        "tracker: {} requests ({} files, {} reports, {} completions) · peers done {done}/{} · NACKs and bad hashes {nacks}",
+        "peers done {done}/{} · tracker {} requests ({} files, {} reports, {} completions) · NACKs {nacks}",
+        model.peers.len(),
         t.requests(),
         t.file_requests,
         t.updates,
         t.completions,
-        model.peers.len()
     );
     frame.render_widget(Paragraph::new(text).style(theme.dim()), counts);
+    if model.finished.is_some() {
+        let report = model.report();
+        let quit = if matches!(mode, Mode::Live) { " · q quits" } else { "" };
+        let text = format!(
+            "{} chunks in {:.2} s ({:.0} chunks/s) · messages per chunk: {:.2} peer to peer, {:.2} tracker{quit}",
+            report.chunks_delivered,
+            report.wall_time_s,
+            report.chunks_delivered as f64 / report.wall_time_s.max(1e-9),
+            report.peer_messages_per_chunk(),
+            report.tracker.messages_per_chunk
+        );
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.done())), summary);
+    }
 }
 
 fn replay_state(replay: &ReplayStatus) -> String {
-    let play = if replay.playing { "playing" } else { "paused" };
+    let play = match (replay.playing, replay.position >= replay.end) {
+        (true, true) if replay.following => "waiting for more",
+        (_, true) => "at the end",
+        (true, false) => "playing",
+        (false, false) => "paused",
+    };
     let follow = if replay.following { ", following" } else { "" };
-    format!("{play} at {}x{follow}", speed(replay.speed))
+    let (shown, known) = replay.events;
+    format!("{play} at {}x{follow} · event {shown}/{known}", speed(replay.speed))
 }
 
 fn draw_peers(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme: &Theme) {
-    let history_width = 16;
+    // The upload history gives way first on a narrow screen.
+    let history_width = if area.width >= 110 { 16 } else { 0 };
     let rows = model.peers.iter().enumerate().map(|(i, peer)| {
         let rank = Rank::from_peer_index(i);
         let wanted = &model.header.wanted[i];
@@ -130,12 +152,14 @@ fn draw_peers(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme:
                 [Span::raw(format!("{} ", spec.name)), Span::styled(format!("{pct:>3}% "), style)]
             })
             .collect();
+        // One letter per file, in catalog order: its role in that file's swarm, or · if none.
         let roles: Vec<Span> = model
             .files
             .iter()
-            .enumerate()
-            .filter_map(|(f, view)| Some((f, view.members.iter().find(|m| m.peer == rank)?.role)))
-            .map(|(f, role)| Span::styled(format!("{}:{} ", model.header.files[f].name, role_letter(role)), role_style(role, theme)))
+            .map(|view| match view.members.iter().find(|m| m.peer == rank) {
+                Some(m) => Span::styled(role_letter(m.role).to_string(), role_style(m.role, theme)),
+                None => Span::styled("·", theme.dim()),
+            })
             .collect();
         let history = recent(&peer.upload_history, model.now, history_width);
         let doing = doing(model, i, theme);
@@ -145,7 +169,7 @@ fn draw_peers(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme:
             Line::from(vec![Span::styled(bar(fraction, 10), progress_style), Span::raw(format!(" {:>3.0}%", fraction * 100.0))]),
             Line::from(files),
             Line::from(roles),
-            Line::from(format!("{:>6}", peer.uploads)),
+            Line::from(format!("{:>7}", peer.uploads)),
             Line::from(Span::styled(spark(&history), theme.busy())),
             doing,
         ])
@@ -154,18 +178,19 @@ fn draw_peers(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme:
     let widths = [
         Constraint::Length(4),
         Constraint::Length(15),
-        Constraint::Fill(2),
-        Constraint::Fill(2),
+        Constraint::Fill(1),
+        Constraint::Length((model.files.len() as u16).max(5)),
         Constraint::Length(7),
         Constraint::Length(history_width as u16),
-        Constraint::Length(20),
+        Constraint::Length(16),
     ];
     render_table(frame, area, rows.collect(), header, &widths, " Peers ", ui.selected, theme);
 }
 
 fn doing(model: &SwarmModel, index: usize, theme: &Theme) -> Line<'static> {
     let peer = &model.peers[index];
-    if peer.done && peer.serving.is_none_or(|s| model.now.saturating_sub(s.3) > 500_000) {
+    let serving_lately = peer.serving.is_some_and(|s| model.now.saturating_sub(s.3) <= 500_000);
+    if model.finished.is_some() || (peer.done && !serving_lately) {
         return Line::from(Span::styled("done", theme.done()));
     }
     let mut spans = Vec::new();
@@ -253,7 +278,9 @@ fn draw_matrix(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme
     };
     let header = Row::new(vec![Line::from("from"), Line::from(labels)]).style(theme.title());
     let widths = [Constraint::Length(4), Constraint::Fill(1)];
-    let title = format!(" Chunks served, uploader (row) to downloader (column){} ", if columns < peers { ", first columns" } else { "" });
+    let shading = if cell == 1 { "; darker is more, up to the busiest pair" } else { "" };
+    let cut = if columns < peers { "; first columns only" } else { "" };
+    let title = format!(" Chunks served, uploader (row) to downloader (column){shading}{cut} ");
     render_table(frame, grid, rows.collect(), header, &widths, &title, ui.selected, theme);
 
     let row = model.matrix.get(ui.selected).map(|r| &r[..]).unwrap_or_default();
@@ -289,8 +316,8 @@ fn draw_footer(frame: &mut Frame, area: Rect, ui: &Ui, mode: Mode, theme: &Theme
         tabs.push(Span::raw(" "));
     }
     let hints = match mode {
-        Mode::Live => " Tab views · ↑↓ select · space pause · ? help · q quit",
-        Mode::Replay(_) => " Tab views · space play · +/- speed · ←→ step · [ ] 5 s · n/p marker · ? help · q quit",
+        Mode::Live => " Tab view · space pause · ? help · q quit",
+        Mode::Replay(_) => " space play · + - speed · ← → step · [ ] 5 s · n p mark · ? help · q quit",
     };
     tabs.push(Span::styled(hints, theme.dim()));
     match mode {
@@ -344,7 +371,8 @@ fn draw_help(frame: &mut Frame, mode: Mode, theme: &Theme) {
     }
     lines.extend([
         "",
-        "Roles: S seed (holds the whole file), P peer (holds some), L leecher (none yet).",
+        "Roles, one letter per file in the order of the files view: S seed (holds the whole file),",
+        "P peer (holds some), L leecher (none yet), · not in that file's swarm.",
         "Holders per chunk: darker when more peers hold it; light cells are rare chunks.",
     ]);
     let area = centered(frame.area(), 90, lines.len() as u16 + 2);
@@ -352,30 +380,6 @@ fn draw_help(frame: &mut Frame, mode: Mode, theme: &Theme) {
     let text: Vec<Line> = lines.into_iter().map(Line::from).collect();
     let help = Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: false });
     frame.render_widget(help.block(Block::bordered().title(" Keys ").title_style(theme.title())), area);
-}
-
-fn draw_summary(frame: &mut Frame, model: &SwarmModel, theme: &Theme) {
-    let report = model.report();
-    let lines = vec![
-        Line::from(format!(
-            "{} chunks to {} peers in {:.2} s ({:.0} chunks/s)",
-            report.chunks_delivered,
-            report.peers.len(),
-            report.wall_time_s,
-            report.chunks_delivered as f64 / report.wall_time_s.max(1e-9)
-        )),
-        Line::from(format!(
-            "messages per chunk: {:.2} between peers, {:.2} with the tracker",
-            report.peer_messages_per_chunk(),
-            report.tracker.messages_per_chunk
-        )),
-        Line::from(Span::styled("q to quit", theme.dim())),
-    ];
-    let full = frame.area();
-    let width = 72.min(full.width);
-    let area = Rect { x: full.width - width, y: full.height.saturating_sub(6), width, height: 5.min(full.height) };
-    frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" Finished ").title_style(theme.done())), area);
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
