@@ -62,13 +62,37 @@ impl Registry {
             }
         }
 
-        let files = catalog
+        // Files are numbered in natural order (file2 before file10), as people list them.
+        let mut files: Vec<CatalogFile> = catalog
             .iter()
             .map(|(name, (first, _))| CatalogFile { name: name.to_string(), hashes: first.hashes.clone() })
             .collect();
+        files.sort_by(|a, b| natural_order(&a.name, &b.name));
         let inputs = peers.into_iter().map(|(_, input)| input).collect::<Vec<_>>();
         Ok(Tracker::new(files, &inputs))
     }
+}
+
+/// Compares names so that runs of digits compare as numbers: `file2` < `file10`.
+fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
+    fn runs(name: &str) -> Vec<(bool, &str)> {
+        let mut runs = Vec::new();
+        let mut rest = name;
+        while let Some(first) = rest.chars().next() {
+            let digits = first.is_ascii_digit();
+            let end = rest.find(|c: char| c.is_ascii_digit() != digits).unwrap_or(rest.len());
+            runs.push((digits, &rest[..end]));
+            rest = &rest[end..];
+        }
+        runs
+    }
+    let key = |run: &(bool, &str)| {
+        let (digits, text) = *run;
+        // Numbers compare by length once leading zeros are gone, then as text.
+        let number = if digits { text.trim_start_matches('0') } else { "" };
+        (!digits, number.len(), number.to_string(), text.to_string())
+    };
+    runs(a).iter().map(key).cmp(runs(b).iter().map(key))
 }
 
 /// How `other` differs from `first` (owned at `first_path`), if it does: the line in `other`'s
@@ -141,6 +165,13 @@ mod tests {
     #[test]
     fn refuses_a_wanted_file_nobody_owns() {
         assert_eq!(error_of(&[&format!("1\nf 1\n{H1}\n0\n"), "0\n2\nf\ng\n"]), "in2.txt:4: wants 'g', which no peer owns");
+    }
+
+    #[test]
+    fn files_are_numbered_in_natural_order() {
+        let mut names = vec!["file10", "file2", "b", "file1", "a10b", "a9b", "file02"];
+        names.sort_by(|a, b| natural_order(a, b));
+        assert_eq!(names, ["a9b", "a10b", "b", "file1", "file02", "file2", "file10"]);
     }
 
     #[test]
