@@ -42,6 +42,9 @@ pub struct Recorder {
     out: BufWriter<File>,
     events: u64,
     flushed: Instant,
+    /// The file was there before (`--force`): it is emptied only when the run starts, and kept
+    /// as it was if the run never does.
+    existed: bool,
 }
 
 pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -49,10 +52,11 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 impl Recorder {
     /// Creates the log; an existing file is refused unless `force`.
     pub fn create(path: &Path, force: bool) -> Result<Recorder, String> {
+        let existed = force && path.exists();
         let mut options = std::fs::OpenOptions::new();
         options.write(true);
         if force {
-            options.create(true).truncate(true);
+            options.create(true);
         } else {
             options.create_new(true);
         }
@@ -62,20 +66,25 @@ impl Recorder {
             }
             _ => format!("{}: cannot create the log: {e}", path.display()),
         })?;
-        Ok(Recorder { path: path.to_owned(), out: BufWriter::with_capacity(1 << 16, file), events: 0, flushed: Instant::now() })
+        let out = BufWriter::with_capacity(1 << 16, file);
+        Ok(Recorder { path: path.to_owned(), out, events: 0, flushed: Instant::now(), existed })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Removes the log of a run that never started, so nothing half-written is left.
+    /// Removes the log of a run that never started, so nothing half-written is left (a file
+    /// that was there before stays as it was).
     pub fn discard(self) {
         drop(self.out);
-        let _ = std::fs::remove_file(&self.path);
+        if !self.existed {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 
     pub fn begin(&mut self, header: &RunHeader) -> std::io::Result<()> {
+        self.out.get_ref().set_len(0)?;
         let line = HeaderLine { format: FORMAT.into(), version: VERSION, header: header.clone() };
         self.line(&line)?;
         self.out.flush()
@@ -132,6 +141,11 @@ impl Log {
         let damage = reader.damage.take().or_else(|| reader.partial_line().then(|| {
             format!("{shown}:{}: the log ends in the middle of this line (was the run cut short?)", reader.line + 1)
         }));
+        let damage = damage.or_else(|| {
+            let expected = reader.end?.events;
+            (expected != events.len() as u64)
+                .then(|| format!("{shown}: its closing line counts {expected} events, but {} were read", events.len()))
+        });
         Ok(Log { header: reader.header, events, end: reader.end, damage })
     }
 
@@ -185,6 +199,7 @@ impl<R: BufRead> LogReader<R> {
         }
         let header: HeaderLine =
             serde_json::from_str(&first).map_err(|e| format!("{shown}:1: damaged log header: {e}"))?;
+        header.header.validate().map_err(|e| format!("{shown}:1: damaged log header: {e}"))?;
         Ok(LogReader {
             source,
             shown,
@@ -302,8 +317,10 @@ mod tests {
         let refused = Recorder::create(&path, false).err().unwrap();
         assert!(refused.ends_with("the log exists already; choose another name, or --force to overwrite it"), "{refused}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
-        Recorder::create(&path, true).unwrap().flush().unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        Recorder::create(&path, true).unwrap().discard();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious", "a run that never started keeps it");
+        Recorder::create(&path, true).unwrap().begin(&header()).unwrap();
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with("{\"format\""));
     }
 
     #[test]
@@ -321,6 +338,14 @@ mod tests {
     }
 
     #[test]
+    fn a_log_missing_lines_says_so() {
+        let whole = written(&events(), Some(9));
+        let second = whole.lines().nth(1).unwrap();
+        let log = read(&whole.replacen(&format!("{second}\n"), "", 1)).unwrap();
+        assert_eq!(log.damage.as_deref(), Some("x.log: its closing line counts 2 events, but 1 were read"));
+    }
+
+    #[test]
     fn other_files_and_other_versions_are_refused() {
         assert_eq!(read("").unwrap_err(), "x.log: empty; not an mpitorrent log");
         assert_eq!(read("hello\n").unwrap_err(), "x.log:1: not an mpitorrent log (its first line is not a log header)");
@@ -330,6 +355,11 @@ mod tests {
             "x.log:1: the log ends in its header line (was the run cut short at its start?)"
         );
         assert_eq!(read("{\"format\":\"other\",\"version\":1}\n").unwrap_err(), "x.log:1: a 'other' file, not an mpitorrent log");
+        let inconsistent = written(&[], None).replacen("\"peers\":1", "\"peers\":2", 1);
+        assert_eq!(
+            read(&inconsistent).unwrap_err(),
+            "x.log:1: damaged log header: 2 peers, but owned files for 1 and wanted files for 1"
+        );
         let future = written(&[], None).replacen("\"version\":1", "\"version\":99", 1);
         assert_eq!(
             read(&future).unwrap_err(),

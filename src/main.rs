@@ -154,7 +154,7 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
         let reader = LogReader::new(std::io::BufReader::new(file), shown.clone()).map_err(anyhow::Error::msg)?;
         match Screen::open() {
             Ok(screen) => {
-                tui::replay::run(reader, &shown, args.follow, screen, Theme::from_env());
+                anyhow::ensure!(tui::replay::run(reader, &shown, args.follow, screen, Theme::from_env()), "interrupted");
                 return Ok(());
             }
             Err(e) => eprintln!("mpitorrent replay: warning: no terminal to show the replay on ({e}); printing its summary"),

@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, VecDeque};
 pub const FEED_LEN: usize = 200;
 /// Width of one bucket of a peer's upload history.
 pub const HISTORY_BUCKET_US: u64 = 100_000;
+/// Buckets of upload history kept: the latest ones, all a dashboard shows.
+pub const HISTORY_LEN: usize = 64;
 
 /// What a run is about, known before its first event: the scenario and the options.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +24,27 @@ pub struct RunHeader {
     /// Per peer, the files it wants, in the order it fetches them.
     pub wanted: Vec<Vec<FileId>>,
     pub options: RunOptions,
+}
+
+impl RunHeader {
+    /// Checks that the header is consistent with itself, as one read from a log must be before a
+    /// model is built on it.
+    pub fn validate(&self) -> Result<(), String> {
+        let peers = self.peers as usize;
+        if self.owned.len() != peers || self.wanted.len() != peers {
+            return Err(format!(
+                "{} peers, but owned files for {} and wanted files for {}",
+                peers,
+                self.owned.len(),
+                self.wanted.len()
+            ));
+        }
+        let files = self.files.len();
+        if let Some(bad) = self.owned.iter().chain(&self.wanted).flatten().find(|f| f.index() >= files) {
+            return Err(format!("file {} named, but there are {files} files", bad.0));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,8 +85,8 @@ pub struct PeerView {
     pub downloaded_from: BTreeMap<Rank, u64>,
     /// Chunks other peers received from this one.
     pub uploads: u64,
-    /// Uploads per [`HISTORY_BUCKET_US`], from the start.
-    pub upload_history: Vec<u32>,
+    /// Uploads per [`HISTORY_BUCKET_US`], the latest [`HISTORY_LEN`] buckets.
+    pub upload_history: History,
     pub requests: u64,
     pub nacks: u64,
     pub bad_hashes: u64,
@@ -72,6 +95,51 @@ pub struct PeerView {
     /// The last chunk served, to whom, and when.
     pub serving: Option<(Rank, FileId, ChunkIdx, u64)>,
     pub done: bool,
+}
+
+/// Counts per time bucket, keeping only the latest [`HISTORY_LEN`] buckets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// The bucket of `counts[0]`.
+    first: u64,
+    counts: VecDeque<u32>,
+}
+
+impl History {
+    pub fn add(&mut self, bucket: u64) {
+        if bucket < self.first {
+            return; // older than anything kept
+        }
+        if bucket >= self.end() {
+            // A jump past everything kept starts afresh instead of filling the gap.
+            if bucket - self.end() >= HISTORY_LEN as u64 {
+                self.counts.clear();
+                self.first = bucket;
+            }
+            let missing = bucket + 1 - self.end();
+            self.counts.extend(std::iter::repeat_n(0, missing as usize));
+            while self.counts.len() > HISTORY_LEN {
+                self.counts.pop_front();
+                self.first += 1;
+            }
+        }
+        self.counts[(bucket - self.first) as usize] += 1;
+    }
+
+    fn end(&self) -> u64 {
+        self.first + self.counts.len() as u64
+    }
+
+    /// The `width` buckets up to and including `bucket`, oldest first; none before the start.
+    pub fn recent(&self, bucket: u64, width: usize) -> Vec<u32> {
+        (0..width as u64)
+            .rev()
+            .map(|back| {
+                let count = |b: u64| b.checked_sub(self.first).and_then(|i| self.counts.get(i as usize)).copied();
+                bucket.checked_sub(back).and_then(count).unwrap_or(0)
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -154,7 +222,8 @@ impl SwarmModel {
                 }
             }
             Event::FileCompleted { peer, file } => {
-                if let Some(view) = self.peer_mut(*peer) {
+                let known = file.index() < self.files.len();
+                if let Some(view) = self.peer_mut(*peer).filter(|_| known) {
                     view.completed.push(*file);
                 }
             }
@@ -206,11 +275,7 @@ impl SwarmModel {
         *downloader.downloaded_from.entry(t.uploader).or_default() += 1;
         let uploader = &mut self.peers[up];
         uploader.uploads += 1;
-        let bucket = (t.at / HISTORY_BUCKET_US) as usize;
-        if uploader.upload_history.len() <= bucket {
-            uploader.upload_history.resize(bucket + 1, 0);
-        }
-        uploader.upload_history[bucket] += 1;
+        uploader.upload_history.add(t.at / HISTORY_BUCKET_US);
         self.matrix[up][down] += 1;
         if self.feed.len() == FEED_LEN {
             self.feed.pop_front();
@@ -315,12 +380,37 @@ mod tests {
         assert_eq!(model.peers[2].got, [2]);
         assert_eq!(model.files[0].holders, [3, 2, 1]);
         assert_eq!(model.peers[0].uploads, 2);
-        assert_eq!(model.peers[0].upload_history, [1, 1]);
+        assert_eq!(model.peers[0].upload_history.recent(1, 3), [0, 1, 1]);
         assert_eq!(model.matrix[0][2], 1);
         assert_eq!(model.matrix[1][2], 1);
         assert_eq!(model.feed.len(), 3);
         assert_eq!(model.now, 160_000);
         assert_eq!(model.chunks_delivered(), 3);
+    }
+
+    #[test]
+    fn inconsistent_headers_are_refused() {
+        assert_eq!(header().validate(), Ok(()));
+        let short = RunHeader { owned: vec![vec![]], ..header() };
+        assert_eq!(short.validate().unwrap_err(), "3 peers, but owned files for 1 and wanted files for 3");
+        let unknown = RunHeader { wanted: vec![vec![], vec![FileId(5)], vec![]], ..header() };
+        assert_eq!(unknown.validate().unwrap_err(), "file 5 named, but there are 1 files");
+    }
+
+    #[test]
+    fn history_keeps_the_latest_buckets_only() {
+        let mut history = History::default();
+        history.add(0);
+        history.add(2);
+        history.add(2);
+        assert_eq!(history.recent(3, 4), [1, 0, 2, 0]);
+        history.add(1000);
+        assert_eq!(history.recent(1000, 3), [0, 0, 1]);
+        assert_eq!(history.recent(2, 3), [0, 0, 0], "old buckets are gone");
+        history.add(5);
+        assert_eq!(history.recent(1000, 1), [1], "too old to count");
+        history.add(u64::MAX / HISTORY_BUCKET_US);
+        assert_eq!(history.recent(u64::MAX / HISTORY_BUCKET_US, 1), [1]);
     }
 
     #[test]
@@ -367,6 +457,7 @@ mod tests {
         model.apply(&at(1, Event::ChunkReceived { downloader: Rank(2), uploader: Rank(1), file: FileId(4), chunk: ChunkIdx(0) }));
         model.apply(&received(1, 2, 1, 99));
         model.apply(&at(1, Event::PeerDone { peer: Rank(7) }));
+        model.apply(&at(1, Event::FileCompleted { peer: Rank(2), file: FileId(9) }));
         assert_eq!(SwarmModel { now: 0, ..model }, before);
     }
 }

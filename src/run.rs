@@ -108,13 +108,14 @@ pub fn run_in_process_with<T: Transport>(
     let wrap = &wrap;
     let recorder = std::sync::Mutex::new(recorder);
     let recorder = &recorder;
-    let mut results: Vec<Result<Option<Option<SwarmModel>>, RunError>> = std::thread::scope(|scope| {
+    type Collected = (Option<SwarmModel>, Option<String>);
+    let mut results: Vec<Result<Option<Collected>, RunError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = local_network(ranks)
             .into_iter()
             .map(|transport| {
                 scope.spawn(move || {
                     let aborter = transport.aborter();
-                    let consume = |feed| collect(&feed, recorder.lock().expect("recorder").take()).0;
+                    let consume = |feed| collect(&feed, recorder.lock().expect("recorder").take());
                     let result = run_rank(Arc::new(wrap(transport)), config, consume);
                     if matches!(&result, Err(e) if !e.is_consequence()) {
                         aborter.abort_all();
@@ -127,5 +128,9 @@ pub fn run_in_process_with<T: Transport>(
     });
     // The cause, not the ranks that stopped because of it; rank 0's outcome when all went well.
     let cause = results.iter().position(|r| matches!(r, Err(e) if !e.is_consequence())).unwrap_or(0);
-    results.swap_remove(cause).map(|model| model.flatten().expect("rank 0 saw the run start"))
+    let (model, log_failure) = results.swap_remove(cause)?.expect("rank 0 collects");
+    match log_failure {
+        Some(problem) => Err(RunError::Output(problem)),
+        None => Ok(model.expect("rank 0 saw the run start")),
+    }
 }

@@ -72,10 +72,30 @@ fn replay_with_timeline_and_markers() {
 }
 
 #[test]
-fn a_tiny_terminal_does_not_break_the_drawing() {
-    for (width, height) in [(20, 5), (1, 1), (40, 10)] {
-        let text = render(&scripted(50), &ui(View::Files, 0), Mode::Live, width, height);
-        assert_eq!(text.lines().count(), height as usize);
+fn every_view_draws_at_every_size_live_and_in_replay() {
+    let model = scripted(50);
+    let status = ReplayStatus {
+        name: "run.log".into(),
+        position: model.now,
+        end: model.now,
+        speed: 1.0,
+        playing: false,
+        markers: vec![0],
+        following: true,
+        events: (10, 10),
+        note: None,
+    };
+    for mode in [Mode::Live, Mode::Replay(&status)] {
+        for view in View::ALL {
+            for help in [false, true] {
+                for (width, height) in [(1, 1), (20, 5), (40, 10), (80, 24), (200, 60)] {
+                    let text = render(&model, &Ui { view, help, ..Ui::default() }, mode, width, height);
+                    if height >= 5 {
+                        assert!(text.starts_with("\"┌"), "the header frame is drawn at {width}x{height}:\n{text}");
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -44,13 +44,24 @@ impl Forwarder {
 
     /// Sends the last batch, once the peer has stopped, and waits until it is on its way.
     pub fn finish(&self) -> Result<(), RunError> {
-        let (batch, wake) = &*self.shared;
-        batch.lock().expect("event batch").closing = true;
-        wake.notify_one();
+        self.close();
         match self.flusher.lock().expect("flusher").take() {
             Some(flusher) => flusher.join().expect("events thread"),
             None => Ok(()),
         }
+    }
+
+    fn close(&self) {
+        let (batch, wake) = &*self.shared;
+        batch.lock().expect("event batch").closing = true;
+        wake.notify_one();
+    }
+}
+
+impl Drop for Forwarder {
+    /// A peer that failed still lets its events thread end (it sends what it has, if it can).
+    fn drop(&mut self) {
+        self.close();
     }
 }
 

@@ -44,6 +44,17 @@ pub fn decode(bytes: &[u8]) -> Vec<Key> {
     keys
 }
 
+/// Whether `bytes` end in the start of an escape sequence whose rest may still be on its way (a
+/// read can cut a key's bytes apart): then it is worth waiting a moment before decoding.
+pub fn incomplete(bytes: &[u8]) -> bool {
+    let Some(at) = bytes.iter().rposition(|&b| b == 0x1b) else { return false };
+    match &bytes[at + 1..] {
+        [] => true,
+        [b'[' | b'O', rest @ ..] => !rest.iter().any(|b| (0x40..=0x7e).contains(b)),
+        _ => false,
+    }
+}
+
 /// An escape sequence after ESC: the key and the bytes used, ESC included.
 fn escape(tail: &[u8]) -> (Option<Key>, usize) {
     let (kind, body) = match tail.split_first() {
@@ -88,6 +99,16 @@ mod tests {
         assert_eq!(decode(b"q? j"), [Key::Char('q'), Key::Char('?'), Key::Char(' '), Key::Char('j')]);
         assert_eq!(decode(b"\t\r\x03"), [Key::Tab, Key::Enter, Key::CtrlC]);
         assert_eq!(decode("é".as_bytes()), [Key::Char('é')]);
+    }
+
+    #[test]
+    fn a_sequence_cut_by_a_read_is_seen_as_incomplete() {
+        assert!(incomplete(b"\x1b"));
+        assert!(incomplete(b"q\x1b["));
+        assert!(incomplete(b"\x1b[1;5"));
+        assert!(!incomplete(b"\x1b[A"));
+        assert!(!incomplete(b"q"));
+        assert!(!incomplete(b"\x1bq"));
     }
 
     #[test]

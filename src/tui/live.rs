@@ -34,7 +34,7 @@ pub enum Ending {
 }
 
 pub fn run(feed: Receiver<Feed>, recorder: Option<Recorder>, mut screen: Screen, theme: Theme) -> LiveOutcome {
-    let keys = keys();
+    let mut keys = keys();
     let ticks = crossbeam_channel::tick(FRAME);
     let mut collector = Collector::new(recorder);
     let mut ui = Ui::default();
@@ -54,11 +54,19 @@ pub fn run(feed: Receiver<Feed>, recorder: Option<Recorder>, mut screen: Screen,
                     }
                     collector.pause();
                 }
-                // The run is over: the final state stays on screen until the user quits.
-                Err(_) => return finish(collector, screen, keys, ui, theme),
+                // The run is over: the final state stays on screen until the user quits. If it
+                // failed (no stop was seen), the caller reports it at once.
+                Err(_) if collector.model().is_some_and(|m| m.finished.is_some()) => {
+                    return finish(collector, screen, keys, ui, theme)
+                }
+                Err(_) => break Ending::Finished,
             },
             recv(keys) -> key => {
-                let Ok(key) = key else { continue };
+                let Ok(key) = key else {
+                    // No keyboard (standard input closed): the run shows until it ends.
+                    keys = crossbeam_channel::never();
+                    continue;
+                };
                 let shown = frozen.as_ref().or(collector.model());
                 let rows = shown.map_or(0, |m| rows(m, ui.view));
                 match ui.key(key, rows) {
@@ -72,6 +80,7 @@ pub fn run(feed: Receiver<Feed>, recorder: Option<Recorder>, mut screen: Screen,
             },
             // Every tick, even when nothing changed: a resized terminal is redrawn at its new size.
             recv(ticks) -> _ => {
+                collector.pause();
                 if let Some(model) = frozen.as_ref().or(collector.model()) {
                     let _ = screen.draw(|frame| draw(frame, model, &ui, Mode::Live, &theme));
                 }
@@ -110,8 +119,8 @@ fn finish(collector: Collector, mut screen: Screen, keys: Receiver<Key>, mut ui:
                 }
             }
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-            // No keyboard (standard input closed): nothing can close the screen but a signal.
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => std::thread::sleep(FRAME * 4),
+            // No keyboard (standard input closed): nobody could quit, so end as a headless run does.
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break Ending::Finished,
         }
     };
     drop(screen);

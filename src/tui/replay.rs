@@ -37,6 +37,8 @@ pub struct Player {
     playing: bool,
     /// When files completed and peers finished.
     markers: Vec<u64>,
+    /// The log may still grow (it is followed): its end is not the run's.
+    pub growing: bool,
 }
 
 impl Player {
@@ -52,6 +54,7 @@ impl Player {
             speed: SPEEDS.iter().position(|&s| s == 1.0).expect("1x"),
             playing: true,
             markers: Vec::new(),
+            growing: false,
         }
     }
 
@@ -90,7 +93,7 @@ impl Player {
     /// Moves on by `wall` of real time at the current speed, when playing; stops at the end.
     pub fn advance(&mut self, wall: Duration) {
         if self.playing {
-            let to = self.position + (wall.as_secs_f64() * self.speed() * 1e6) as u64;
+            let to = self.position.saturating_add((wall.as_secs_f64() * self.speed() * 1e6) as u64);
             self.seek(to.min(self.end()));
         }
     }
@@ -146,8 +149,8 @@ impl Player {
     pub fn key(&mut self, key: Key) -> bool {
         match key {
             Key::Char(' ') => {
-                // Playing again from the end starts over.
-                if !self.playing && self.position >= self.end() {
+                // Playing again from the end of a whole log starts over.
+                if !self.playing && self.position >= self.end() && !self.growing {
                     self.seek(0);
                 }
                 self.playing = !self.playing;
@@ -156,7 +159,7 @@ impl Player {
             Key::Char('-') => self.speed = self.speed.saturating_sub(1),
             Key::Right | Key::Char('l') => self.step_forward(),
             Key::Left | Key::Char('h') => self.step_back(),
-            Key::Char(']') => self.seek(self.position + JUMP_US),
+            Key::Char(']') => self.seek(self.position.saturating_add(JUMP_US)),
             Key::Char('[') => self.seek(self.position.saturating_sub(JUMP_US)),
             Key::Char('n') => self.next_marker(),
             Key::Char('p') => self.previous_marker(),
@@ -183,10 +186,11 @@ impl Player {
 }
 
 /// Replays the log `reader` reads in the dashboard until the user quits; with `follow`, keeps
-/// reading what is appended to it.
-pub fn run<R: BufRead>(mut reader: LogReader<R>, name: &str, follow: bool, mut screen: Screen, theme: Theme) {
+/// reading what is appended to it. `false` if a signal ended it.
+pub fn run<R: BufRead>(mut reader: LogReader<R>, name: &str, follow: bool, mut screen: Screen, theme: Theme) -> bool {
     let keys = keys();
     let mut player = Player::new(reader.header.clone());
+    player.growing = follow;
     let mut fresh = Vec::new();
     reader.read_available(&mut fresh);
     player.extend(fresh);
@@ -212,16 +216,23 @@ pub fn run<R: BufRead>(mut reader: LogReader<R>, name: &str, follow: bool, mut s
         let status = player.status(name, follow, note);
         let _ = screen.draw(|frame| draw(frame, player.model(), &ui, Mode::Replay(&status), &theme));
         if screen.interrupted() {
-            return;
+            return false;
         }
-        if let Ok(key) = keys.recv_timeout(FRAME) {
-            let rows = rows(player.model(), ui.view);
-            match ui.key(key, rows) {
-                Command::Quit => return,
+        match keys.recv_timeout(FRAME) {
+            Ok(key) => match ui.key(key, rows(player.model(), ui.view)) {
+                Command::Quit => return true,
                 Command::Other(key) => {
                     player.key(key);
                 }
                 Command::None => {}
+            },
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            // No keyboard (standard input closed): play to the end, then stop.
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                if !follow && player.position() >= player.end() {
+                    return true;
+                }
+                std::thread::sleep(FRAME);
             }
         }
     }

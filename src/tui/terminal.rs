@@ -7,7 +7,7 @@
 //! terminal: in raw mode, each key as it is pressed. Run directly, standard input is the terminal
 //! itself, and the same code works.
 
-use crate::tui::keys::{decode, Key};
+use crate::tui::keys::{decode, incomplete, Key};
 use crossbeam_channel::Receiver;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::{cursor, execute, terminal};
@@ -22,6 +22,8 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 pub struct Screen {
     terminal: Terminal<CrosstermBackend<File>>,
     stop: Arc<AtomicBool>,
+    /// The signal handlers set up for the screen, removed with it.
+    handlers: Vec<signal_hook::SigId>,
 }
 
 impl Screen {
@@ -29,20 +31,32 @@ impl Screen {
     pub fn open() -> std::io::Result<Screen> {
         // SAFETY: ignoring a signal has no preconditions.
         unsafe { libc::signal(libc::SIGTTOU, libc::SIG_IGN) };
-        let mut tty = File::options().read(true).write(true).open("/dev/tty")?;
+        let tty = File::options().read(true).write(true).open("/dev/tty")?;
         let stop = Arc::new(AtomicBool::new(false));
-        for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-            signal_hook::flag::register(signal, stop.clone())?;
-        }
+        let handlers = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP]
+            .into_iter()
+            .map(|signal| signal_hook::flag::register(signal, stop.clone()))
+            .collect::<std::io::Result<Vec<_>>>()?;
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             restore();
             previous(info);
         }));
+        let taken = Self::take_over(tty);
+        if taken.is_err() {
+            restore();
+            handlers.iter().for_each(|&id| {
+                signal_hook::low_level::unregister(id);
+            });
+        }
+        Ok(Screen { terminal: taken?, stop, handlers })
+    }
+
+    fn take_over(mut tty: File) -> std::io::Result<Terminal<CrosstermBackend<File>>> {
         terminal::enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
         execute!(tty, terminal::EnterAlternateScreen, cursor::Hide)?;
-        Ok(Screen { terminal: Terminal::new(CrosstermBackend::new(tty))?, stop })
+        Terminal::new(CrosstermBackend::new(tty))
     }
 
     pub fn draw(&mut self, render: impl FnOnce(&mut Frame)) -> std::io::Result<()> {
@@ -58,6 +72,10 @@ impl Screen {
 impl Drop for Screen {
     fn drop(&mut self) {
         restore();
+        // Signals end the process as usual again.
+        for &id in &self.handlers {
+            signal_hook::low_level::unregister(id);
+        }
     }
 }
 
@@ -71,6 +89,9 @@ pub fn restore() {
     }
 }
 
+/// How long a cut escape sequence may wait for its rest before ESC counts as the Esc key.
+const ESCAPE_WAIT_MS: i32 = 30;
+
 /// Keys as they are typed on standard input, decoded on a thread of their own. The channel
 /// closes if standard input does.
 pub fn keys() -> Receiver<Key> {
@@ -79,16 +100,37 @@ pub fn keys() -> Receiver<Key> {
         .name("keys".into())
         .spawn(move || {
             use std::io::Read;
-            let mut stdin = std::io::stdin().lock();
-            let mut buffer = [0u8; 64];
+            use std::os::fd::FromRawFd;
+            // Read the descriptor itself, unbuffered, so that `readable_soon` sees every byte
+            // not yet decoded. ManuallyDrop: standard input is not this thread's to close.
+            // SAFETY: descriptor 0 stays open for the life of the process.
+            let mut stdin = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(libc::STDIN_FILENO) });
+            let mut buffer = [0u8; 256];
+            let mut bytes = Vec::new();
             while let Ok(n @ 1..) = stdin.read(&mut buffer) {
-                for key in decode(&buffer[..n]) {
+                bytes.extend_from_slice(&buffer[..n]);
+                // An arrow key cut in two by the pipe must not become Esc (quit) and a letter.
+                while incomplete(&bytes) && readable_soon(ESCAPE_WAIT_MS) {
+                    match stdin.read(&mut buffer) {
+                        Ok(n @ 1..) => bytes.extend_from_slice(&buffer[..n]),
+                        _ => break,
+                    }
+                }
+                for key in decode(&bytes) {
                     if send.send(key).is_err() {
                         return;
                     }
                 }
+                bytes.clear();
             }
         })
         .expect("spawn the key reader");
     keys
+}
+
+/// Whether standard input has bytes to read within `ms` milliseconds.
+fn readable_soon(ms: i32) -> bool {
+    let mut poll = libc::pollfd { fd: libc::STDIN_FILENO, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd, for the duration of the call.
+    unsafe { libc::poll(&mut poll, 1, ms) > 0 }
 }
