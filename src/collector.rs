@@ -2,9 +2,9 @@
 //! The headless run reads the feed through it to the end; the dashboard feeds it as it draws.
 
 use crate::events::Feed;
-use crate::log::Recorder;
+use crate::log::{Recorder, FLUSH_EVERY};
 use crate::model::SwarmModel;
-use crossbeam_channel::{Receiver, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 pub struct Collector {
     model: Option<SwarmModel>,
@@ -68,21 +68,17 @@ impl Collector {
     }
 }
 
-/// Reads the feed to its end, flushing the log whenever the feed pauses: the headless consumer.
+/// Reads the feed to its end, flushing the log now and then while it comes and whenever it
+/// pauses: the headless consumer.
 pub fn collect(feed: &Receiver<Feed>, recorder: Option<Recorder>) -> (Option<SwarmModel>, Option<String>) {
     let mut collector = Collector::new(recorder);
     loop {
-        match feed.try_recv() {
+        match feed.recv_timeout(FLUSH_EVERY) {
             Ok(item) => collector.take(item),
-            Err(TryRecvError::Empty) => {
-                collector.pause();
-                match feed.recv() {
-                    Ok(item) => collector.take(item),
-                    Err(_) => break,
-                }
-            }
-            Err(TryRecvError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
         }
+        collector.pause();
     }
     collector.finish()
 }
