@@ -86,7 +86,8 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, mode:
     let block = Block::bordered().title(title).title(Line::from(format!(" {} ", clock(model.now))).alignment(Alignment::Right));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let [gauge, counts, summary] = Layout::vertical([Constraint::Length(1); 3]).areas(inner);
+    let [gauge, counts, summary] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(0)]).areas(inner);
     let (delivered, wanted) = (model.chunks_delivered(), model.chunks_wanted());
     let ratio = if wanted == 0 { 1.0 } else { delivered as f64 / wanted as f64 };
     frame.render_widget(
