@@ -60,6 +60,8 @@ pub enum Event {
     ChunkReceived { downloader: Rank, uploader: Rank, file: FileId, chunk: ChunkIdx },
     /// The hash that came back was not the tracker's.
     ChunkRejected { downloader: Rank, uploader: Rank, file: FileId, chunk: ChunkIdx },
+    /// A second copy of a chunk already held arrived: the price of the end game.
+    ChunkDuplicate { downloader: Rank, uploader: Rank, file: FileId, chunk: ChunkIdx },
     /// `peer` reported `chunks` newly held chunks of `file` to the tracker.
     SegmentReported { peer: Rank, file: FileId, chunks: u32 },
 }

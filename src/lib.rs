@@ -15,6 +15,7 @@ pub mod peer;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod strategy;
 pub mod tracker;
 pub mod transport;
 pub mod tui;

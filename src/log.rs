@@ -259,7 +259,7 @@ mod tests {
             files: vec![FileSpec { name: "f".into(), chunks: 2 }],
             owned: vec![vec![]],
             wanted: vec![vec![]],
-            options: RunOptions { chunk_time_ms: 0, update_every: 10, in_flight: 8 },
+            options: RunOptions::default(),
         }
     }
 

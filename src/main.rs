@@ -12,6 +12,7 @@ use mpitorrent::tui::theme::Theme;
 use mpitorrent::output::{check_writable, replace_atomically};
 use mpitorrent::run::{run_rank, RunConfig, RunError};
 use mpitorrent::scenario::{RandomSpec, Scenario};
+use mpitorrent::strategy::{PeerChoice, PieceOrder, Strategy};
 use mpitorrent::transport::mpi::MpiTransport;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -55,6 +56,24 @@ struct RunArgs {
     /// Show the swarm live in a dashboard on rank 0's terminal (headless if there is none)
     #[arg(long)]
     tui: bool,
+    /// Order in which peers ask for the chunks of a file
+    #[arg(long, value_enum, default_value_t = PieceOrder::Sequential)]
+    piece_order: PieceOrder,
+    /// Which holder of a chunk a peer asks for it
+    #[arg(long, value_enum, default_value_t = PeerChoice::Busyness)]
+    peer_choice: PeerChoice,
+    /// Ask a second holder for the last chunks still on their way (duplicates are counted)
+    #[arg(long)]
+    end_game: bool,
+    /// Chunks a peer downloads between two reports to the tracker
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    update_every: u32,
+    /// Chunks an upload thread serves at once
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    upload_slots: u32,
+    /// Seed of every random choice (random orders and random peer choice), for repeatable runs
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(Subcommand)]
@@ -235,8 +254,10 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
             inputs: args.inputs.clone(),
             out: args.out.clone(),
             chunk_time: Duration::from_millis(args.chunk_time),
+            update_every: args.update_every as usize,
+            upload_slots: args.upload_slots as usize,
+            strategy: Strategy { pieces: args.piece_order, peers: args.peer_choice, end_game: args.end_game, seed: args.seed },
             setup_error,
-            ..RunConfig::default()
         };
         let transport = Arc::new(MpiTransport::start());
         let result = run_rank(transport.clone(), &config, |feed| match screen {

@@ -75,6 +75,8 @@ pub struct SwarmMember {
     pub rank: Rank,
     /// Uploads served so far, as the tracker has counted them from downloaders' reports.
     pub uploads: u64,
+    /// Requests waiting at or being served by its upload thread, as it last reported.
+    pub queue: u32,
     pub holding: Holding,
 }
 
@@ -93,7 +95,8 @@ pub enum Message {
     // peer -> tracker
     Register(Registration),
     FileRequest { file: FileId },
-    Update { file: FileId, received: Vec<Received> },
+    /// Chunks received since the last report, and the length of this peer's upload queue.
+    Update { file: FileId, received: Vec<Received>, queue: u32 },
     FileComplete { file: FileId, received: Vec<Received> },
     PeerDone,
     // tracker -> peer's download thread
@@ -166,8 +169,8 @@ mod tests {
         bits.insert(3);
         bits.insert(69);
         let swarm = vec![
-            SwarmMember { rank: Rank(2), uploads: 7, holding: Holding::All },
-            SwarmMember { rank: Rank(1), uploads: 9, holding: Holding::Some(bits) },
+            SwarmMember { rank: Rank(2), uploads: 7, queue: 0, holding: Holding::All },
+            SwarmMember { rank: Rank(1), uploads: 9, queue: 3, holding: Holding::Some(bits) },
         ];
         vec![
             Message::Register(Registration { path: "in1.txt".into(), input: Ok(PeerInput::default()) }),
@@ -176,7 +179,7 @@ mod tests {
                 input: Err(InputError::new("in1.txt", Some(3), "bad")),
             }),
             Message::FileRequest { file: FileId(1) },
-            Message::Update { file: FileId(0), received: vec![Received { chunk: ChunkIdx(4), from: Rank(3) }] },
+            Message::Update { file: FileId(0), received: vec![Received { chunk: ChunkIdx(4), from: Rank(3) }], queue: 2 },
             Message::FileComplete { file: FileId(0), received: vec![] },
             Message::PeerDone,
             Message::Start { catalog: vec!["a".into(), "b".into()], epoch_us: 1_700_000_000_000_000 },

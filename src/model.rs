@@ -4,6 +4,7 @@
 use crate::events::{Event, Member, Request, Stamped};
 use crate::ids::{ChunkIdx, FileId, Rank};
 use crate::report::{PeerReport, Report, TrackerReport};
+use crate::strategy::Strategy;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -58,6 +59,21 @@ pub struct RunOptions {
     pub chunk_time_ms: u64,
     pub update_every: u32,
     pub in_flight: u32,
+    /// Chunks an upload thread serves at once (logs from before it say nothing: one).
+    #[serde(default = "one")]
+    pub upload_slots: u32,
+    #[serde(default)]
+    pub strategy: Strategy,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { chunk_time_ms: 0, update_every: 10, in_flight: 8, upload_slots: 1, strategy: Strategy::default() }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +106,8 @@ pub struct PeerView {
     pub requests: u64,
     pub nacks: u64,
     pub bad_hashes: u64,
+    /// End-game copies of chunks already held.
+    pub duplicates: u64,
     /// The chunk last requested, and from whom, while downloading.
     pub fetching: Option<(FileId, ChunkIdx, Rank)>,
     /// The last chunk served, to whom, and when.
@@ -255,6 +273,11 @@ impl SwarmModel {
                     view.bad_hashes += 1;
                 }
             }
+            Event::ChunkDuplicate { downloader, .. } => {
+                if let Some(view) = self.peer_mut(*downloader) {
+                    view.duplicates += 1;
+                }
+            }
             Event::ChunkReceived { downloader, uploader, file, chunk } => {
                 self.receive(Transfer { at, uploader: *uploader, downloader: *downloader, file: *file, chunk: *chunk })
             }
@@ -320,6 +343,7 @@ impl SwarmModel {
                 requests_sent: p.requests,
                 nacks_received: p.nacks,
                 bad_hashes: p.bad_hashes,
+                duplicates: p.duplicates,
             })
             .collect();
         let chunks = self.chunks_delivered();
@@ -328,6 +352,7 @@ impl SwarmModel {
         let received = ranks + self.tracker.requests();
         let sent = ranks + self.tracker.replies + if self.finished.is_some() { ranks } else { 0 };
         Report {
+            options: self.header.options.clone(),
             ranks: self.header.peers + 1,
             files: self.header.files.len() as u32,
             chunks_delivered: chunks,
@@ -356,7 +381,7 @@ mod tests {
             files: vec![FileSpec { name: "a".into(), chunks: 3 }],
             owned: vec![vec![FileId(0)], vec![], vec![]],
             wanted: vec![vec![], vec![FileId(0)], vec![FileId(0)]],
-            options: RunOptions { chunk_time_ms: 0, update_every: 10, in_flight: 8 },
+            options: RunOptions::default(),
         }
     }
 

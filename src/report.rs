@@ -1,10 +1,13 @@
 //! The run's summary: written as JSON with `--report`, and as one line on rank 0's terminal.
 
+use crate::model::RunOptions;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// How the run was set up: chunk time, update interval, upload slots, strategy.
+    pub options: RunOptions,
     /// MPI ranks, the tracker included.
     pub ranks: u32,
     pub files: u32,
@@ -39,6 +42,8 @@ pub struct PeerReport {
     pub requests_sent: u64,
     pub nacks_received: u64,
     pub bad_hashes: u64,
+    /// End-game copies of chunks it already held.
+    pub duplicates: u64,
 }
 
 impl Report {

@@ -6,6 +6,7 @@ use crate::ids::Rank;
 use crate::log::Recorder;
 use crate::model::SwarmModel;
 use crate::peer::run_peer;
+use crate::strategy::Strategy;
 use crate::tracker::run_tracker;
 use crossbeam_channel::Receiver;
 use crate::transport::local::{local_network, LocalTransport};
@@ -24,6 +25,9 @@ pub struct RunConfig {
     pub chunk_time: Duration,
     /// Chunks a peer downloads between two reports to the tracker.
     pub update_every: usize,
+    /// Chunks an upload thread serves at once.
+    pub upload_slots: usize,
+    pub strategy: Strategy,
     /// A problem rank 0 found with its own options (say, a log it may not create): reported like
     /// an input error once every peer has registered, so every rank stops cleanly.
     pub setup_error: Option<String>,
@@ -36,6 +40,8 @@ impl Default for RunConfig {
             out: PathBuf::from("."),
             chunk_time: Duration::ZERO,
             update_every: 10,
+            upload_slots: 1,
+            strategy: Strategy::default(),
             setup_error: None,
         }
     }

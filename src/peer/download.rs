@@ -1,16 +1,23 @@
 //! A peer's download thread: fetches each wanted file chunk by chunk from the swarm, reports to
 //! the tracker every few chunks, and writes each file when it is complete.
 //!
-//! Chunks are requested in order, several at a time ([`IN_FLIGHT`]), each from one member; a
-//! NACK or a wrong hash sends the chunk to the next member. The thread reacts to whatever arrives
-//! (chunk replies and the tracker's swarm updates interleave), so it never polls.
+//! Chunks are requested in the strategy's order, several at a time ([`IN_FLIGHT`]), each from a
+//! member the strategy's peer choice picks; a NACK or a wrong hash sends the chunk to another
+//! member. In the end game, the last chunks on their way are also asked of a second member. The
+//! thread reacts to whatever arrives (chunk replies and the tracker's swarm updates interleave),
+//! so it never polls.
 
 use crate::events::{Event, EventSink};
 use crate::ids::{ChunkIdx, FileId, Rank};
 use crate::message::{Endpoint, Message, Received};
 use crate::output::{output_file_name, write_atomically};
+use crate::peer::order::ChunkOrder;
 use crate::peer::store::ChunkStore;
 use crate::peer::view::SwarmView;
+use fixedbitset::FixedBitSet;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use std::sync::atomic::{AtomicU32, Ordering};
 use crate::run::{RunConfig, RunError};
 use crate::transport::Transport;
 use std::collections::{HashMap, VecDeque};
@@ -31,6 +38,8 @@ pub struct Downloader<'a, T: Transport> {
     pub config: &'a RunConfig,
     pub catalog: &'a [String],
     pub events: &'a dyn EventSink,
+    /// This peer's upload queue, reported with each update.
+    pub upload_queue: &'a AtomicU32,
 }
 
 /// One file's download in progress.
@@ -38,8 +47,12 @@ struct Fetch {
     file: FileId,
     chunks: usize,
     view: SwarmView,
-    /// The first chunk never requested yet.
-    next: usize,
+    /// Chunks never requested yet, in the strategy's order.
+    order: ChunkOrder,
+    /// The random choices of this peer for this file.
+    rng: SmallRng,
+    /// Chunks held (verified).
+    got: FixedBitSet,
     /// Chunks to request again: their last source said NACK or sent a wrong hash.
     retry: VecDeque<ChunkIdx>,
     /// Chunks no member is known to hold, until the tracker's next swarm.
@@ -79,11 +92,19 @@ impl<T: Transport> Downloader<'_, T> {
         };
         let chunks = hashes.len();
         self.store.begin(file, hashes);
+        let strategy = self.config.strategy;
+        // Every peer and file draws its own random choices, all from the run's seed.
+        let mut rng = SmallRng::seed_from_u64(strategy.seed ^ (u64::from(self.me().0) << 32) ^ u64::from(file.0));
+        let view = SwarmView::new(self.me(), swarm);
+        let mut order = ChunkOrder::new(chunks, strategy.pieces, &mut rng);
+        order.rerank(&view.holders(chunks));
         let mut fetch = Fetch {
             file,
             chunks,
-            view: SwarmView::new(self.me(), swarm),
-            next: 0,
+            view,
+            order,
+            rng,
+            got: FixedBitSet::with_capacity(chunks),
             retry: VecDeque::new(),
             waiting: Vec::new(),
             in_flight: Vec::new(),
@@ -94,7 +115,8 @@ impl<T: Transport> Downloader<'_, T> {
             backoff: None,
             fruitless: 0,
         };
-        while fetch.held < chunks || fetch.updating > 0 {
+        // Also waits for duplicate answers of the end game, so none is left for the next file.
+        while fetch.held < chunks || fetch.updating > 0 || !fetch.in_flight.is_empty() {
             self.request_more(&mut fetch)?;
             if fetch.in_flight.is_empty() && fetch.updating == 0 && fetch.held < chunks {
                 // Every missing chunk waits for a holder: ask the tracker again, after a pause
@@ -122,6 +144,7 @@ impl<T: Transport> Downloader<'_, T> {
                 Message::SwarmReply { file: f, swarm } if f == file && fetch.updating > 0 => {
                     fetch.updating -= 1;
                     fetch.view.refresh(swarm);
+                    fetch.order.rerank(&fetch.view.holders(chunks));
                     fetch.tried.clear();
                     fetch.retry.extend(fetch.waiting.drain(..));
                 }
@@ -138,28 +161,54 @@ impl<T: Transport> Downloader<'_, T> {
         Ok(())
     }
 
-    /// Requests chunks, in order, until [`IN_FLIGHT`] are outstanding or none is left to ask for.
+    /// Requests chunks until [`IN_FLIGHT`] are outstanding or none is left to ask for.
     fn request_more(&self, fetch: &mut Fetch) -> Result<(), RunError> {
+        let choice = self.config.strategy.peers;
         while fetch.in_flight.len() < IN_FLIGHT {
-            let chunk = match fetch.retry.pop_front() {
-                Some(chunk) => chunk,
-                None if fetch.next < fetch.chunks => {
-                    fetch.next += 1;
-                    ChunkIdx(fetch.next as u32 - 1)
-                }
-                None => return Ok(()),
+            let Some(chunk) = fetch.retry.pop_front().or_else(|| fetch.order.take_next()) else {
+                return self.end_game(fetch);
             };
             let tried = fetch.tried.get(&chunk).map_or(&[][..], Vec::as_slice);
-            let Some(uploader) = fetch.view.pick(chunk, tried) else {
+            let Some(uploader) = fetch.view.pick(chunk, tried, choice, &mut fetch.rng) else {
                 fetch.waiting.push(chunk);
                 continue;
             };
-            fetch.view.note_asked(uploader);
-            fetch.in_flight.push((chunk, uploader));
-            let (me, file) = (self.me(), fetch.file);
-            self.events.emit(Event::ChunkRequested { downloader: me, uploader, file, chunk });
-            self.transport.send(uploader, &Message::ChunkRequest { file, chunk })?;
+            self.request(fetch, chunk, uploader)?;
         }
+        Ok(())
+    }
+
+    /// With every missing chunk asked for once, asks a second member for those still on their
+    /// way, one copy each at most, within [`IN_FLIGHT`].
+    fn end_game(&self, fetch: &mut Fetch) -> Result<(), RunError> {
+        if !self.config.strategy.end_game || !fetch.waiting.is_empty() {
+            return Ok(());
+        }
+        let alone: Vec<ChunkIdx> = fetch
+            .in_flight
+            .iter()
+            .map(|&(chunk, _)| chunk)
+            .filter(|&chunk| !fetch.got.contains(chunk.index()))
+            .filter(|&chunk| fetch.in_flight.iter().filter(|&&(c, _)| c == chunk).count() == 1)
+            .collect();
+        for chunk in alone {
+            if fetch.in_flight.len() >= IN_FLIGHT {
+                break;
+            }
+            let mut asked: Vec<Rank> = fetch.in_flight.iter().filter(|&&(c, _)| c == chunk).map(|&(_, up)| up).collect();
+            asked.extend(fetch.tried.get(&chunk).into_iter().flatten());
+            if let Some(uploader) = fetch.view.pick(chunk, &asked, self.config.strategy.peers, &mut fetch.rng) {
+                self.request(fetch, chunk, uploader)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn request(&self, fetch: &mut Fetch, chunk: ChunkIdx, uploader: Rank) -> Result<(), RunError> {
+        fetch.in_flight.push((chunk, uploader));
+        let (me, file) = (self.me(), fetch.file);
+        self.events.emit(Event::ChunkRequested { downloader: me, uploader, file, chunk });
+        self.transport.send(uploader, &Message::ChunkRequest { file, chunk })?;
         Ok(())
     }
 
@@ -169,10 +218,18 @@ impl<T: Transport> Downloader<'_, T> {
             return Err(RunError::Protocol(format!("rank {from} answered for chunk {} it was not asked for", chunk.0)));
         };
         fetch.in_flight.swap_remove(at);
+        if fetch.got.contains(chunk.index()) {
+            // The end game's second copy, or its NACK: the chunk is here already.
+            if hash.is_some() {
+                self.events.emit(Event::ChunkDuplicate { downloader: me, uploader: from, file, chunk });
+            }
+            return Ok(());
+        }
         match hash {
             Some(hash) if self.store.accept(file, chunk, hash).is_ok() => {
                 self.events.emit(Event::ChunkReceived { downloader: me, uploader: from, file, chunk });
                 fetch.tried.remove(&chunk);
+                fetch.got.insert(chunk.index());
                 fetch.held += 1;
                 fetch.backoff = None;
                 fetch.fruitless = 0;
@@ -186,7 +243,10 @@ impl<T: Transport> Downloader<'_, T> {
             None => self.events.emit(Event::ChunkNacked { downloader: me, uploader: from, file, chunk }),
         }
         fetch.tried.entry(chunk).or_default().push(from);
-        fetch.retry.push_back(chunk);
+        // A copy still on its way from another member may yet bring it.
+        if !fetch.in_flight.iter().any(|&(c, _)| c == chunk) {
+            fetch.retry.push_back(chunk);
+        }
         Ok(())
     }
 
@@ -195,7 +255,8 @@ impl<T: Transport> Downloader<'_, T> {
         let received = std::mem::take(&mut fetch.unreported);
         let (peer, file, chunks) = (self.me(), fetch.file, received.len() as u32);
         self.events.emit(Event::SegmentReported { peer, file, chunks });
-        self.transport.send(Rank::TRACKER, &Message::Update { file: fetch.file, received })?;
+        let queue = self.upload_queue.load(Ordering::Relaxed);
+        self.transport.send(Rank::TRACKER, &Message::Update { file: fetch.file, received, queue })?;
         fetch.updating += 1;
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 pub mod download;
 pub mod forward;
+pub mod order;
 pub mod store;
 pub mod upload;
 pub mod view;
@@ -16,6 +17,8 @@ use crate::run::{RunConfig, RunError};
 use crate::transport::Transport;
 use download::Downloader;
 use forward::Forwarder;
+use std::sync::atomic::AtomicU32;
+use upload::Uploader;
 use crossbeam_channel::Sender;
 use std::sync::Arc;
 use store::ChunkStore;
@@ -44,18 +47,28 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
 
     let store = Arc::new(store);
     let events = Arc::new(Forwarder::start(transport.clone(), Clock::since(epoch_us)));
+    let upload_queue = Arc::new(AtomicU32::new(0));
     // Each thread reports here when it ends; the first error ends the peer at once, without
     // waiting for the other thread, which may be waiting for a message that will never come.
     let (finished, outcomes) = crossbeam_channel::bounded(2);
     {
-        let (transport, store, events, chunk_time) = (transport.clone(), store.clone(), events.clone(), config.chunk_time);
-        spawn("upload", finished.clone(), move || upload::serve(&*transport, &store, chunk_time, &*events));
+        let (transport, store, events, queue) = (transport.clone(), store.clone(), events.clone(), upload_queue.clone());
+        let (chunk_time, slots) = (config.chunk_time, config.upload_slots.max(1));
+        spawn("upload", finished.clone(), move || {
+            Uploader { transport: &*transport, store: &store, chunk_time, slots, events: &*events, queue: &queue }.serve()
+        });
     }
     {
         let (transport, config, events) = (transport.clone(), config.clone(), events.clone());
         spawn("download", finished, move || {
-            let downloader =
-                Downloader { transport: &*transport, store: &store, config: &config, catalog: &catalog, events: &*events };
+            let downloader = Downloader {
+                transport: &*transport,
+                store: &store,
+                config: &config,
+                catalog: &catalog,
+                events: &*events,
+                upload_queue: &upload_queue,
+            };
             downloader.run(&wanted)?;
             transport.send(Rank::TRACKER, &Message::PeerDone)?;
             Ok(())

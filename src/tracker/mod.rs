@@ -45,6 +45,8 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
         chunk_time_ms: config.chunk_time.as_millis() as u64,
         update_every: config.update_every as u32,
         in_flight: IN_FLIGHT as u32,
+        upload_slots: config.upload_slots as u32,
+        strategy: config.strategy,
     };
     let _ = feed.send(Feed::Begin(tracker.header(options)));
     let clock = Clock::start();

@@ -28,6 +28,8 @@ struct PeerRecord {
     wanted: Vec<FileId>,
     /// Chunks other peers reported receiving from this one: its busyness.
     uploads: u64,
+    /// Its upload queue, as it last reported.
+    queue: u32,
     done: bool,
 }
 
@@ -108,7 +110,8 @@ impl Tracker {
                 self.announce(file, events);
                 (Request::FileRequest, vec![(from, Message::FileInfo { file, hashes, swarm: self.swarm(file) })])
             }
-            Message::Update { file, received } => {
+            Message::Update { file, received, queue } => {
+                self.peers[from.peer_index()].queue = queue;
                 self.record(from, file, &received)?;
                 self.announce(file, events);
                 (Request::Update, vec![(from, Message::SwarmReply { file, swarm: self.swarm(file) })])
@@ -172,7 +175,12 @@ impl Tracker {
     /// The swarm as sent to peers.
     fn swarm(&self, file: FileId) -> Swarm {
         let ranked = self.ranked(file).into_iter();
-        ranked.map(|(rank, holding, uploads)| SwarmMember { rank, uploads, holding: holding.clone() }).collect()
+        ranked
+            .map(|(rank, holding, uploads)| {
+                let queue = self.peers[rank.peer_index()].queue;
+                SwarmMember { rank, uploads, queue, holding: holding.clone() }
+            })
+            .collect()
     }
 
     /// Shows the swarm, with each member's role, to whoever watches the run.
@@ -227,7 +235,7 @@ mod tests {
 
     #[test]
     fn the_header_describes_the_scenario() {
-        let header = tracker().header(RunOptions { chunk_time_ms: 5, update_every: 10, in_flight: 8 });
+        let header = tracker().header(RunOptions { chunk_time_ms: 5, ..RunOptions::default() });
         assert_eq!(header.peers, 4);
         assert_eq!(header.files, [FileSpec { name: "a".into(), chunks: 3 }]);
         assert_eq!(header.owned, [vec![FileId(0)], vec![FileId(0)], vec![], vec![]]);
@@ -257,7 +265,7 @@ mod tests {
         let mut tracker = tracker();
         handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
         handle(&mut tracker, 4, Message::FileRequest { file: FileId(0) });
-        let out = handle(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![got(0, 1), got(1, 1)] });
+        let out = handle(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![got(0, 1), got(1, 1)], queue: 0 });
         let [(_, Message::SwarmReply { swarm, .. })] = &out[..] else { panic!("{out:?}") };
         assert_eq!(ranks_and_uploads(swarm), [(2, 0), (3, 0), (4, 0), (1, 2)]);
         assert!(swarm[1].holding.has(ChunkIdx(1)) && !swarm[1].holding.has(ChunkIdx(2)));
@@ -298,7 +306,7 @@ mod tests {
         let events = Recorder::default();
         let mut send = |from: u32, msg| tracker.handle(Rank(from), msg, &events).unwrap();
         send(3, Message::FileRequest { file: FileId(0) });
-        send(3, Message::Update { file: FileId(0), received: vec![got(0, 2)] });
+        send(3, Message::Update { file: FileId(0), received: vec![got(0, 2)], queue: 0 });
         send(3, Message::FileComplete { file: FileId(0), received: vec![got(1, 1), got(2, 1)] });
         let recorded = events.0.lock().unwrap();
         let swarms: Vec<Vec<(u32, Role, u64)>> = recorded
@@ -330,11 +338,11 @@ mod tests {
     fn protocol_breaches_are_errors() {
         let mut tracker = tracker();
         let err = |t: &mut Tracker, from, msg| t.handle(Rank(from), msg, &NoEvents).unwrap_err();
-        assert!(err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![] }).contains("without asking"));
+        assert!(err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![], queue: 0 }).contains("without asking"));
         assert!(err(&mut tracker, 3, Message::FileRequest { file: FileId(7) }).contains("no file with id 7"));
         assert!(err(&mut tracker, 9, Message::FileRequest { file: FileId(0) }).contains("not a peer"));
         handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
-        assert!(err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![got(5, 1)] }).contains("impossible"));
+        assert!(err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![got(5, 1)], queue: 0 }).contains("impossible"));
         assert!(err(&mut tracker, 3, Message::Stop).contains("unexpected"));
         handle(&mut tracker, 1, Message::PeerDone);
         assert!(err(&mut tracker, 1, Message::PeerDone).contains("twice"));

@@ -250,7 +250,7 @@ mod tests {
             files: vec![FileSpec { name: "a".into(), chunks: 3 }],
             owned: vec![vec![FileId(0)], vec![]],
             wanted: vec![vec![], vec![FileId(0)]],
-            options: RunOptions { chunk_time_ms: 0, update_every: 10, in_flight: 8 },
+            options: RunOptions::default(),
         };
         let got = |at, chunk| Stamped {
             at,

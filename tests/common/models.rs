@@ -15,7 +15,7 @@ pub fn header() -> RunHeader {
         ],
         owned: vec![vec![FileId(0), FileId(1)], vec![FileId(2)], vec![], vec![], vec![], vec![]],
         wanted: vec![vec![FileId(2)], vec![], vec![FileId(0), FileId(2)], vec![FileId(0)], vec![FileId(1), FileId(0)], vec![FileId(2)]],
-        options: RunOptions { chunk_time_ms: 20, update_every: 10, in_flight: 8 },
+        options: RunOptions { chunk_time_ms: 20, ..RunOptions::default() },
     }
 }
 
@@ -80,7 +80,7 @@ pub fn crowd() -> SwarmModel {
         files: vec![FileSpec { name: "big".into(), chunks: 100 }],
         owned: (0..peers).map(|p| if p == 0 { vec![FileId(0)] } else { vec![] }).collect(),
         wanted: (0..peers).map(|p| if p == 0 { vec![] } else { vec![FileId(0)] }).collect(),
-        options: RunOptions { chunk_time_ms: 0, update_every: 10, in_flight: 8 },
+        options: RunOptions::default(),
     };
     let mut model = SwarmModel::new(header);
     for step in 0..50u32 {
