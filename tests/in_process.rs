@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{check_outputs, expected_of};
+use common::{check_outputs, expected_of, random_spec};
 use mpitorrent::hash::ChunkHash;
 use mpitorrent::log::{Log, Recorder};
 use mpitorrent::ids::Rank;
@@ -55,15 +55,7 @@ fn hundreds_of_random_scenarios_deliver_every_chunk() {
 fn hundreds_of_random_scenarios() {
     let mut rng = rand::rngs::SmallRng::seed_from_u64(2026);
     for seed in 0..300 {
-        let files = rng.gen_range(1..=6);
-        let spec = RandomSpec {
-            peers: rng.gen_range(1..=12),
-            files,
-            chunks: 1..=rng.gen_range(1..=60),
-            owners: 1..=rng.gen_range(1..=3),
-            wanted: 0..=files,
-        };
-        let scenario = Scenario::random(&spec, seed);
+        let scenario = Scenario::random(&random_spec(&mut rng, 12, 6, 60, 0), seed);
         let dir = tempfile::tempdir().unwrap();
         let config = RunConfig { update_every: rng.gen_range(1..=15), ..config(dir.path()) };
         run_and_check(&scenario, config, dir.path());
@@ -81,15 +73,7 @@ fn every_strategy() {
         for peers in [PeerChoice::Busyness, PeerChoice::Random, PeerChoice::RoundRobin, PeerChoice::ShortestQueue] {
             for end_game in [false, true] {
                 for seed in 0..6 {
-                    let files = rng.gen_range(1..=4);
-                    let spec = RandomSpec {
-                        peers: rng.gen_range(2..=10),
-                        files,
-                        chunks: 1..=rng.gen_range(1..=80),
-                        owners: 1..=rng.gen_range(1..=3),
-                        wanted: 1..=files,
-                    };
-                    let scenario = Scenario::random(&spec, seed);
+                    let scenario = Scenario::random(&random_spec(&mut rng, 10, 4, 80, 1), seed);
                     let dir = tempfile::tempdir().unwrap();
                     let config = RunConfig {
                         update_every: rng.gen_range(1..=12),

@@ -38,17 +38,10 @@ fn generated_scenarios_come_out_right_hash_by_hash() {
 
 #[test]
 fn random_scenarios_come_out_right_under_mpirun() {
-    use rand::{Rng, SeedableRng};
+    use rand::SeedableRng;
     let mut rng = rand::rngs::SmallRng::seed_from_u64(77);
     for seed in 0..8 {
-        let files = rng.gen_range(1..=5);
-        let spec = RandomSpec {
-            peers: rng.gen_range(1..=16),
-            files,
-            chunks: 1..=rng.gen_range(1..=300),
-            owners: 1..=rng.gen_range(1..=3),
-            wanted: 0..=files,
-        };
+        let spec = common::random_spec(&mut rng, 16, 5, 300, 0);
         let scenario = Scenario::random(&spec, seed);
         let dir = tempfile::tempdir().unwrap();
         scenario.write(dir.path()).unwrap();

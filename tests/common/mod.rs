@@ -6,7 +6,7 @@ pub mod models;
 use mpitorrent::hash::ChunkHash;
 use mpitorrent::input::{input_file_name, read_peer_input};
 use mpitorrent::output::output_file_name;
-use mpitorrent::scenario::Scenario;
+use mpitorrent::scenario::{RandomSpec, Scenario};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::Path;
@@ -107,4 +107,17 @@ pub fn check_outputs(expected: &[(String, Vec<ChunkHash>)], out: &Path) {
     };
     let names: BTreeSet<String> = expected.iter().map(|(n, _)| n.clone()).collect();
     assert_eq!(present, names, "exactly the wanted outputs in {}", out.display());
+}
+
+/// A random scenario shape: up to `peers` peers and `files` files of up to `chunks` chunks, one
+/// to three owners each, and peers wanting from `least_wanted` files to all of them.
+pub fn random_spec(rng: &mut impl rand::Rng, peers: usize, files: usize, chunks: usize, least_wanted: usize) -> RandomSpec {
+    let files = rng.gen_range(1..=files);
+    RandomSpec {
+        peers: rng.gen_range(1..=peers),
+        files,
+        chunks: 1..=rng.gen_range(1..=chunks),
+        owners: 1..=rng.gen_range(1..=3),
+        wanted: least_wanted.min(files)..=files,
+    }
 }
