@@ -101,9 +101,48 @@ struct ReplayArgs {
 
 #[derive(Args)]
 struct GenArgs {
-    /// Folder to write into
+    #[command(subcommand)]
+    shape: Shape,
+}
+
+/// The shapes of scenario `gen` writes.
+#[derive(Subcommand)]
+enum Shape {
+    /// One seed owns one file; every other peer wants it
+    FlashCrowd {
+        #[command(flatten)]
+        common: GenCommon,
+        /// Peers, the seed included (the run needs one more rank, for the tracker)
+        #[arg(long)]
+        peers: usize,
+        /// Chunks of the file
+        #[arg(long, default_value_t = 100)]
+        chunks: usize,
+    },
+    /// Files, owners and wanters drawn at random within the given ranges
+    Random(RandomArgs),
+    /// The size and shape of the classic assignment's tests: 3 to 6 peers, up to 7 files of 30
+    /// to 100 chunks, one or two owners each, one to three files wanted per peer
+    Classic {
+        #[command(flatten)]
+        common: GenCommon,
+    },
+}
+
+#[derive(Args)]
+struct GenCommon {
+    /// Folder to write into (must be new or empty)
     #[arg(long)]
     out: PathBuf,
+    /// Seed of the random choices: the same arguments give the same scenario
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(Args)]
+struct RandomArgs {
+    #[command(flatten)]
+    common: GenCommon,
     /// Peers (the run needs one more rank, for the tracker)
     #[arg(long)]
     peers: usize,
@@ -119,9 +158,6 @@ struct GenArgs {
     /// Files each peer wants: N or MIN..MAX
     #[arg(long, value_parser = parse_range, default_value = "1")]
     wanted: RangeInclusive<usize>,
-    /// Seed of the random choices: the same arguments give the same scenario
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
 }
 
 fn parse_range(text: &str) -> Result<RangeInclusive<usize>, String> {
@@ -197,30 +233,41 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
 }
 
 fn generate(args: &GenArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.peers >= 1 && args.files >= 1, "a scenario needs at least one peer and one file");
-    anyhow::ensure!(*args.chunks.start() >= 1, "a file needs at least one chunk");
-    anyhow::ensure!(*args.owners.start() >= 1, "a file needs at least one owner");
-    anyhow::ensure!(
-        *args.owners.start() <= args.peers,
-        "--owners {} is more than --peers {}",
-        args.owners.start(),
-        args.peers
-    );
-    let spec = RandomSpec {
-        peers: args.peers,
-        files: args.files,
-        chunks: args.chunks.clone(),
-        owners: args.owners.clone(),
-        wanted: args.wanted.clone(),
+    let (common, scenario) = match &args.shape {
+        Shape::FlashCrowd { common, peers, chunks } => {
+            anyhow::ensure!(*peers >= 2, "a flash crowd needs a seed and at least one other peer");
+            anyhow::ensure!(*chunks >= 1, "a file needs at least one chunk");
+            (common, Scenario::flash_crowd(*peers, *chunks, common.seed))
+        }
+        Shape::Classic { common } => (common, Scenario::classic(common.seed)),
+        Shape::Random(args) => {
+            anyhow::ensure!(args.peers >= 1 && args.files >= 1, "a scenario needs at least one peer and one file");
+            anyhow::ensure!(*args.chunks.start() >= 1, "a file needs at least one chunk");
+            anyhow::ensure!(*args.owners.start() >= 1, "a file needs at least one owner");
+            anyhow::ensure!(
+                *args.owners.start() <= args.peers,
+                "--owners {} is more than --peers {}",
+                args.owners.start(),
+                args.peers
+            );
+            let spec = RandomSpec {
+                peers: args.peers,
+                files: args.files,
+                chunks: args.chunks.clone(),
+                owners: args.owners.clone(),
+                wanted: args.wanted.clone(),
+            };
+            (&args.common, Scenario::random(&spec, args.common.seed))
+        }
     };
-    let existing = std::fs::read_dir(&args.out).map(|d| d.count()).unwrap_or(0);
-    anyhow::ensure!(existing == 0, "{}: folder is not empty; choose a new one", args.out.display());
-    let scenario = Scenario::random(&spec, args.seed);
-    scenario.write(&args.out).with_context(|| format!("writing {}", args.out.display()))?;
+    let out = &common.out;
+    let existing = std::fs::read_dir(out).map(|d| d.count()).unwrap_or(0);
+    anyhow::ensure!(existing == 0, "{}: folder is not empty; choose a new one", out.display());
+    scenario.write(out).with_context(|| format!("writing {}", out.display()))?;
     println!(
         "wrote in1.txt to in{}.txt in {}; run them with mpirun -np {}",
         scenario.peers.len(),
-        args.out.display(),
+        out.display(),
         scenario.ranks()
     );
     Ok(())

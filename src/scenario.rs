@@ -69,6 +69,25 @@ impl Scenario {
         Scenario { files, peers }
     }
 
+    /// One seed (peer 1) owns one file of `chunks` chunks; every other peer wants it.
+    pub fn flash_crowd(peers: usize, chunks: usize, seed: u64) -> Scenario {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let hashes = (0..chunks).map(|_| ChunkHash::from_u128(rng.gen())).collect();
+        let files = vec![ScenarioFile { name: "file1".into(), hashes }];
+        let peers = (0..peers)
+            .map(|p| if p == 0 { PeerPlan { owned: vec![0], wanted: vec![] } } else { PeerPlan { owned: vec![], wanted: vec![0] } })
+            .collect();
+        Scenario { files, peers }
+    }
+
+    /// A scenario of the size and shape of the classic assignment's tests.
+    pub fn classic(seed: u64) -> Scenario {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let peers = rng.gen_range(3..=6);
+        let spec = RandomSpec { peers, files: rng.gen_range(2..=7), chunks: 30..=100, owners: 1..=2, wanted: 1..=3 };
+        Scenario::random(&spec, rng.gen())
+    }
+
     /// Ranks a run of this scenario needs: the tracker and one per peer.
     pub fn ranks(&self) -> u32 {
         self.peers.len() as u32 + 1
@@ -127,6 +146,26 @@ mod tests {
 
     fn spec() -> RandomSpec {
         RandomSpec { peers: 6, files: 4, chunks: 1..=30, owners: 1..=2, wanted: 0..=3 }
+    }
+
+    #[test]
+    fn a_flash_crowd_has_one_seed_and_everyone_else_wants_its_file() {
+        let crowd = Scenario::flash_crowd(5, 30, 1);
+        assert_eq!(crowd.files.len(), 1);
+        assert_eq!(crowd.files[0].hashes.len(), 30);
+        assert_eq!(crowd.peers[0], PeerPlan { owned: vec![0], wanted: vec![] });
+        assert!(crowd.peers[1..].iter().all(|p| p.owned.is_empty() && p.wanted == [0]));
+        assert_eq!(crowd.chunks_wanted(), 4 * 30);
+    }
+
+    #[test]
+    fn classic_scenarios_stay_within_the_classic_limits() {
+        for seed in 0..30 {
+            let classic = Scenario::classic(seed);
+            assert!((3..=6).contains(&classic.peers.len()));
+            assert!(classic.files.len() <= 10 && classic.files.iter().all(|f| (30..=100).contains(&f.hashes.len())));
+            assert!(classic.files.iter().all(|f| f.name.len() <= 15));
+        }
     }
 
     #[test]

@@ -156,9 +156,10 @@ fn shipped_scenarios_are_generated_and_run() {
         let args = std::fs::read_to_string(shipped.join("gen.args")).unwrap();
         let fresh = tempfile::tempdir().unwrap();
         let status = std::process::Command::new(common::BINARY)
-            .args(["gen", "--out"])
-            .arg(fresh.path().join("in"))
+            .arg("gen")
             .args(args.split_whitespace())
+            .arg("--out")
+            .arg(fresh.path().join("in"))
             .output()
             .unwrap();
         assert!(status.status.success(), "{}: {}", shipped.display(), String::from_utf8_lossy(&status.stderr));
@@ -181,7 +182,7 @@ fn shipped_scenarios_are_generated_and_run() {
         check_outputs(&expected_from_inputs(&shipped, peers), &fresh.path().join("out"));
         checked += 1;
     }
-    assert!(checked >= 3, "only {checked} scenarios in inputs/");
+    assert!(checked >= 5, "only {checked} scenarios in inputs/");
 }
 
 #[test]
