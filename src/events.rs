@@ -64,6 +64,8 @@ pub enum Event {
     ChunkDuplicate { downloader: Rank, uploader: Rank, file: FileId, chunk: ChunkIdx },
     /// `peer` reported `chunks` newly held chunks of `file` to the tracker.
     SegmentReported { peer: Rank, file: FileId, chunks: u32 },
+    /// The CPU time a rank used in all, sent as it finishes (under mpirun, one process a rank).
+    CpuUsed { rank: Rank, micros: u64 },
 }
 
 /// An event and when it happened: microseconds since the tracker started the run. Every rank
@@ -115,4 +117,13 @@ impl Clock {
 
 fn now_us() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
+/// The CPU time, user and system, this process has used, in microseconds.
+pub fn process_cpu_us() -> u64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut usage = unsafe { std::mem::zeroed::<libc::rusage>() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    micros(usage.ru_utime) + micros(usage.ru_stime)
 }

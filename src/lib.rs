@@ -3,6 +3,7 @@
 //! through [`transport::Transport`], so the same code runs under `mpirun` and inside tests.
 
 pub mod collector;
+pub mod efficiency;
 pub mod events;
 pub mod hash;
 pub mod ids;

@@ -304,6 +304,7 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
             update_every: args.update_every as usize,
             upload_slots: args.upload_slots as usize,
             strategy: Strategy { pieces: args.piece_order, peers: args.peer_choice, end_game: args.end_game, seed: args.seed },
+            measure_cpu: true,
             setup_error,
         };
         let transport = Arc::new(MpiTransport::start());

@@ -91,6 +91,8 @@ pub struct SwarmModel {
     /// The latest transfers, oldest first.
     pub feed: VecDeque<Transfer>,
     pub tracker: TrackerCounts,
+    /// CPU time the ranks reported using, in microseconds.
+    pub cpu_us: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -213,6 +215,7 @@ impl SwarmModel {
             matrix: vec![vec![0; peers]; peers],
             feed: VecDeque::new(),
             tracker: TrackerCounts::default(),
+            cpu_us: 0,
             header,
         }
     }
@@ -282,6 +285,7 @@ impl SwarmModel {
                 self.receive(Transfer { at, uploader: *uploader, downloader: *downloader, file: *file, chunk: *chunk })
             }
             Event::SegmentReported { .. } => {}
+            Event::CpuUsed { micros, .. } => self.cpu_us += micros,
         }
     }
 
@@ -357,6 +361,7 @@ impl SwarmModel {
             files: self.header.files.len() as u32,
             chunks_delivered: chunks,
             wall_time_s: self.finished.unwrap_or(self.now) as f64 / 1e6,
+            efficiency: crate::efficiency::efficiency(self),
             tracker: TrackerReport {
                 messages_received: received,
                 messages_sent: sent,

@@ -1,5 +1,6 @@
 //! The run's summary: written as JSON with `--report`, and as one line on rank 0's terminal.
 
+use crate::efficiency::Efficiency;
 use crate::model::RunOptions;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -14,6 +15,8 @@ pub struct Report {
     pub chunks_delivered: u64,
     /// From the tracker's start to the moment every peer was done.
     pub wall_time_s: f64,
+    /// The run against the best any schedule could do, and how it spread the work.
+    pub efficiency: Efficiency,
     pub tracker: TrackerReport,
     pub peers: Vec<PeerReport>,
 }
@@ -61,8 +64,20 @@ impl Report {
         }
     }
 
-    /// The one line rank 0 prints after a successful run.
+    /// The one line rank 0 prints after a successful run; with a chunk time, also the makespan
+    /// against its lower bound.
     pub fn summary(&self) -> String {
+        let rounds = match (self.efficiency.makespan_rounds, self.efficiency.makespan_ratio) {
+            (Some(rounds), Some(ratio)) => format!(
+                "; {rounds:.0} rounds, {ratio:.2}x the lower bound of {}",
+                self.efficiency.lower_bound_rounds
+            ),
+            _ => String::new(),
+        };
+        self.basic_summary() + &rounds
+    }
+
+    fn basic_summary(&self) -> String {
         format!(
             "mpitorrent: {} peers, {} files completed, {} chunks in {:.2} s ({:.0} chunks/s); \
              messages per chunk: {:.2} between peers, {:.2} with the tracker",

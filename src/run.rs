@@ -28,6 +28,9 @@ pub struct RunConfig {
     /// Chunks an upload thread serves at once.
     pub upload_slots: usize,
     pub strategy: Strategy,
+    /// Each rank reports the CPU time of its process at the end: true under mpirun, where a
+    /// process is a rank; in-process it would count the whole process many times.
+    pub measure_cpu: bool,
     /// A problem rank 0 found with its own options (say, a log it may not create): reported like
     /// an input error once every peer has registered, so every rank stops cleanly.
     pub setup_error: Option<String>,
@@ -42,6 +45,7 @@ impl Default for RunConfig {
             update_every: 10,
             upload_slots: 1,
             strategy: Strategy::default(),
+            measure_cpu: false,
             setup_error: None,
         }
     }

@@ -120,6 +120,11 @@ fn upload_slots_serve_several_chunks_at_once() {
         started.elapsed()
     };
     let (one, four) = (time(1), time(4));
+    let dir = tempfile::tempdir().unwrap();
+    scenario.write(&dir.path().join("in")).unwrap();
+    let config = RunConfig { chunk_time: Duration::from_millis(20), upload_slots: 4, ..config(dir.path()) };
+    let efficiency = run_in_process(scenario.ranks(), &config).unwrap().report().efficiency;
+    assert!(efficiency.makespan_ratio.is_some_and(|r| r >= 1.0), "no schedule beats the bound: {efficiency:?}");
     // 40 chunks from one slot take at least 0.8 s; four slots take about a quarter of that.
     assert!(one >= Duration::from_millis(800), "{one:?}");
     assert!(four * 2 < one, "one slot {one:?}, four slots {four:?}");

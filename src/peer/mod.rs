@@ -8,7 +8,7 @@ pub mod store;
 pub mod upload;
 pub mod view;
 
-use crate::events::Clock;
+use crate::events::{process_cpu_us, Clock, Event, EventSink};
 use crate::ids::{FileId, Rank};
 use crate::input::{input_path, read_peer_input, InputError, PeerInput};
 use crate::message::{Endpoint, Message, Registration};
@@ -78,6 +78,9 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
         outcomes.recv().expect("peer threads report how they ended")?;
     }
     // Both threads are done, the upload thread after the tracker's stop: no event is left to come.
+    if config.measure_cpu {
+        events.emit(Event::CpuUsed { rank: me, micros: process_cpu_us() });
+    }
     events.finish()
 }
 

@@ -4,7 +4,7 @@
 pub mod registry;
 pub mod state;
 
-use crate::events::{Clock, Event, EventSink, Feed};
+use crate::events::{process_cpu_us, Clock, Event, EventSink, Feed};
 use crate::ids::Rank;
 use crate::input::check_input_count;
 use crate::message::{Endpoint, Message};
@@ -71,6 +71,9 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
                 }
             }
         }
+    }
+    if config.measure_cpu {
+        events.emit(Event::CpuUsed { rank: Rank::TRACKER, micros: process_cpu_us() });
     }
     Ok(())
 }

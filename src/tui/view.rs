@@ -113,8 +113,9 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, mode:
     if model.finished.is_some() {
         let report = model.report();
         let quit = if matches!(mode, Mode::Live) { " · q quits" } else { "" };
+        let bound = report.efficiency.makespan_ratio.map_or(String::new(), |r| format!(" · {r:.2}x bound"));
         let text = format!(
-            "{} chunks in {:.2} s ({:.0} chunks/s) · messages per chunk: {:.2} peer to peer, {:.2} tracker{quit}",
+            "{} chunks in {:.2} s ({:.0}/s){bound} · messages/chunk {:.2} peers, {:.2} tracker{quit}",
             report.chunks_delivered,
             report.wall_time_s,
             report.chunks_delivered as f64 / report.wall_time_s.max(1e-9),
