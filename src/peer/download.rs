@@ -26,6 +26,9 @@ use std::time::Duration;
 /// Chunk requests a downloader keeps outstanding: enough to hide the round trip to an uploader,
 /// few enough that one downloader cannot flood the swarm.
 pub const IN_FLIGHT: usize = 8;
+/// Chunks a downloader looks at, at most, for one whose holders are not all busy with its
+/// requests, before waiting for an answer.
+const DEFER_SCAN: usize = 64;
 /// The longest a downloader waits before asking the tracker again when nobody holds a chunk.
 const LONGEST_BACKOFF: Duration = Duration::from_millis(100);
 /// Swarm updates a downloader asks for in a row, without getting a chunk, before it gives up
@@ -162,18 +165,36 @@ impl<T: Transport> Downloader<'_, T> {
     }
 
     /// Requests chunks until [`IN_FLIGHT`] are outstanding or none is left to ask for.
+    ///
+    /// With a chunk time, a downloader keeps no more requests at one uploader than its upload
+    /// slots: more would only wait in its queue while other members sit idle. A chunk whose
+    /// holders are all that busy is put back for later, and the next chunk tried instead.
     fn request_more(&self, fetch: &mut Fetch) -> Result<(), RunError> {
         let choice = self.config.strategy.peers;
-        while fetch.in_flight.len() < IN_FLIGHT {
+        let per_uploader = if self.config.chunk_time.is_zero() { IN_FLIGHT } else { self.config.upload_slots.max(1) };
+        let mut deferred = Vec::new();
+        while fetch.in_flight.len() < IN_FLIGHT && deferred.len() < DEFER_SCAN {
             let Some(chunk) = fetch.retry.pop_front().or_else(|| fetch.order.take_next()) else {
-                return self.end_game(fetch);
+                break;
             };
-            let tried = fetch.tried.get(&chunk).map_or(&[][..], Vec::as_slice);
-            let Some(uploader) = fetch.view.pick(chunk, tried, choice, &mut fetch.rng) else {
+            let mut excluded = fetch.tried.get(&chunk).cloned().unwrap_or_default();
+            if fetch.view.pick_would_find(chunk, &excluded) {
+                excluded.extend(saturated(&fetch.in_flight, per_uploader));
+                match fetch.view.pick(chunk, &excluded, choice, &mut fetch.rng) {
+                    Some(uploader) => self.request(fetch, chunk, uploader)?,
+                    None => deferred.push(chunk),
+                }
+            } else {
                 fetch.waiting.push(chunk);
-                continue;
-            };
-            self.request(fetch, chunk, uploader)?;
+            }
+        }
+        let exhausted = deferred.is_empty() && fetch.retry.is_empty() && fetch.order.is_empty();
+        // Deferred chunks go first next time, in the order they came.
+        for chunk in deferred.into_iter().rev() {
+            fetch.retry.push_front(chunk);
+        }
+        if exhausted {
+            self.end_game(fetch)?;
         }
         Ok(())
     }
@@ -264,6 +285,15 @@ impl<T: Transport> Downloader<'_, T> {
     fn receive(&self) -> Result<crate::message::Envelope, RunError> {
         Ok(self.transport.recv(Endpoint::Download, None)?.expect("no timeout was set"))
     }
+}
+
+/// Uploaders that already have `limit` of this downloader's requests.
+fn saturated(in_flight: &[(ChunkIdx, Rank)], limit: usize) -> Vec<Rank> {
+    let mut counts: HashMap<Rank, usize> = HashMap::new();
+    for &(_, uploader) in in_flight {
+        *counts.entry(uploader).or_default() += 1;
+    }
+    counts.into_iter().filter(|&(_, n)| n >= limit).map(|(uploader, _)| uploader).collect()
 }
 
 fn unexpected(what: &str, got: Message, from: Rank) -> RunError {

@@ -56,6 +56,11 @@ impl SwarmView {
         Some(self.swarm[at].rank)
     }
 
+    /// Whether some member other than this peer and those in `tried` holds `chunk`.
+    pub fn pick_would_find(&self, chunk: ChunkIdx, tried: &[Rank]) -> bool {
+        self.swarm.iter().any(|m| m.rank != self.me && !tried.contains(&m.rank) && m.holding.has(chunk))
+    }
+
     /// How many members other than this peer hold each of the file's `chunks` chunks.
     pub fn holders(&self, chunks: usize) -> Vec<u32> {
         let mut counts = vec![0; chunks];
