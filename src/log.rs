@@ -138,10 +138,7 @@ impl Log {
         let mut reader = LogReader::new(BufReader::new(file), shown.to_string())?;
         let mut events = Vec::new();
         reader.read_available(&mut events);
-        let damage = reader.damage.take().or_else(|| reader.partial_line().then(|| {
-            format!("{shown}:{}: the log ends in the middle of this line (was the run cut short?)", reader.line + 1)
-        }));
-        let damage = damage.or_else(|| {
+        let damage = reader.problem().or_else(|| {
             let expected = reader.end?.events;
             (expected != events.len() as u64)
                 .then(|| format!("{shown}: its closing line counts {expected} events, but {} were read", events.len()))
@@ -244,6 +241,16 @@ impl<R: BufRead> LogReader<R> {
     /// Whether an incomplete line is waiting for the rest of it.
     pub fn partial_line(&self) -> bool {
         !self.pending.is_empty()
+    }
+
+    /// What is wrong with the log as read so far, taking an incomplete last line as cut short:
+    /// a damaged line, or the end in the middle of one.
+    pub fn problem(&self) -> Option<String> {
+        self.damage.clone().or_else(|| {
+            self.partial_line().then(|| {
+                format!("{}:{}: the log ends in the middle of this line (was the run cut short?)", self.shown, self.line + 1)
+            })
+        })
     }
 }
 

@@ -209,10 +209,8 @@ pub fn run<R: BufRead>(mut reader: LogReader<R>, name: &str, follow: bool, mut s
         }
         player.advance(last_frame.elapsed());
         last_frame = Instant::now();
-        let note = reader.damage.clone().or_else(|| {
-            (!follow && reader.partial_line())
-                .then(|| format!("{name}:{}: the log ends in the middle of this line (was the run cut short?)", reader.line + 1))
-        });
+        // A followed log's last line may simply not be finished yet.
+        let note = if follow { reader.damage.clone() } else { reader.problem() };
         let status = player.status(name, follow, note);
         let _ = screen.draw(|frame| draw(frame, player.model(), &ui, Mode::Replay(&status), &theme));
         if screen.interrupted() {
