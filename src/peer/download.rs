@@ -13,7 +13,7 @@ use crate::message::{Endpoint, Message, Received};
 use crate::output::{output_file_name, write_atomically};
 use crate::peer::order::ChunkOrder;
 use crate::peer::store::ChunkStore;
-use crate::peer::view::SwarmView;
+use crate::peer::view::{Pick, SwarmView};
 use fixedbitset::FixedBitSet;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
@@ -177,15 +177,12 @@ impl<T: Transport> Downloader<'_, T> {
             let Some(chunk) = fetch.retry.pop_front().or_else(|| fetch.order.take_next()) else {
                 break;
             };
-            let mut excluded = fetch.tried.get(&chunk).cloned().unwrap_or_default();
-            if fetch.view.pick_would_find(chunk, &excluded) {
-                excluded.extend(saturated(&fetch.in_flight, per_uploader));
-                match fetch.view.pick(chunk, &excluded, choice, &mut fetch.rng) {
-                    Some(uploader) => self.request(fetch, chunk, uploader)?,
-                    None => deferred.push(chunk),
-                }
-            } else {
-                fetch.waiting.push(chunk);
+            let tried = fetch.tried.get(&chunk).map_or(&[][..], Vec::as_slice);
+            let busy = saturated(&fetch.in_flight, per_uploader);
+            match fetch.view.pick(chunk, tried, &busy, choice, &mut fetch.rng) {
+                Pick::Chosen(uploader) => self.request(fetch, chunk, uploader)?,
+                Pick::Busy => deferred.push(chunk),
+                Pick::Nobody => fetch.waiting.push(chunk),
             }
         }
         let exhausted = deferred.is_empty() && fetch.retry.is_empty() && fetch.order.is_empty();
@@ -218,7 +215,7 @@ impl<T: Transport> Downloader<'_, T> {
             }
             let mut asked: Vec<Rank> = fetch.in_flight.iter().filter(|&&(c, _)| c == chunk).map(|&(_, up)| up).collect();
             asked.extend(fetch.tried.get(&chunk).into_iter().flatten());
-            if let Some(uploader) = fetch.view.pick(chunk, &asked, self.config.strategy.peers, &mut fetch.rng) {
+            if let Pick::Chosen(uploader) = fetch.view.pick(chunk, &asked, &[], self.config.strategy.peers, &mut fetch.rng) {
                 self.request(fetch, chunk, uploader)?;
             }
         }

@@ -8,6 +8,16 @@ use crate::strategy::PeerChoice;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 
+/// Whom to ask for a chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pick {
+    Chosen(Rank),
+    /// Members hold it, but all are busy: ask again later.
+    Busy,
+    /// No member (left to try) is known to hold it.
+    Nobody,
+}
+
 pub struct SwarmView {
     me: Rank,
     swarm: Swarm,
@@ -31,34 +41,34 @@ impl SwarmView {
     }
 
     /// A member, other than this peer and those in `tried`, that holds `chunk`, chosen by
-    /// `choice` (see [`PeerChoice`]); `None` if no member is known to hold it.
-    pub fn pick(&mut self, chunk: ChunkIdx, tried: &[Rank], choice: PeerChoice, rng: &mut SmallRng) -> Option<Rank> {
+    /// `choice` (see [`PeerChoice`]) among those not in `busy`.
+    pub fn pick(&mut self, chunk: ChunkIdx, tried: &[Rank], busy: &[Rank], choice: PeerChoice, rng: &mut SmallRng) -> Pick {
         let holders: Vec<usize> = (0..self.swarm.len())
             .filter(|&i| {
                 let m = &self.swarm[i];
                 m.rank != self.me && !tried.contains(&m.rank) && m.holding.has(chunk)
             })
             .collect();
+        if holders.is_empty() {
+            return Pick::Nobody;
+        }
+        let free: Vec<usize> = holders.into_iter().filter(|&i| !busy.contains(&self.swarm[i].rank)).collect();
         let at = match choice {
-            PeerChoice::Busyness => holders.iter().copied().min_by_key(|&i| (self.asked[i], self.swarm[i].uploads)),
-            PeerChoice::Random => holders.choose(rng).copied(),
+            PeerChoice::Busyness => free.iter().copied().min_by_key(|&i| (self.asked[i], self.swarm[i].uploads)),
+            PeerChoice::Random => free.choose(rng).copied(),
             PeerChoice::RoundRobin => {
                 let after = |i: &usize| self.last.is_none_or(|last| self.swarm[*i].rank > last);
                 let by_rank = |i: &usize| self.swarm[*i].rank;
-                holders.iter().copied().filter(after).min_by_key(by_rank).or_else(|| holders.iter().copied().min_by_key(by_rank))
+                free.iter().copied().filter(after).min_by_key(by_rank).or_else(|| free.iter().copied().min_by_key(by_rank))
             }
             PeerChoice::ShortestQueue => {
-                holders.iter().copied().min_by_key(|&i| (u64::from(self.swarm[i].queue) + self.asked[i], self.swarm[i].uploads))
+                free.iter().copied().min_by_key(|&i| (u64::from(self.swarm[i].queue) + self.asked[i], self.swarm[i].uploads))
             }
-        }?;
+        };
+        let Some(at) = at else { return Pick::Busy };
         self.asked[at] += 1;
         self.last = Some(self.swarm[at].rank);
-        Some(self.swarm[at].rank)
-    }
-
-    /// Whether some member other than this peer and those in `tried` holds `chunk`.
-    pub fn pick_would_find(&self, chunk: ChunkIdx, tried: &[Rank]) -> bool {
-        self.swarm.iter().any(|m| m.rank != self.me && !tried.contains(&m.rank) && m.holding.has(chunk))
+        Pick::Chosen(self.swarm[at].rank)
     }
 
     /// How many members other than this peer hold each of the file's `chunks` chunks.
@@ -97,7 +107,11 @@ mod tests {
 
     fn picks(view: &mut SwarmView, choice: PeerChoice, n: u32) -> Vec<u32> {
         let mut rng = rng();
-        (0..n).map(|c| view.pick(ChunkIdx(c % 2), &[], choice, &mut rng).unwrap().0).collect()
+        let mut pick = |c: u32| match view.pick(ChunkIdx(c % 2), &[], &[], choice, &mut rng) {
+            Pick::Chosen(rank) => rank.0,
+            other => panic!("{other:?}"),
+        };
+        (0..n).map(&mut pick).collect()
     }
 
     #[test]
@@ -107,11 +121,13 @@ mod tests {
             vec![member(1, 0, Holding::All), member(3, 2, holds(&[0])), member(2, 5, Holding::All)],
         );
         let mut rng = rng();
-        assert_eq!(view.pick(ChunkIdx(1), &[], PeerChoice::Busyness, &mut rng), Some(Rank(2)));
+        let busyness = PeerChoice::Busyness;
+        assert_eq!(view.pick(ChunkIdx(1), &[], &[], busyness, &mut rng), Pick::Chosen(Rank(2)));
         let mut view = SwarmView::new(Rank(1), view.swarm.clone());
-        assert_eq!(view.pick(ChunkIdx(0), &[], PeerChoice::Busyness, &mut rng), Some(Rank(3)));
-        assert_eq!(view.pick(ChunkIdx(0), &[Rank(3)], PeerChoice::Busyness, &mut rng), Some(Rank(2)));
-        assert_eq!(view.pick(ChunkIdx(0), &[Rank(3), Rank(2)], PeerChoice::Busyness, &mut rng), None);
+        assert_eq!(view.pick(ChunkIdx(0), &[], &[], busyness, &mut rng), Pick::Chosen(Rank(3)));
+        assert_eq!(view.pick(ChunkIdx(0), &[Rank(3)], &[], busyness, &mut rng), Pick::Chosen(Rank(2)));
+        assert_eq!(view.pick(ChunkIdx(0), &[Rank(3), Rank(2)], &[], busyness, &mut rng), Pick::Nobody);
+        assert_eq!(view.pick(ChunkIdx(0), &[Rank(3)], &[Rank(2)], busyness, &mut rng), Pick::Busy);
     }
 
     #[test]
