@@ -107,14 +107,12 @@ impl Tracker {
                 let chunks = tracked.hashes.len();
                 tracked.members.entry(from).or_insert_with(|| Holding::Some(FixedBitSet::with_capacity(chunks)));
                 let hashes = tracked.hashes.clone();
-                self.announce(file, events);
-                (Request::FileRequest, vec![(from, Message::FileInfo { file, hashes, swarm: self.swarm(file) })])
+                (Request::FileRequest, vec![(from, Message::FileInfo { file, hashes, swarm: self.swarm(file, events) })])
             }
             Message::Update { file, received, queue } => {
                 self.peers[from.peer_index()].queue = queue;
                 self.record(from, file, &received)?;
-                self.announce(file, events);
-                (Request::Update, vec![(from, Message::SwarmReply { file, swarm: self.swarm(file) })])
+                (Request::Update, vec![(from, Message::SwarmReply { file, swarm: self.swarm(file, events) })])
             }
             Message::FileComplete { file, received } => {
                 self.record(from, file, &received)?;
@@ -172,10 +170,12 @@ impl Tracker {
         members
     }
 
-    /// The swarm as sent to peers.
-    fn swarm(&self, file: FileId) -> Swarm {
-        let ranked = self.ranked(file).into_iter();
+    /// The swarm as sent to peers, announced to whoever watches the run as it goes out.
+    fn swarm(&self, file: FileId, events: &dyn EventSink) -> Swarm {
+        let ranked = self.ranked(file);
+        announce_ranked(file, &ranked, events);
         ranked
+            .into_iter()
             .map(|(rank, holding, uploads)| {
                 let queue = self.peers[rank.peer_index()].queue;
                 SwarmMember { rank, uploads, queue, holding: holding.clone() }
@@ -185,14 +185,18 @@ impl Tracker {
 
     /// Shows the swarm, with each member's role, to whoever watches the run.
     fn announce(&self, file: FileId, events: &dyn EventSink) {
-        let role = |holding: &Holding| match holding {
-            Holding::All => Role::Seed,
-            Holding::Some(bits) if bits.is_clear() => Role::Leecher,
-            Holding::Some(_) => Role::Peer,
-        };
-        let members = self.ranked(file).into_iter().map(|(peer, holding, uploads)| Member { peer, role: role(holding), uploads });
-        events.emit(Event::SwarmUpdated { file, members: members.collect() });
+        announce_ranked(file, &self.ranked(file), events);
     }
+}
+
+fn announce_ranked(file: FileId, ranked: &[(Rank, &Holding, u64)], events: &dyn EventSink) {
+    let role = |holding: &Holding| match holding {
+        Holding::All => Role::Seed,
+        Holding::Some(bits) if bits.is_clear() => Role::Leecher,
+        Holding::Some(_) => Role::Peer,
+    };
+    let members = ranked.iter().map(|&(peer, holding, uploads)| Member { peer, role: role(holding), uploads });
+    events.emit(Event::SwarmUpdated { file, members: members.collect() });
 }
 
 #[cfg(test)]
