@@ -25,6 +25,15 @@ fn config(dir: &Path) -> RunConfig {
     RunConfig { inputs: dir.join("in"), out: dir.join("out"), ..RunConfig::default() }
 }
 
+/// Runs `scenario` in-process, with the test configuration changed by `tweak`; the folder it ran
+/// in lives as long as the returned handle.
+fn run_tweaked(scenario: &Scenario, tweak: impl FnOnce(RunConfig) -> RunConfig) -> (Report, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    scenario.write(&dir.path().join("in")).unwrap();
+    let report = run_in_process(scenario.ranks(), &tweak(config(dir.path()))).unwrap().report();
+    (report, dir)
+}
+
 /// Runs `scenario` and checks every output hash by hash, that nothing else was written, and that
 /// the report adds up.
 fn run_and_check(scenario: &Scenario, mut config: RunConfig, dir: &Path) {
@@ -93,11 +102,8 @@ fn the_end_game_makes_duplicates_and_counts_them() {
     // Several seeds and a slow last chunk: copies are asked of a second holder.
     let spec = RandomSpec { peers: 8, files: 1, chunks: 40..=40, owners: 3..=3, wanted: 1..=1 };
     let scenario = Scenario::random(&spec, 9);
-    let dir = tempfile::tempdir().unwrap();
-    scenario.write(&dir.path().join("in")).unwrap();
     let strategy = Strategy { end_game: true, ..Strategy::default() };
-    let config = RunConfig { chunk_time: Duration::from_millis(2), strategy, ..config(dir.path()) };
-    let report = run_in_process(scenario.ranks(), &config).unwrap().report();
+    let (report, dir) = run_tweaked(&scenario, |c| RunConfig { chunk_time: Duration::from_millis(2), strategy, ..c });
     let duplicates: u64 = report.peers.iter().map(|p| p.duplicates).sum();
     let extra: u64 = report.peers.iter().map(|p| p.requests_sent - p.chunks_downloaded).sum();
     assert!(duplicates > 0, "{report:?}");
@@ -112,18 +118,12 @@ fn upload_slots_serve_several_chunks_at_once() {
     let spec = RandomSpec { peers: 5, files: 1, chunks: 10..=10, owners: 1..=1, wanted: 1..=1 };
     let scenario = Scenario::random(&spec, 2);
     let time = |slots| {
-        let dir = tempfile::tempdir().unwrap();
-        scenario.write(&dir.path().join("in")).unwrap();
-        let config = RunConfig { chunk_time: Duration::from_millis(20), upload_slots: slots, ..config(dir.path()) };
         let started = std::time::Instant::now();
-        run_in_process(scenario.ranks(), &config).unwrap();
-        started.elapsed()
+        let (report, _) = run_tweaked(&scenario, |c| RunConfig { chunk_time: Duration::from_millis(20), upload_slots: slots, ..c });
+        (started.elapsed(), report)
     };
-    let (one, four) = (time(1), time(4));
-    let dir = tempfile::tempdir().unwrap();
-    scenario.write(&dir.path().join("in")).unwrap();
-    let config = RunConfig { chunk_time: Duration::from_millis(20), upload_slots: 4, ..config(dir.path()) };
-    let efficiency = run_in_process(scenario.ranks(), &config).unwrap().report().efficiency;
+    let ((one, _), (four, report)) = (time(1), time(4));
+    let efficiency = report.efficiency;
     assert!(efficiency.makespan_ratio.is_some_and(|r| r >= 1.0), "no schedule beats the bound: {efficiency:?}");
     // 40 chunks from one slot take at least 0.8 s; four slots take about a quarter of that.
     assert!(one >= Duration::from_millis(800), "{one:?}");
@@ -141,10 +141,7 @@ fn large_files_and_many_of_them_work() {
 fn downloads_spread_over_the_holders_of_a_file() {
     // Three seeds, six downloaders of one 200-chunk file.
     let spec = RandomSpec { peers: 9, files: 1, chunks: 200..=200, owners: 3..=3, wanted: 1..=1 };
-    let scenario = Scenario::random(&spec, 3);
-    let dir = tempfile::tempdir().unwrap();
-    scenario.write(&dir.path().join("in")).unwrap();
-    let report = run_in_process(scenario.ranks(), &config(dir.path())).unwrap().report();
+    let (report, _) = run_tweaked(&Scenario::random(&spec, 3), |c| c);
     let downloaders: Vec<_> = report.peers.iter().filter(|p| p.chunks_downloaded > 0).collect();
     assert_eq!(downloaders.len(), 6);
     for peer in downloaders {
