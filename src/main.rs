@@ -82,6 +82,34 @@ enum Command {
     Gen(GenArgs),
     /// Replay a log written with --record in the dashboard, or print its summary
     Replay(ReplayArgs),
+    /// Run the canonical scenarios under mpirun and print how close each comes to the lower
+    /// bound, its fairness, overhead and speed, and the raw MPI request and reply rate
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Flash crowd sizes: peers, the seed included
+    #[arg(long, value_delimiter = ',', default_values_t = [8, 16, 32, 64])]
+    peers: Vec<usize>,
+    /// Flash crowd file sizes, in chunks
+    #[arg(long, value_delimiter = ',', default_values_t = [100, 1000])]
+    chunks: Vec<usize>,
+    /// Piece orders to run each scenario with
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [PieceOrder::Sequential, PieceOrder::Random, PieceOrder::Rarest])]
+    orders: Vec<PieceOrder>,
+    /// Peers of the random multi-file swarm (0: none)
+    #[arg(long, default_value_t = 32)]
+    swarm_peers: usize,
+    /// Chunk time of the runs measured in rounds
+    #[arg(long, default_value_t = 10, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    chunk_time: u64,
+    /// Seconds after which a run is stopped and shown as timed out
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    timeout: u64,
+    /// Measure the raw MPI request and reply rate for this long, as one rank of an mpirun
+    #[arg(long, hide = true, value_name = "MS")]
+    round_trips_ms: Option<u64>,
 }
 
 #[derive(Args)]
@@ -189,6 +217,13 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some(Command::Bench(args)) => match bench(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mpitorrent bench: error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         None => run_under_mpi(&cli.run),
     }
 }
@@ -230,6 +265,28 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
         Some(path) => write_report(path, &report),
         None => Ok(()),
     }
+}
+
+fn bench(args: &BenchArgs) -> anyhow::Result<()> {
+    if let Some(ms) = args.round_trips_ms {
+        if let Some(measured) = mpitorrent::bench::round_trips::measure(Duration::from_millis(ms)) {
+            println!("{}", serde_json::to_string(&measured)?);
+        }
+        return Ok(());
+    }
+    anyhow::ensure!(args.peers.iter().all(|&n| n >= 2), "--peers: a flash crowd needs a seed and at least one other peer");
+    anyhow::ensure!(args.chunks.iter().all(|&k| k >= 1), "--chunks: a file needs at least one chunk");
+    let options = mpitorrent::bench::BenchOptions {
+        peers: args.peers.clone(),
+        chunks: args.chunks.clone(),
+        orders: args.orders.clone(),
+        swarm_peers: args.swarm_peers,
+        chunk_time_ms: args.chunk_time,
+        timeout: Duration::from_secs(args.timeout),
+        round_trip_time: Duration::from_secs(2),
+        program: std::env::current_exe().context("finding this executable")?,
+    };
+    mpitorrent::bench::run(&options, &mut std::io::stdout().lock())
 }
 
 fn generate(args: &GenArgs) -> anyhow::Result<()> {

@@ -249,3 +249,30 @@ fn without_a_terminal_the_dashboard_falls_back_to_headless_with_one_warning() {
     assert!(stderr.starts_with("mpitorrent: warning: --tui needs a terminal"), "{stderr}");
     check_outputs(&expected_of(&scenario), &dir.path().join("out"));
 }
+
+#[test]
+fn bench_prints_every_run_with_its_figures_and_the_raw_mpi_rate() {
+    let args = ["bench", "--peers", "3,4", "--chunks", "12", "--orders", "sequential,rarest", "--swarm-peers", "4"];
+    let bench = std::process::Command::new(common::BINARY).args(args).args(["--chunk-time", "5", "--timeout", "60"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&bench.stdout);
+    assert!(bench.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&bench.stderr));
+    assert!(stdout.starts_with("Machine: "), "{stdout}");
+    let cells = |line: &str| line.trim_matches('|').split('|').map(str::trim).map(String::from).collect::<Vec<_>>();
+    let runs: Vec<Vec<String>> = stdout.lines().filter(|l| l.starts_with("| flash crowd") || l.starts_with("| random")).map(cells).collect();
+    assert_eq!(runs.len(), 6, "two crowds and a swarm, two orders each:\n{stdout}");
+    for run in &runs {
+        // bound, makespan, ratio, fairness: a run never beats the bound.
+        let ratio: f64 = run[6].parse().unwrap_or_else(|_| panic!("{run:?}"));
+        assert!(ratio >= 1.0, "{run:?}");
+        let fairness: f64 = run[7].parse().unwrap();
+        assert!(fairness > 0.0 && fairness <= 1.0, "{run:?}");
+    }
+    let rates: Vec<Vec<String>> = stdout.lines().filter(|l| l.starts_with("| 4 |") || l.starts_with("| 5 |")).map(cells).collect();
+    assert_eq!(rates.len(), 2, "{stdout}");
+    for rate in rates {
+        let (raw, ours): (f64, f64) = (rate[1].parse().unwrap(), rate[2].parse().unwrap());
+        assert!(raw > 0.0 && ours > 0.0, "{rate:?}");
+        let fraction: f64 = rate[3].parse().unwrap();
+        assert!((fraction - ours / raw).abs() < 0.01, "{rate:?}");
+    }
+}

@@ -2,6 +2,7 @@
 //! (live or replay). Tables are built for every row and cut by ratatui to what fits; a frame
 //! of 128 peers takes well under a millisecond (`cargo bench --bench dashboard`).
 
+use crate::efficiency::{lower_bound, Efficiency};
 use crate::events::Role;
 use crate::ids::{FileId, Rank};
 use crate::model::{SwarmModel, HISTORY_BUCKET_US};
@@ -48,7 +49,7 @@ pub fn rows(model: &SwarmModel, view: View) -> usize {
 
 pub fn draw(frame: &mut Frame, model: &SwarmModel, ui: &Ui, mode: Mode, theme: &Theme) {
     let footer_height = if matches!(mode, Mode::Replay(_)) { 3 } else { 1 };
-    let header_height = if model.finished.is_some() { 5 } else { 4 };
+    let header_height = if model.finished.is_some() { 6 } else { 4 };
     let [header, body, footer] =
         Layout::vertical([Constraint::Length(header_height), Constraint::Min(3), Constraint::Length(footer_height)])
             .areas(frame.area());
@@ -101,8 +102,14 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, mode:
     let t = &model.tracker;
     let nacks: u64 = model.peers.iter().map(|p| p.nacks + p.bad_hashes).sum();
     let done = model.peers.iter().filter(|p| p.done).count();
+    let chunk_time_us = model.header.options.chunk_time_ms * 1000;
+    let rounds = match chunk_time_us {
+        0 => String::new(),
+        _ if model.finished.is_some() => String::new(),
+        _ => format!(" · round {} (bound {})", model.now / chunk_time_us, lower_bound(model)),
+    };
     let text = format!(
-        "peers done {done}/{} · tracker {} requests ({} files, {} reports, {} completions) · NACKs {nacks}",
+        "peers done {done}/{} · tracker {} requests ({} files, {} reports, {} completions) · NACKs {nacks}{rounds}",
         model.peers.len(),
         t.requests(),
         t.file_requests,
@@ -113,17 +120,31 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, mode:
     if model.finished.is_some() {
         let report = model.report();
         let quit = if matches!(mode, Mode::Live) { " · q quits" } else { "" };
-        let bound = report.efficiency.makespan_ratio.map_or(String::new(), |r| format!(" · {r:.2}x bound"));
         let text = format!(
-            "{} chunks in {:.2} s ({:.0}/s){bound} · messages/chunk {:.2} peers, {:.2} tracker{quit}",
+            "{} chunks in {:.2} s ({:.0}/s) · messages/chunk {:.2} peers, {:.2} tracker{quit}",
             report.chunks_delivered,
             report.wall_time_s,
             report.chunks_delivered as f64 / report.wall_time_s.max(1e-9),
             report.peer_messages_per_chunk(),
             report.tracker.messages_per_chunk
         );
-        frame.render_widget(Paragraph::new(Span::styled(text, theme.done())), summary);
+        let lines = vec![Line::from(text), Line::from(efficiency_line(&report.efficiency))];
+        frame.render_widget(Paragraph::new(lines).style(theme.done()), summary);
     }
+}
+
+/// The run against the best any schedule could do, in one line of the final summary.
+fn efficiency_line(e: &Efficiency) -> String {
+    let rounds = match (e.makespan_rounds, e.makespan_ratio) {
+        (Some(rounds), Some(ratio)) => format!("{rounds:.0} rounds, {ratio:.2}x the bound of {}", e.lower_bound_rounds),
+        _ => format!("bound {} rounds (no chunk time)", e.lower_bound_rounds),
+    };
+    let fairness = match (e.fairness, e.upload_max_over_mean) {
+        (Some(index), Some(max)) => format!(" · fairness {index:.2} (max/mean {max:.2})"),
+        _ => String::new(),
+    };
+    let cpu = e.cpu_seconds_per_chunk.map_or(String::new(), |s| format!(" · CPU {:.0} µs/chunk", s * 1e6));
+    format!("{rounds}{fairness} · requests/chunk {:.2} · duplicates {}{cpu}", e.requests_per_chunk, e.duplicates)
 }
 
 fn replay_state(replay: &ReplayStatus) -> String {

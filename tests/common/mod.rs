@@ -7,29 +7,13 @@ use mpitorrent::hash::ChunkHash;
 use mpitorrent::input::{input_file_name, read_peer_input};
 use mpitorrent::output::output_file_name;
 use mpitorrent::scenario::{RandomSpec, Scenario};
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_mpitorrent");
 
-pub struct Run {
-    /// The exit code; `None` if killed by a signal.
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-    pub wall: Duration,
-    /// User and system CPU time of mpirun and every rank.
-    pub cpu: Duration,
-}
-
-impl Run {
-    pub fn success(&self) -> bool {
-        self.code == Some(0)
-    }
-}
+pub use mpitorrent::bench::launch::Launched as Run;
 
 /// `mpirun --oversubscribe -np <np> <binary> <args>` in `dir`, killed after `limit`.
 pub fn mpirun(dir: &Path, np: u32, args: &[&str], limit: Duration) -> Run {
@@ -37,43 +21,8 @@ pub fn mpirun(dir: &Path, np: u32, args: &[&str], limit: Duration) -> Run {
 }
 
 /// `mpirun --oversubscribe -np <np> <program> <args>` in `dir`, killed after `limit`.
-#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std cannot see
 pub fn launch(dir: &Path, np: u32, program: &Path, args: &[&str], limit: Duration) -> Run {
-    let started = Instant::now();
-    let mut child = Command::new("timeout")
-        .args(["--kill-after=5", &limit.as_secs().to_string()])
-        .args(["mpirun", "--oversubscribe", "-np", &np.to_string()])
-        .arg(program)
-        .args(args)
-        .current_dir(dir)
-        // Open MPI refuses to start as root without these; harmless otherwise.
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mpirun and timeout are installed (see .ci/setup)");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            pipe.read_to_string(&mut text).map(|_| text).unwrap_or_default()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    // wait4 rather than Child::wait: its usage figures cover the ranks, which mpirun waited for.
-    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32, "wait4 failed");
-    let seconds = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    Run {
-        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-        wall: started.elapsed(),
-        cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
-    }
+    mpitorrent::bench::launch::launch(dir, np, program, args, limit).expect("mpirun and timeout are installed (see .ci/setup)")
 }
 
 /// Every output a correct run of `scenario` writes, with its hashes.
@@ -96,17 +45,9 @@ pub fn expected_from_inputs(dir: &Path, peers: u32) -> Vec<(String, Vec<ChunkHas
 
 /// Checks every output hash by hash, and that `out` holds nothing else (no temporary file).
 pub fn check_outputs(expected: &[(String, Vec<ChunkHash>)], out: &Path) {
-    for (name, hashes) in expected {
-        let text = std::fs::read_to_string(out.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let want: Vec<&str> = hashes.iter().map(|h| h.as_str()).collect();
-        assert_eq!(text.lines().collect::<Vec<_>>(), want, "{name}");
+    if let Err(problem) = mpitorrent::output::check_outputs(expected, out) {
+        panic!("{problem}");
     }
-    let present: BTreeSet<String> = match std::fs::read_dir(out) {
-        Ok(entries) => entries.map(|e| e.unwrap().file_name().into_string().unwrap()).collect(),
-        Err(_) => BTreeSet::new(),
-    };
-    let names: BTreeSet<String> = expected.iter().map(|(n, _)| n.clone()).collect();
-    assert_eq!(present, names, "exactly the wanted outputs in {}", out.display());
 }
 
 /// A random scenario shape: up to `peers` peers and `files` files of up to `chunks` chunks, one
