@@ -1,18 +1,22 @@
 //! How close a run came to the best any schedule could do, and how it spread the work.
 //!
 //! Time is counted in rounds: one round is the chunk time, in which an upload slot sends one
-//! chunk. Downloads are not limited. The lower bound on the makespan of a scenario is the largest
-//! of these, each a number of rounds no schedule can beat (`s` upload slots per peer):
-//! - per file of `k` chunks with `o` owners: `ceil(k / (o s))`, for every chunk must leave an
-//!   owner at least once, and the owners send `o s` chunks a round at most;
-//! - per file with `r` requesters: `ceil(r k / ((o + r) s))`, for the `r k` copies can only come
-//!   from its owners and requesters;
-//! - over all files: `ceil(sum of r k / (P s))` with `P` peers, for every upload slot of the run
-//!   serves one chunk a round at most;
-//! - per file, the doubling bound `ceil(k / (o s)) - 1 + ceil(log_(1+s)((o + r) / o))`: the last
-//!   chunk to leave the owners does so in round `ceil(k / (o s))` at the earliest, and from then the
-//!   number of its holders can at most grow `1 + s` times a round until all `o + r` hold it. With one
-//!   seed and one slot this is the classic `k - 1 + ceil(log2 n)`.
+//! chunk. Peer `p` has `s_p` upload slots and, if its capacity says so, a download limit `d_p`
+//! (chunks it receives a round at most); downloads are not limited otherwise. The lower bound on
+//! the makespan of a scenario is the largest of these, each a number of rounds no schedule can
+//! beat. For a file of `k` chunks, `S_o` is the slots of its `o` owners and `S` those of its
+//! owners and its `r` requesters together:
+//! - per peer with a download limit: `ceil(w_p / d_p)`, for `w_p` chunks wanted;
+//! - per file: `ceil(k / S_o)`, for every chunk must leave an owner at least once, and the owners
+//!   send `S_o` chunks a round at most;
+//! - per file: `ceil(r k / S)`, for the `r k` copies can only come from its owners and requesters;
+//! - over all files: `ceil(sum of r k / all slots)`, for every upload slot of the run serves one
+//!   chunk a round at most;
+//! - per file, the doubling bound `ceil(k / S_o) - 1 + ceil(log_(1+s)((o + r) / o))`, `s` the
+//!   most slots of any peer: the last chunk to leave the owners does so in round `ceil(k / S_o)` at
+//!   the earliest, and from then the number of its holders can at most grow `1 + s` times a round
+//!   until all `o + r` hold it. With one seed and one slot each this is the classic
+//!   `k - 1 + ceil(log2 n)`.
 
 use crate::model::SwarmModel;
 use serde::{Deserialize, Serialize};
@@ -24,7 +28,7 @@ pub struct Efficiency {
     pub lower_bound_rounds: u64,
     /// Makespan over the lower bound: 1 is the best any schedule can do.
     pub makespan_ratio: Option<f64>,
-    /// Jain's index of uploads per upload slot, over the peers that held something wanted:
+    /// Jain's index of uploads per upload slot (its capacity), over the peers that held something wanted:
     /// 1 when all served alike, 1/n when one served everything.
     pub fairness: Option<f64>,
     /// The most uploads per slot over the mean, over the same peers.
@@ -39,24 +43,33 @@ pub struct Efficiency {
 /// The lower bound, in rounds, on the makespan of the model's scenario.
 pub fn lower_bound(model: &SwarmModel) -> u64 {
     let header = &model.header;
-    let slots = u64::from(header.options.upload_slots.max(1));
-    let peers = u64::from(header.peers);
-    let mut bound = 0u64;
+    let peers = header.peers as usize;
+    let slots = |p: usize| u64::from(header.capacity(p).upload_slots.max(1));
+    let chunks = |files: &[crate::ids::FileId]| files.iter().map(|f| u64::from(header.files[f.index()].chunks)).sum::<u64>();
+    let mut bound = (0..peers)
+        .filter_map(|p| header.capacity(p).download_limit.map(|d| chunks(&header.wanted[p]).div_ceil(u64::from(d.max(1)))))
+        .max()
+        .unwrap_or(0);
+    let most_slots = (0..peers).map(slots).max().unwrap_or(1);
     let mut all_copies = 0u64;
     for (f, spec) in header.files.iter().enumerate() {
         let k = u64::from(spec.chunks);
-        let owners = header.owned.iter().filter(|o| o.iter().any(|x| x.index() == f)).count() as u64;
-        let requesters = header.wanted.iter().filter(|w| w.iter().any(|x| x.index() == f)).count() as u64;
-        if owners == 0 || requesters == 0 {
+        let has = |files: &Vec<crate::ids::FileId>| files.iter().any(|x| x.index() == f);
+        let owners: Vec<usize> = (0..peers).filter(|&p| has(&header.owned[p])).collect();
+        let requesters: Vec<usize> = (0..peers).filter(|&p| has(&header.wanted[p])).collect();
+        if owners.is_empty() || requesters.is_empty() {
             continue;
         }
-        all_copies += requesters * k;
-        let leave_owners = k.div_ceil(owners * slots);
-        let spread = (requesters * k).div_ceil((owners + requesters) * slots);
-        let doubling = leave_owners - 1 + growth_rounds(owners, owners + requesters, 1 + slots);
+        let (o, r) = (owners.len() as u64, requesters.len() as u64);
+        all_copies += r * k;
+        let owner_slots: u64 = owners.iter().map(|&p| slots(p)).sum();
+        let swarm_slots = owner_slots + requesters.iter().map(|&p| slots(p)).sum::<u64>();
+        let leave_owners = k.div_ceil(owner_slots);
+        let spread = (r * k).div_ceil(swarm_slots);
+        let doubling = leave_owners - 1 + growth_rounds(o, o + r, 1 + most_slots);
         bound = bound.max(leave_owners).max(spread).max(doubling);
     }
-    bound.max(all_copies.div_ceil(peers.max(1) * slots))
+    bound.max(all_copies.div_ceil((0..peers).map(slots).sum::<u64>().max(1)))
 }
 
 /// Rounds for holders to grow from `from` to `to`, multiplying by at most `factor` a round.
@@ -77,13 +90,12 @@ pub fn efficiency(model: &SwarmModel) -> Efficiency {
     let makespan = (header.options.chunk_time_ms > 0).then(|| wall_s * 1000.0 / header.options.chunk_time_ms as f64);
     // Peers that held something wanted: owners of wanted files, and every requester.
     let wanted: Vec<bool> = (0..header.files.len()).map(|f| header.wanted.iter().flatten().any(|x| x.index() == f)).collect();
-    let slots = f64::from(header.options.upload_slots.max(1));
     let loads: Vec<f64> = model
         .peers
         .iter()
         .enumerate()
         .filter(|(i, _)| !header.wanted[*i].is_empty() || header.owned[*i].iter().any(|f| wanted[f.index()]))
-        .map(|(_, p)| p.uploads as f64 / slots)
+        .map(|(i, p)| p.uploads as f64 / f64::from(header.capacity(i).upload_slots.max(1)))
         .collect();
     let (sum, squares) = loads.iter().fold((0.0, 0.0), |(s, q), x| (s + x, q + x * x));
     let spread = (!loads.is_empty() && sum > 0.0).then_some(());
@@ -114,6 +126,7 @@ mod tests {
             owned: (0..n).map(|p| if p == 0 { vec![FileId(0)] } else { vec![] }).collect(),
             wanted: (0..n).map(|p| if p == 0 { vec![] } else { vec![FileId(0)] }).collect(),
             options: RunOptions { upload_slots: slots, chunk_time_ms: 10, ..RunOptions::default() },
+            capacities: vec![],
         })
     }
 
@@ -132,6 +145,24 @@ mod tests {
         // 64 peers, one owner of 2 chunks: 63 x 2 copies over 64 slots is 2 rounds; doubling
         // from 1 to 64 holders takes 6, after the first round: 1 + 6 = 7.
         assert_eq!(lower_bound(&flash_crowd(64, 2, 1)), 2 - 1 + 6);
+    }
+
+    #[test]
+    fn per_peer_capacities_shape_the_bound_and_the_fairness() {
+        use crate::capacity::Capacity;
+        // A seed of 4 slots sends 100 chunks in 25 rounds, and holders may grow five times a round
+        // (24 + 1); but 3 x 100 copies over 4 + 1 + 1 + 1 slots take 43.
+        let mut model = flash_crowd(4, 100, 1);
+        model.header.capacities = vec![Capacity::uniform(4), Capacity::uniform(1), Capacity::uniform(1), Capacity::uniform(1)];
+        assert_eq!(lower_bound(&model), 43);
+        // A peer that receives 2 chunks a round needs 50 rounds for its 100.
+        model.header.capacities[2].download_limit = Some(2);
+        assert_eq!(lower_bound(&model), 50);
+        // Uploads per slot: the seed's 8 over 4 slots is as fair as 2 over 1.
+        for (peer, uploads) in model.peers.iter_mut().zip([8, 2, 2, 2]) {
+            peer.uploads = uploads;
+        }
+        assert!((efficiency(&model).fairness.unwrap() - 1.0).abs() < 1e-9);
     }
 
     #[test]

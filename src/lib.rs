@@ -3,6 +3,7 @@
 //! through [`transport::Transport`], so the same code runs under `mpirun` and inside tests.
 
 pub mod bench;
+pub mod capacity;
 pub mod collector;
 pub mod efficiency;
 pub mod events;

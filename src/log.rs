@@ -267,6 +267,7 @@ mod tests {
             owned: vec![vec![]],
             wanted: vec![vec![]],
             options: RunOptions::default(),
+            capacities: vec![],
         }
     }
 

@@ -11,7 +11,8 @@ use mpitorrent::tui::terminal::Screen;
 use mpitorrent::tui::theme::Theme;
 use mpitorrent::output::{check_writable, replace_atomically};
 use mpitorrent::run::{run_rank, RunConfig, RunError};
-use mpitorrent::scenario::{RandomSpec, Scenario};
+use mpitorrent::capacity::capacities_text;
+use mpitorrent::scenario::{random_capacities, RandomSpec, Scenario, CAPACITY_FILE};
 use mpitorrent::strategy::{PeerChoice, PieceOrder, Strategy};
 use mpitorrent::transport::mpi::MpiTransport;
 use std::ops::RangeInclusive;
@@ -71,6 +72,9 @@ struct RunArgs {
     /// Chunks an upload thread serves at once
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     upload_slots: u32,
+    /// Per-peer upload slots and download limits: lines of '<rank> <upload slots> [<download limit>]'
+    #[arg(long, value_name = "FILE")]
+    capacities: Option<PathBuf>,
     /// Seed of every random choice (random orders and random peer choice), for repeatable runs
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -165,6 +169,12 @@ struct GenCommon {
     /// Seed of the random choices: the same arguments give the same scenario
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Also write capacities.txt, each peer's upload slots drawn from N or MIN..MAX
+    #[arg(long, value_parser = parse_range, value_name = "RANGE")]
+    upload_slots: Option<RangeInclusive<usize>>,
+    /// Also write capacities.txt, each peer's download limit drawn from N or MIN..MAX
+    #[arg(long, value_parser = parse_range, value_name = "RANGE")]
+    download_limit: Option<RangeInclusive<usize>>,
 }
 
 #[derive(Args)]
@@ -321,12 +331,19 @@ fn generate(args: &GenArgs) -> anyhow::Result<()> {
     let existing = std::fs::read_dir(out).map(|d| d.count()).unwrap_or(0);
     anyhow::ensure!(existing == 0, "{}: folder is not empty; choose a new one", out.display());
     scenario.write(out).with_context(|| format!("writing {}", out.display()))?;
-    println!(
-        "wrote in1.txt to in{}.txt in {}; run them with mpirun -np {}",
-        scenario.peers.len(),
-        out.display(),
-        scenario.ranks()
-    );
+    let mut run = format!("mpirun -np {} mpitorrent --inputs {}", scenario.ranks(), out.display());
+    if common.upload_slots.is_some() || common.download_limit.is_some() {
+        let nonzero = |r: &Option<RangeInclusive<usize>>| r.as_ref().is_none_or(|r| *r.start() >= 1);
+        anyhow::ensure!(nonzero(&common.upload_slots) && nonzero(&common.download_limit), "capacities are at least 1");
+        let to_u32 = |r: &RangeInclusive<usize>| *r.start() as u32..=*r.end() as u32;
+        let upload = common.upload_slots.as_ref().map_or(1..=1, to_u32);
+        let download = common.download_limit.as_ref().map(to_u32);
+        let capacities = random_capacities(scenario.peers.len(), upload, download, common.seed);
+        let path = out.join(CAPACITY_FILE);
+        std::fs::write(&path, capacities_text(&capacities)).with_context(|| format!("writing {}", path.display()))?;
+        run += &format!(" --capacities {}", path.display());
+    }
+    println!("wrote in1.txt to in{}.txt in {}; run them with {run}", scenario.peers.len(), out.display());
     Ok(())
 }
 
@@ -360,6 +377,7 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
             chunk_time: Duration::from_millis(args.chunk_time),
             update_every: args.update_every as usize,
             upload_slots: args.upload_slots as usize,
+            capacities: args.capacities.clone(),
             strategy: Strategy { pieces: args.piece_order, peers: args.peer_choice, end_game: args.end_game, seed: args.seed },
             measure_cpu: true,
             setup_error,

@@ -1,6 +1,7 @@
 //! Everything ranks say to each other. Each kind of message has its own MPI tag and goes to one
 //! endpoint (thread) of the receiving rank.
 
+use crate::capacity::Capacity;
 use crate::events::Stamped;
 use crate::hash::ChunkHash;
 use crate::ids::{ChunkIdx, FileId, Rank};
@@ -103,7 +104,8 @@ pub enum Message {
     /// Everyone registered: downloads may begin. Carries the catalog of file names (a file's id is
     /// its position in it) and the run's start time, in microseconds since the Unix epoch, against
     /// which every rank stamps its events.
-    Start { catalog: Vec<String>, epoch_us: u64 },
+    /// Also every peer's capacity (rank 1 first): its own, and its uploaders' slots.
+    Start { catalog: Vec<String>, epoch_us: u64, capacities: Vec<Capacity> },
     /// The run cannot go on; the tracker prints the reason.
     Abort,
     FileInfo { file: FileId, hashes: Vec<ChunkHash>, swarm: Swarm },
@@ -182,7 +184,11 @@ mod tests {
             Message::Update { file: FileId(0), received: vec![Received { chunk: ChunkIdx(4), from: Rank(3) }], queue: 2 },
             Message::FileComplete { file: FileId(0), received: vec![] },
             Message::PeerDone,
-            Message::Start { catalog: vec!["a".into(), "b".into()], epoch_us: 1_700_000_000_000_000 },
+            Message::Start {
+                catalog: vec!["a".into(), "b".into()],
+                epoch_us: 1_700_000_000_000_000,
+                capacities: vec![Capacity { upload_slots: 2, download_limit: Some(3) }],
+            },
             Message::Abort,
             Message::FileInfo { file: FileId(2), hashes: vec![ChunkHash::from_u128(9)], swarm: swarm.clone() },
             Message::SwarmReply { file: FileId(2), swarm },

@@ -1,6 +1,7 @@
 //! The state of a run as its events describe it. One pure [`SwarmModel::apply`] updates it, live
 //! on rank 0 and in replay alike; the dashboard draws it and the final report is read from it.
 
+use crate::capacity::Capacity;
 use crate::events::{Event, Member, Request, Stamped};
 use crate::ids::{ChunkIdx, FileId, Rank};
 use crate::report::{PeerReport, Report, TrackerReport};
@@ -25,6 +26,10 @@ pub struct RunHeader {
     /// Per peer, the files it wants, in the order it fetches them.
     pub wanted: Vec<Vec<FileId>>,
     pub options: RunOptions,
+    /// Per peer, its capacity from the capacity file; empty when there was none (logs from before
+    /// it say nothing either), and every peer then has the options' upload slots.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacities: Vec<Capacity>,
 }
 
 impl RunHeader {
@@ -40,11 +45,22 @@ impl RunHeader {
                 self.wanted.len()
             ));
         }
+        if !self.capacities.is_empty() && self.capacities.len() != peers {
+            return Err(format!("{peers} peers, but capacities for {}", self.capacities.len()));
+        }
+        if let Some(at) = self.capacities.iter().position(|c| c.upload_slots == 0 || c.download_limit == Some(0)) {
+            return Err(format!("peer {} has a capacity of 0", at + 1));
+        }
         let files = self.files.len();
         if let Some(bad) = self.owned.iter().chain(&self.wanted).flatten().find(|f| f.index() >= files) {
             return Err(format!("file {} named, but there are {files} files", bad.0));
         }
         Ok(())
+    }
+
+    /// Peer `index`'s capacity (rank 1 is peer 0).
+    pub fn capacity(&self, index: usize) -> Capacity {
+        self.capacities.get(index).copied().unwrap_or(Capacity::uniform(self.options.upload_slots))
     }
 }
 
@@ -357,6 +373,7 @@ impl SwarmModel {
         let sent = ranks + self.tracker.replies + if self.finished.is_some() { ranks } else { 0 };
         Report {
             options: self.header.options.clone(),
+            capacities: (0..self.header.peers as usize).map(|p| self.header.capacity(p)).collect(),
             ranks: self.header.peers + 1,
             files: self.header.files.len() as u32,
             chunks_delivered: chunks,
@@ -387,6 +404,7 @@ mod tests {
             owned: vec![vec![FileId(0)], vec![], vec![]],
             wanted: vec![vec![], vec![FileId(0)], vec![FileId(0)]],
             options: RunOptions::default(),
+            capacities: vec![],
         }
     }
 

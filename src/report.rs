@@ -1,5 +1,6 @@
 //! The run's summary: written as JSON with `--report`, and as one line on rank 0's terminal.
 
+use crate::capacity::Capacity;
 use crate::efficiency::Efficiency;
 use crate::model::RunOptions;
 use serde::{Deserialize, Serialize};
@@ -9,6 +10,8 @@ use std::collections::BTreeMap;
 pub struct Report {
     /// How the run was set up: chunk time, update interval, upload slots, strategy.
     pub options: RunOptions,
+    /// Every peer's upload slots and download limit (rank 1 first).
+    pub capacities: Vec<Capacity>,
     /// MPI ranks, the tracker included.
     pub ranks: u32,
     pub files: u32,

@@ -25,8 +25,10 @@ pub struct RunConfig {
     pub chunk_time: Duration,
     /// Chunks a peer downloads between two reports to the tracker.
     pub update_every: usize,
-    /// Chunks an upload thread serves at once.
+    /// Chunks an upload thread serves at once, unless the capacity file says otherwise.
     pub upload_slots: usize,
+    /// The capacity file, read by the tracker (see [`crate::capacity`]).
+    pub capacities: Option<PathBuf>,
     pub strategy: Strategy,
     /// Each rank reports the CPU time of its process at the end: true under mpirun, where a
     /// process is a rank; in-process it would count the whole process many times.
@@ -44,6 +46,7 @@ impl Default for RunConfig {
             chunk_time: Duration::ZERO,
             update_every: 10,
             upload_slots: 1,
+            capacities: None,
             strategy: Strategy::default(),
             measure_cpu: false,
             setup_error: None,

@@ -1,6 +1,7 @@
 //! Scenarios: which peers own and want which files. Generated from a seed, written as the
 //! `in<R>.txt` files a run reads, and able to say what every output must contain.
 
+use crate::capacity::Capacity;
 use crate::hash::ChunkHash;
 use crate::input::input_file_name;
 use crate::output::output_file_name;
@@ -137,6 +138,22 @@ impl Scenario {
     pub fn chunks_wanted(&self) -> usize {
         self.peers.iter().flat_map(|p| &p.wanted).map(|&f| self.files[f].hashes.len()).sum()
     }
+}
+
+/// The name `gen` gives the capacity file it writes beside the inputs.
+pub const CAPACITY_FILE: &str = "capacities.txt";
+
+/// Capacities for `peers` peers: upload slots drawn from `upload`, download limits from
+/// `download` (none without it).
+pub fn random_capacities(peers: usize, upload: RangeInclusive<u32>, download: Option<RangeInclusive<u32>>, seed: u64) -> Vec<Capacity> {
+    // Its own stream, so adding capacities does not change the scenario drawn from the same seed.
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0xca9a_c17e);
+    (0..peers)
+        .map(|_| Capacity {
+            upload_slots: rng.gen_range(upload.clone()),
+            download_limit: download.clone().map(|d| rng.gen_range(d)),
+        })
+        .collect()
 }
 
 #[cfg(test)]

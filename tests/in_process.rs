@@ -131,6 +131,36 @@ fn upload_slots_serve_several_chunks_at_once() {
 }
 
 #[test]
+fn capacities_from_a_file_set_each_peers_slots_and_download_limit() {
+    // A seed with 4 slots; peer 3 may have one request out at a time, so its 20 chunks take at
+    // least 20 rounds: the bound, which the run cannot beat.
+    let scenario = Scenario::flash_crowd(5, 20, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let capacities = dir.path().join("capacities.txt");
+    std::fs::write(&capacities, "# rank slots limit\n1 4\n3 1 1\n").unwrap();
+    let chunk_time = Duration::from_millis(10);
+    let with_file = Some(capacities.clone());
+    let (report, out) = run_tweaked(&scenario, |c| RunConfig { chunk_time, capacities: with_file, ..c });
+    check_outputs(&expected_of(&scenario), &out.path().join("out"));
+    let slots: Vec<(u32, Option<u32>)> = report.capacities.iter().map(|c| (c.upload_slots, c.download_limit)).collect();
+    assert_eq!(slots, [(4, None), (1, None), (1, Some(1)), (1, None), (1, None)]);
+    assert_eq!(report.efficiency.lower_bound_rounds, 20);
+    assert!(report.efficiency.makespan_ratio.is_some_and(|r| r >= 1.0), "{:?}", report.efficiency);
+
+    std::fs::write(&capacities, "1 4\n6 1\n").unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    scenario.write(&dir2.path().join("in")).unwrap();
+    let config = RunConfig { capacities: Some(capacities.clone()), ..config(dir2.path()) };
+    match run_in_process(scenario.ranks(), &config) {
+        Err(RunError::Input(problem)) => {
+            assert_eq!(problem, format!("{}:2: rank 6 is not a peer: the run has peers 1 to 5", capacities.display()))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!dir2.path().join("out").exists(), "nothing written");
+}
+
+#[test]
 fn large_files_and_many_of_them_work() {
     let spec = RandomSpec { peers: 6, files: 15, chunks: 1000..=2500, owners: 1..=2, wanted: 3..=6 };
     let dir = tempfile::tempdir().unwrap();

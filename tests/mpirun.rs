@@ -276,3 +276,31 @@ fn bench_prints_every_run_with_its_figures_and_the_raw_mpi_rate() {
         assert!((fraction - ours / raw).abs() < 0.01, "{rate:?}");
     }
 }
+
+#[test]
+fn gen_writes_capacities_that_a_run_takes_and_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let gen = std::process::Command::new(common::BINARY)
+        .args(["gen", "flash-crowd", "--out", "s", "--peers", "6", "--chunks", "30", "--upload-slots", "1..3", "--download-limit", "2..4"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&gen.stdout);
+    assert!(gen.status.success() && said.contains("--capacities s/capacities.txt"), "{said}");
+    let args = ["--inputs", "s", "--out", "out", "--capacities", "s/capacities.txt", "--chunk-time", "5", "--report", "r.json"];
+    let run = mpirun(dir.path(), 7, &args, LIMIT);
+    assert!(run.success(), "{}", run.stderr);
+    check_outputs(&expected_from_inputs(&dir.path().join("s"), 6), &dir.path().join("out"));
+    let report: Report = serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("s/capacities.txt")).unwrap();
+    let written = mpitorrent::capacity::parse_capacities(&text, "capacities.txt", 6, 1).unwrap();
+    assert_eq!(report.capacities, written);
+    assert!(written.iter().all(|c| (1..=3).contains(&c.upload_slots) && c.download_limit.is_some_and(|d| (2..=4).contains(&d))));
+    assert!(report.efficiency.makespan_ratio.is_some_and(|r| r >= 1.0));
+
+    std::fs::write(dir.path().join("bad.txt"), "1 2\n2 two\n").unwrap();
+    let refused = mpirun(dir.path(), 7, &["--inputs", "s", "--out", "out2", "--capacities", "bad.txt"], LIMIT);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(refused.stderr.starts_with("mpitorrent: error: bad.txt:2: upload slots 'two' is not a whole number"), "{}", refused.stderr);
+    assert!(!dir.path().join("out2").exists());
+}

@@ -7,6 +7,7 @@
 //! thread reacts to whatever arrives (chunk replies and the tracker's swarm updates interleave),
 //! so it never polls.
 
+use crate::capacity::Capacity;
 use crate::events::{Event, EventSink};
 use crate::ids::{ChunkIdx, FileId, Rank};
 use crate::message::{Endpoint, Message, Received};
@@ -40,6 +41,8 @@ pub struct Downloader<'a, T: Transport> {
     pub store: &'a ChunkStore,
     pub config: &'a RunConfig,
     pub catalog: &'a [String],
+    /// Every peer's capacity, rank 1 first.
+    pub capacities: &'a [Capacity],
     pub events: &'a dyn EventSink,
     /// This peer's upload queue, reported with each update.
     pub upload_queue: &'a AtomicU32,
@@ -84,6 +87,20 @@ impl<T: Transport> Downloader<'_, T> {
 
     fn me(&self) -> Rank {
         self.transport.rank()
+    }
+
+    /// Requests this peer keeps out at once: its download limit, if it has one.
+    fn window(&self) -> usize {
+        self.capacities[self.me().peer_index()].download_limit.map_or(IN_FLIGHT, |limit| limit as usize)
+    }
+
+    /// Requests this peer keeps at `uploader` at once. With a chunk time, no more than its upload
+    /// slots: more would only wait in its queue while other members sit idle.
+    fn per_uploader(&self, uploader: Rank) -> usize {
+        match self.config.chunk_time.is_zero() {
+            true => self.window(),
+            false => self.capacities[uploader.peer_index()].upload_slots as usize,
+        }
     }
 
     fn fetch_file(&self, file: FileId) -> Result<(), RunError> {
@@ -164,21 +181,18 @@ impl<T: Transport> Downloader<'_, T> {
         Ok(())
     }
 
-    /// Requests chunks until [`IN_FLIGHT`] are outstanding or none is left to ask for.
-    ///
-    /// With a chunk time, a downloader keeps no more requests at one uploader than its upload
-    /// slots: more would only wait in its queue while other members sit idle. A chunk whose
-    /// holders are all that busy is put back for later, and the next chunk tried instead.
+    /// Requests chunks until the window is full or none is left to ask for. A chunk whose
+    /// holders all have as many of this peer's requests as they should is put back for later,
+    /// and the next chunk tried instead.
     fn request_more(&self, fetch: &mut Fetch) -> Result<(), RunError> {
         let choice = self.config.strategy.peers;
-        let per_uploader = if self.config.chunk_time.is_zero() { IN_FLIGHT } else { self.config.upload_slots.max(1) };
         let mut deferred = Vec::new();
-        while fetch.in_flight.len() < IN_FLIGHT && deferred.len() < DEFER_SCAN {
+        while fetch.in_flight.len() < self.window() && deferred.len() < DEFER_SCAN {
             let Some(chunk) = fetch.retry.pop_front().or_else(|| fetch.order.take_next()) else {
                 break;
             };
             let tried = fetch.tried.get(&chunk).map_or(&[][..], Vec::as_slice);
-            let busy = saturated(&fetch.in_flight, per_uploader);
+            let busy = self.saturated(&fetch.in_flight);
             match fetch.view.pick(chunk, tried, &busy, choice, &mut fetch.rng) {
                 Pick::Chosen(uploader) => self.request(fetch, chunk, uploader)?,
                 Pick::Busy => deferred.push(chunk),
@@ -197,7 +211,7 @@ impl<T: Transport> Downloader<'_, T> {
     }
 
     /// With every missing chunk asked for once, asks a second member for those still on their
-    /// way, one copy each at most, within [`IN_FLIGHT`].
+    /// way, one copy each at most, within the window.
     fn end_game(&self, fetch: &mut Fetch) -> Result<(), RunError> {
         if !self.config.strategy.end_game || !fetch.waiting.is_empty() {
             return Ok(());
@@ -210,7 +224,7 @@ impl<T: Transport> Downloader<'_, T> {
             .filter(|&chunk| fetch.in_flight.iter().filter(|&&(c, _)| c == chunk).count() == 1)
             .collect();
         for chunk in alone {
-            if fetch.in_flight.len() >= IN_FLIGHT {
+            if fetch.in_flight.len() >= self.window() {
                 break;
             }
             let mut asked: Vec<Rank> = fetch.in_flight.iter().filter(|&&(c, _)| c == chunk).map(|&(_, up)| up).collect();
@@ -282,15 +296,15 @@ impl<T: Transport> Downloader<'_, T> {
     fn receive(&self) -> Result<crate::message::Envelope, RunError> {
         Ok(self.transport.recv(Endpoint::Download, None)?.expect("no timeout was set"))
     }
-}
 
-/// Uploaders that already have `limit` of this downloader's requests.
-fn saturated(in_flight: &[(ChunkIdx, Rank)], limit: usize) -> Vec<Rank> {
-    let mut counts: HashMap<Rank, usize> = HashMap::new();
-    for &(_, uploader) in in_flight {
-        *counts.entry(uploader).or_default() += 1;
+    /// Uploaders that already have as many of this downloader's requests as they should.
+    fn saturated(&self, in_flight: &[(ChunkIdx, Rank)]) -> Vec<Rank> {
+        let mut counts: HashMap<Rank, usize> = HashMap::new();
+        for &(_, uploader) in in_flight {
+            *counts.entry(uploader).or_default() += 1;
+        }
+        counts.into_iter().filter(|&(uploader, n)| n >= self.per_uploader(uploader)).map(|(uploader, _)| uploader).collect()
     }
-    counts.into_iter().filter(|&(_, n)| n >= limit).map(|(uploader, _)| uploader).collect()
 }
 
 fn unexpected(what: &str, got: Message, from: Rank) -> RunError {

@@ -37,8 +37,10 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
     let Message::Register(Registration { input, .. }) = registration else { unreachable!("built above") };
 
     let envelope = transport.recv(Endpoint::Download, None)?.expect("no timeout was set");
-    let (catalog, epoch_us) = match envelope.msg {
-        Message::Start { catalog, epoch_us } => (catalog, epoch_us),
+    let (catalog, epoch_us, capacities) = match envelope.msg {
+        Message::Start { catalog, epoch_us, capacities } if capacities.len() + 1 == transport.size() as usize => {
+            (catalog, epoch_us, capacities)
+        }
         Message::Abort => return Err(RunError::Aborted),
         other => return Err(RunError::Protocol(format!("expected the tracker's start, got {other:?}"))),
     };
@@ -53,7 +55,7 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
     let (finished, outcomes) = crossbeam_channel::bounded(2);
     {
         let (transport, store, events, queue) = (transport.clone(), store.clone(), events.clone(), upload_queue.clone());
-        let (chunk_time, slots) = (config.chunk_time, config.upload_slots.max(1));
+        let (chunk_time, slots) = (config.chunk_time, capacities[me.peer_index()].upload_slots as usize);
         spawn("upload", finished.clone(), move || {
             Uploader { transport: &*transport, store: &store, chunk_time, slots, events: &*events, queue: &queue }.serve()
         });
@@ -66,6 +68,7 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
                 store: &store,
                 config: &config,
                 catalog: &catalog,
+                capacities: &capacities,
                 events: &*events,
                 upload_queue: &upload_queue,
             };

@@ -4,6 +4,7 @@
 pub mod registry;
 pub mod state;
 
+use crate::capacity::{read_capacities, Capacity};
 use crate::events::{process_cpu_us, Clock, Event, EventSink, Feed};
 use crate::ids::Rank;
 use crate::input::check_input_count;
@@ -27,12 +28,17 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
             other => return Err(RunError::Protocol(format!("expected a registration, got {other:?}"))),
         }
     }
+    let upload_slots = config.upload_slots.max(1) as u32;
     let checked = registry.into_tracker().and_then(|tracker| {
         check_input_count(&config.inputs, peers).map_err(|e| e.to_string())?;
-        config.setup_error.clone().map_or(Ok(tracker), Err)
+        let capacities = match &config.capacities {
+            Some(path) => read_capacities(path, peers, upload_slots).map_err(|e| e.to_string())?,
+            None => vec![Capacity::uniform(upload_slots); peers],
+        };
+        config.setup_error.clone().map_or(Ok((tracker, capacities)), Err)
     });
-    let mut tracker = match checked {
-        Ok(tracker) => tracker,
+    let (mut tracker, capacities) = match checked {
+        Ok(checked) => checked,
         Err(problem) => {
             for i in 0..peers {
                 transport.send(Rank::from_peer_index(i), &Message::Abort)?;
@@ -45,13 +51,13 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
         chunk_time_ms: config.chunk_time.as_millis() as u64,
         update_every: config.update_every as u32,
         in_flight: IN_FLIGHT as u32,
-        upload_slots: config.upload_slots as u32,
+        upload_slots,
         strategy: config.strategy,
     };
-    let _ = feed.send(Feed::Begin(tracker.header(options)));
+    let _ = feed.send(Feed::Begin(tracker.header(options, capacities.clone())));
     let clock = Clock::start();
     let events = FeedSink { feed: feed.clone(), clock };
-    for (to, msg) in tracker.start(clock.epoch_us(), &events) {
+    for (to, msg) in tracker.start(clock.epoch_us(), &capacities, &events) {
         transport.send(to, &msg)?;
     }
     // Peers send their last events after the stop, so the run is over when all of those came.

@@ -1,6 +1,7 @@
 //! The tracker's bookkeeping, free of any transport: it takes one message and says what to send.
 //! See `INVARIANTS.md` for the rules it keeps.
 
+use crate::capacity::Capacity;
 use crate::events::{Event, EventSink, Member, Request, Role};
 use crate::hash::ChunkHash;
 use crate::ids::{FileId, Rank};
@@ -70,13 +71,14 @@ impl Tracker {
     }
 
     /// The scenario as every consumer of the run's events needs it first.
-    pub fn header(&self, options: RunOptions) -> RunHeader {
+    pub fn header(&self, options: RunOptions, capacities: Vec<Capacity>) -> RunHeader {
         RunHeader {
             peers: self.peers.len() as u32,
             files: self.files.iter().map(|f| FileSpec { name: f.name.clone(), chunks: f.hashes.len() as u32 }).collect(),
             owned: self.peers.iter().map(|p| p.owned.clone()).collect(),
             wanted: self.peers.iter().map(|p| p.wanted.clone()).collect(),
             options,
+            capacities,
         }
     }
 
@@ -88,11 +90,12 @@ impl Tracker {
         self.peers.iter().all(|p| p.done)
     }
 
-    /// The message that lets every peer start, to each of them, with the run's start time.
-    pub fn start(&mut self, epoch_us: u64, events: &dyn EventSink) -> Outgoing {
+    /// The message that lets every peer start, to each of them, with the run's start time and
+    /// every peer's capacity.
+    pub fn start(&mut self, epoch_us: u64, capacities: &[Capacity], events: &dyn EventSink) -> Outgoing {
         events.emit(Event::Started);
         let catalog = self.catalog();
-        let start = || Message::Start { catalog: catalog.clone(), epoch_us };
+        let start = || Message::Start { catalog: catalog.clone(), epoch_us, capacities: capacities.to_vec() };
         (0..self.peers.len()).map(|i| (Rank::from_peer_index(i), start())).collect()
     }
 
@@ -239,7 +242,9 @@ mod tests {
 
     #[test]
     fn the_header_describes_the_scenario() {
-        let header = tracker().header(RunOptions { chunk_time_ms: 5, ..RunOptions::default() });
+        let capacities = vec![Capacity::uniform(2); 4];
+        let header = tracker().header(RunOptions { chunk_time_ms: 5, ..RunOptions::default() }, capacities.clone());
+        assert_eq!(header.capacities, capacities);
         assert_eq!(header.peers, 4);
         assert_eq!(header.files, [FileSpec { name: "a".into(), chunks: 3 }]);
         assert_eq!(header.owned, [vec![FileId(0)], vec![FileId(0)], vec![], vec![]]);
@@ -249,9 +254,11 @@ mod tests {
     #[test]
     fn start_goes_to_every_peer_with_the_catalog() {
         let mut tracker = tracker();
-        let out = tracker.start(77, &NoEvents);
+        let capacities = [Capacity { upload_slots: 3, download_limit: Some(1) }; 4];
+        let out = tracker.start(77, &capacities, &NoEvents);
         assert_eq!(out.len(), 4);
-        assert!(out.iter().all(|(_, m)| *m == Message::Start { catalog: vec!["a".into()], epoch_us: 77 }));
+        let start = Message::Start { catalog: vec!["a".into()], epoch_us: 77, capacities: capacities.to_vec() };
+        assert!(out.iter().all(|(_, m)| *m == start));
     }
 
     #[test]

@@ -249,6 +249,7 @@ mod tests {
             owned: vec![vec![FileId(0)], vec![]],
             wanted: vec![vec![], vec![FileId(0)]],
             options: RunOptions::default(),
+            capacities: vec![],
         };
         let got = |at, chunk| Stamped {
             at,

@@ -16,6 +16,7 @@ pub fn header() -> RunHeader {
         owned: vec![vec![FileId(0), FileId(1)], vec![FileId(2)], vec![], vec![], vec![], vec![]],
         wanted: vec![vec![FileId(2)], vec![], vec![FileId(0), FileId(2)], vec![FileId(0)], vec![FileId(1), FileId(0)], vec![FileId(2)]],
         options: RunOptions { chunk_time_ms: 20, ..RunOptions::default() },
+        capacities: vec![],
     }
 }
 
@@ -81,6 +82,7 @@ pub fn crowd() -> SwarmModel {
         owned: (0..peers).map(|p| if p == 0 { vec![FileId(0)] } else { vec![] }).collect(),
         wanted: (0..peers).map(|p| if p == 0 { vec![] } else { vec![FileId(0)] }).collect(),
         options: RunOptions::default(),
+        capacities: vec![],
     };
     let mut model = SwarmModel::new(header);
     for step in 0..50u32 {
