@@ -22,3 +22,4 @@ pub mod strategy;
 pub mod tracker;
 pub mod transport;
 pub mod tui;
+pub mod verify;

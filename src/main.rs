@@ -89,6 +89,18 @@ enum Command {
     /// Run the canonical scenarios under mpirun and print how close each comes to the lower
     /// bound, its fairness, overhead and speed, and the raw MPI request and reply rate
     Bench(BenchArgs),
+    /// Check a run's outputs against its inputs: every wanted file of every peer, hash by hash
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// Folder holding in<R>.txt
+    #[arg(long, default_value = ".")]
+    inputs: PathBuf,
+    /// Folder holding the run's client<R>_<file>
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -232,6 +244,16 @@ fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("mpitorrent bench: error: {e:#}");
                 ExitCode::FAILURE
+            }
+        },
+        Some(Command::Verify(args)) => match mpitorrent::verify::verify_outputs(&args.inputs, &args.out) {
+            Ok(checks) => {
+                print!("{}", mpitorrent::verify::table(&checks));
+                if checks.iter().all(|c| c.verdict.is_ok()) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            }
+            Err(e) => {
+                eprintln!("mpitorrent verify: error: {e}");
+                ExitCode::from(INPUT_ERROR)
             }
         },
         None => run_under_mpi(&cli.run),

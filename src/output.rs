@@ -33,28 +33,6 @@ pub fn replace_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     written
 }
 
-/// Checks that `out` holds exactly the `expected` outputs, each with exactly its hashes in order,
-/// and nothing else (no temporary file); the error names the first output that is wrong.
-pub fn check_outputs(expected: &[(String, Vec<ChunkHash>)], out: &Path) -> Result<(), String> {
-    for (name, hashes) in expected {
-        let path = out.join(name);
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let lines: Vec<&str> = text.lines().collect();
-        if let Some(at) = (0..hashes.len().max(lines.len())).find(|&i| lines.get(i) != hashes.get(i).map(|h| h.as_str()).as_ref()) {
-            return Err(format!("{}:{}: not the expected hash, or a line too many or too few", path.display(), at + 1));
-        }
-    }
-    let mut present: Vec<String> = match std::fs::read_dir(out) {
-        Ok(entries) => entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect(),
-        Err(_) => Vec::new(),
-    };
-    present.retain(|name| !expected.iter().any(|(n, _)| n == name));
-    match present.first() {
-        Some(extra) => Err(format!("{}: not a wanted output", out.join(extra).display())),
-        None => Ok(()),
-    }
-}
-
 /// Checks, before the run starts, that outputs could be written to `dir`, without creating it:
 /// the folder, or the nearest of its ancestors that exists, must be a folder this rank can write
 /// in. The error says what is wrong, for a message that names `dir`.

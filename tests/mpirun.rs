@@ -304,3 +304,29 @@ fn gen_writes_capacities_that_a_run_takes_and_records() {
     assert!(refused.stderr.starts_with("mpitorrent: error: bad.txt:2: upload slots 'two' is not a whole number"), "{}", refused.stderr);
     assert!(!dir.path().join("out2").exists());
 }
+
+#[test]
+fn verify_judges_every_output_and_names_the_first_wrong_line() {
+    let scenario = Scenario::random(&RandomSpec { peers: 4, files: 3, chunks: 5..=30, owners: 1..=1, wanted: 1..=2 }, 3);
+    let dir = tempfile::tempdir().unwrap();
+    scenario.write(&dir.path().join("in")).unwrap();
+    assert!(mpirun(dir.path(), scenario.ranks(), &["--inputs", "in", "--out", "out"], LIMIT).success());
+    let verify = || {
+        let run = std::process::Command::new(common::BINARY).args(["verify", "--inputs", "in", "--out", "out"]).current_dir(dir.path()).output().unwrap();
+        (run.status.code(), String::from_utf8_lossy(&run.stdout).into_owned())
+    };
+    let (code, table) = verify();
+    assert_eq!(code, Some(0), "{table}");
+    let outputs = scenario.expected_outputs();
+    assert_eq!(table.lines().filter(|l| l.contains(" ok, ")).count(), outputs.len(), "{table}");
+
+    let (name, hashes) = &outputs[0];
+    let damaged = dir.path().join("out").join(name);
+    let mut lines: Vec<String> = hashes.iter().map(|h| h.to_string()).collect();
+    lines[1] = "0123".into();
+    std::fs::write(&damaged, lines.join("\n")).unwrap();
+    let (code, table) = verify();
+    assert_eq!(code, Some(1), "{table}");
+    assert!(table.contains(&format!("line 2: expected {}, found '0123'", hashes[1])), "{table}");
+    assert!(table.ends_with(&format!("1 of {} outputs are wrong or missing\n", outputs.len())), "{table}");
+}

@@ -45,7 +45,7 @@ pub fn expected_from_inputs(dir: &Path, peers: u32) -> Vec<(String, Vec<ChunkHas
 
 /// Checks every output hash by hash, and that `out` holds nothing else (no temporary file).
 pub fn check_outputs(expected: &[(String, Vec<ChunkHash>)], out: &Path) {
-    if let Err(problem) = mpitorrent::output::check_outputs(expected, out) {
+    if let Err(problem) = mpitorrent::verify::check_expected(expected, out) {
         panic!("{problem}");
     }
 }
