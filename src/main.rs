@@ -91,6 +91,17 @@ enum Command {
     Bench(BenchArgs),
     /// Check a run's outputs against its inputs: every wanted file of every peer, hash by hash
     Verify(VerifyArgs),
+    /// The report's figures, computed from a log alone
+    Stats(StatsArgs),
+}
+
+#[derive(Args)]
+struct StatsArgs {
+    /// The log, written with --record
+    log: PathBuf,
+    /// Print the report as JSON, as --report writes it
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -256,6 +267,13 @@ fn main() -> ExitCode {
                 ExitCode::from(INPUT_ERROR)
             }
         },
+        Some(Command::Stats(args)) => match stats(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mpitorrent stats: error: {e:#}");
+                ExitCode::from(INPUT_ERROR)
+            }
+        },
         None => run_under_mpi(&cli.run),
     }
 }
@@ -282,21 +300,35 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
             Err(e) => eprintln!("mpitorrent replay: warning: no terminal to show the replay on ({e}); printing its summary"),
         }
     }
-    let log = Log::read(&args.log).map_err(anyhow::Error::msg)?;
-    if let Some(damage) = &log.damage {
-        eprintln!("mpitorrent replay: warning: {damage}");
-    } else if log.end.is_none() {
-        eprintln!(
-            "mpitorrent replay: warning: {} has no closing line: its run did not end cleanly, or is still going",
-            args.log.display()
-        );
-    }
-    let report = log.model().report();
+    let report = report_of_log(&args.log, "replay")?;
     println!("{}", report.summary());
     match &args.report {
         Some(path) => write_report(path, &report),
         None => Ok(()),
     }
+}
+
+fn stats(args: &StatsArgs) -> anyhow::Result<()> {
+    let report = report_of_log(&args.log, "stats")?;
+    match args.json {
+        true => println!("{}", serde_json::to_string_pretty(&report)?),
+        false => print!("{}", report.text()),
+    }
+    Ok(())
+}
+
+/// The report of the run a log holds, with a warning when the log is damaged or unfinished.
+fn report_of_log(path: &Path, command: &str) -> anyhow::Result<mpitorrent::report::Report> {
+    let log = Log::read(path).map_err(anyhow::Error::msg)?;
+    if let Some(damage) = &log.damage {
+        eprintln!("mpitorrent {command}: warning: {damage}");
+    } else if log.end.is_none() {
+        eprintln!(
+            "mpitorrent {command}: warning: {} has no closing line: its run did not end cleanly, or is still going",
+            path.display()
+        );
+    }
+    Ok(log.model().report())
 }
 
 fn bench(args: &BenchArgs) -> anyhow::Result<()> {

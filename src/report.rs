@@ -80,6 +80,40 @@ impl Report {
         self.basic_summary() + &rounds
     }
 
+    /// The report as text: the summary, the efficiency figures, and a row per peer.
+    pub fn text(&self) -> String {
+        let e = &self.efficiency;
+        let figure = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.2}"));
+        let mut text = format!("{}\n\n", self.summary());
+        text += &format!(
+            "lower bound {} rounds · makespan {} rounds · ratio {} · fairness {} (max/mean {}) · requests/chunk {:.2} · duplicates {}\n\n",
+            e.lower_bound_rounds,
+            e.makespan_rounds.map_or("-".to_string(), |r| format!("{r:.0}")),
+            figure(e.makespan_ratio),
+            figure(e.fairness),
+            figure(e.upload_max_over_mean),
+            e.requests_per_chunk,
+            e.duplicates,
+        );
+        text += "peer  files  downloaded  sources  uploads  requests  NACKs  bad  duplicates\n";
+        for p in &self.peers {
+            text += &format!(
+                "{:<4}  {:>2}/{:<2}  {:>10}  {:>7}  {:>7}  {:>8}  {:>5}  {:>3}  {:>10}\n",
+                p.rank,
+                p.completed.len(),
+                p.wanted.len(),
+                p.chunks_downloaded,
+                p.downloaded_from.len(),
+                p.uploads_served,
+                p.requests_sent,
+                p.nacks_received,
+                p.bad_hashes,
+                p.duplicates
+            );
+        }
+        text
+    }
+
     fn basic_summary(&self) -> String {
         format!(
             "mpitorrent: {} peers, {} files completed, {} chunks in {:.2} s ({:.0} chunks/s); \

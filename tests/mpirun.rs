@@ -209,6 +209,20 @@ fn a_recorded_run_replays_to_the_same_report() {
     let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
     assert_eq!(read("replayed.json"), read("live.json"));
 
+    // stats: the same figures from the log alone, as JSON or as text with a row per peer.
+    let stats = |json: bool| {
+        let mut command = std::process::Command::new(common::BINARY);
+        command.args(["stats", "run.log"]).current_dir(dir.path());
+        if json {
+            command.arg("--json");
+        }
+        String::from_utf8(command.output().unwrap().stdout).unwrap()
+    };
+    assert_eq!(stats(true), read("live.json"));
+    let text = stats(false);
+    assert!(text.starts_with(run.stdout.trim_end()), "{text}");
+    assert_eq!(text.lines().filter(|l| l.split_whitespace().next().is_some_and(|w| w.parse::<u32>().is_ok())).count(), 8, "{text}");
+
     // A second run may not overwrite the log, and stops before anything is written.
     let again = mpirun(dir.path(), scenario.ranks(), &["--out", "out2", "--record", "run.log"], LIMIT);
     assert_eq!(again.code, Some(2), "{}", again.stderr);
