@@ -26,6 +26,18 @@ impl ChunkOrder {
         self.remaining.pop_front()
     }
 
+    /// Puts chunks back to be asked for first (in the rarest-first order, until the next rerank).
+    pub fn put_back(&mut self, chunks: impl IntoIterator<Item = ChunkIdx>) {
+        let mut chunks: Vec<ChunkIdx> = chunks.into_iter().collect();
+        if !self.rarest {
+            // The sequential order stays sequential; a random one is no worse for it.
+            chunks.sort_unstable();
+        }
+        for chunk in chunks.into_iter().rev() {
+            self.remaining.push_front(chunk);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.remaining.is_empty()
     }
@@ -71,5 +83,17 @@ mod tests {
         let mut sequential = ChunkOrder::new(3, PieceOrder::Sequential, &mut SmallRng::seed_from_u64(1));
         sequential.rerank(&[5, 1, 0]);
         assert_eq!(drain(&mut sequential), [0, 1, 2], "only rarest-first reranks");
+    }
+
+    #[test]
+    fn chunks_put_back_come_first() {
+        let mut sequential = ChunkOrder::new(5, PieceOrder::Sequential, &mut SmallRng::seed_from_u64(1));
+        let _ = [sequential.take_next(), sequential.take_next(), sequential.take_next()];
+        sequential.put_back([ChunkIdx(2), ChunkIdx(0)]);
+        assert_eq!(drain(&mut sequential), [0, 2, 3, 4]);
+        let mut rarest = ChunkOrder::new(3, PieceOrder::Rarest, &mut SmallRng::seed_from_u64(1));
+        let first = rarest.take_next().unwrap();
+        rarest.put_back([first]);
+        assert_eq!(rarest.take_next(), Some(first));
     }
 }
