@@ -148,7 +148,9 @@ pub enum Message {
     ChunkReply { file: FileId, asked: Option<ChunkIdx>, sent: Option<Sent>, holding: Holding },
     // download thread -> upload thread
     /// A request for `chunk`, or, with `None`, an interest: "answer when you hold something I
-    /// lack". `held` is what the requester holds or has on its way: what it wants from no one else.
+    /// lack". `held` is what the requester holds or has on its way: what it wants from no one else
+    /// (left empty in a named request unless the piece order is rarest-first, where an owner
+    /// may send another chunk than the one named).
     ChunkRequest { file: FileId, chunk: Option<ChunkIdx>, held: FixedBitSet },
     /// The requester needs nothing more from this uploader: answer its parked interests now.
     Withdraw { file: FileId },

@@ -109,7 +109,7 @@ impl<T: Transport> Downloader<'_, T> {
         let mut rng = SmallRng::seed_from_u64(strategy.seed ^ (u64::from(self.me().0) << 32) ^ u64::from(file.0));
         let view = SwarmView::new(self.me(), swarm, strategy.seed ^ u64::from(self.me().0));
         let mut order = ChunkOrder::new(chunks, strategy.pieces, &mut rng);
-        order.rerank(&view.holders(chunks));
+        order.rerank(|| view.holders(chunks));
         let mut fetch = Fetch {
             file,
             chunks,
@@ -288,7 +288,9 @@ impl<T: Transport> Downloader<'_, T> {
         fetch.in_flight.push((chunk, uploader));
         let (me, file) = (self.me(), fetch.file);
         self.events.emit(Event::ChunkRequested { downloader: me, uploader, file, chunk });
-        let held = fetch.held_or_coming();
+        // Only a super-seeding owner (rarest-first) looks at what a named request says is held:
+        // other orders spare the bitfield, which costs in swarms of large files.
+        let held = if self.config.strategy.pieces == PieceOrder::Rarest { fetch.held_or_coming() } else { FixedBitSet::new() };
         self.transport.send(uploader, &Message::ChunkRequest { file, chunk: Some(chunk), held })?;
         Ok(())
     }
@@ -369,7 +371,10 @@ impl Fetch {
 
     /// Whether some missing chunk is not on its way.
     fn has_free_chunks(&self) -> bool {
-        self.held_or_coming().count_ones(..) < self.chunks
+        let mut coming: Vec<ChunkIdx> = self.in_flight.iter().map(|&(c, _)| c).filter(|c| !self.got.contains(c.index())).collect();
+        coming.sort_unstable();
+        coming.dedup();
+        self.held + coming.len() < self.chunks
     }
 
     /// The chunks this peer holds or has on their way: what it wants from nobody else.
@@ -383,7 +388,8 @@ impl Fetch {
     /// the rarest-first order follows the new counts.
     fn reconsider(&mut self) {
         self.order.put_back(self.waiting.drain(..));
-        self.order.rerank(&self.view.holders(self.chunks));
+        let (view, chunks) = (&self.view, self.chunks);
+        self.order.rerank(|| view.holders(chunks));
     }
 }
 
