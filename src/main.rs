@@ -67,7 +67,7 @@ struct RunArgs {
     #[arg(long)]
     end_game: bool,
     /// Chunks a peer downloads between two reports to the tracker
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = mpitorrent::run::UPDATE_EVERY as u32, value_parser = clap::value_parser!(u32).range(1..))]
     update_every: u32,
     /// Chunks an upload thread serves at once
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]

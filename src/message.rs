@@ -69,6 +69,31 @@ impl Holding {
             Holding::Some(bits) => bits.contains(chunk.index()),
         }
     }
+
+    /// Adds what `news` says is held, since a holding only grows; whether anything was new.
+    pub fn learn(&mut self, news: &Holding) -> bool {
+        match (&mut *self, news) {
+            (Holding::All, _) => false,
+            (_, Holding::All) => {
+                *self = Holding::All;
+                true
+            }
+            (Holding::Some(mine), Holding::Some(theirs)) => {
+                let new = theirs.difference(mine).next().is_some();
+                mine.grow(theirs.len());
+                mine.union_with(theirs);
+                new
+            }
+        }
+    }
+
+    /// Whether it holds any of a file's `chunks` chunks that `held` lacks.
+    pub fn offers(&self, held: &FixedBitSet, chunks: usize) -> bool {
+        match self {
+            Holding::All => held.count_ones(..chunks.min(held.len())) < chunks,
+            Holding::Some(bits) => bits.difference(held).any(|c| c < chunks),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,6 +108,14 @@ pub struct SwarmMember {
 
 /// A file's swarm, least busy member first.
 pub type Swarm = Vec<SwarmMember>;
+
+/// A chunk an uploader sends: which one (with `rarest`, an original owner may send another than
+/// the one asked for) and its hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    pub chunk: ChunkIdx,
+    pub hash: ChunkHash,
+}
 
 /// A chunk a peer received, and from whom, as reported to the tracker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,11 +143,19 @@ pub enum Message {
     Abort,
     FileInfo { file: FileId, hashes: Vec<ChunkHash>, swarm: Swarm },
     SwarmReply { file: FileId, swarm: Swarm },
-    // upload thread -> download thread
-    /// ACK with the chunk's hash, or NACK (`None`) when the uploader does not hold it.
-    ChunkReply { file: FileId, chunk: ChunkIdx, hash: Option<ChunkHash> },
+    // upload thread (or, for a parked interest, download thread) -> download thread
+    /// The answer to a request for `asked` (`None`: to an interest): the chunk sent (ACK), or
+    /// nothing (NACK, or an interest answered). Always the uploader's holding, so downloaders
+    /// learn who holds what from the data path, not only from the tracker.
+    ChunkReply { file: FileId, asked: Option<ChunkIdx>, sent: Option<Sent>, holding: Holding },
     // download thread -> upload thread
-    ChunkRequest { file: FileId, chunk: ChunkIdx },
+    /// A request for `chunk`, or, with `None`, an interest: "answer when you hold something I
+    /// lack". `held` is what the requester holds or has on its way: what it wants from no one else
+    /// (left empty in a named request unless the piece order is rarest-first, where an owner
+    /// may send another chunk than the one named).
+    ChunkRequest { file: FileId, chunk: Option<ChunkIdx>, held: FixedBitSet },
+    /// The requester needs nothing more from this uploader: answer its parked interests now.
+    Withdraw { file: FileId },
     // tracker -> upload thread
     Stop,
     // peer -> rank 0's collector
@@ -137,6 +178,7 @@ impl Message {
             Message::ChunkReply { .. } => 14,
             Message::ChunkRequest { .. } => 20,
             Message::Stop => 21,
+            Message::Withdraw { .. } => 22,
             Message::Events { .. } => 30,
         }
     }
@@ -192,9 +234,15 @@ mod tests {
             Message::Abort,
             Message::FileInfo { file: FileId(2), hashes: vec![ChunkHash::from_u128(9)], swarm: swarm.clone() },
             Message::SwarmReply { file: FileId(2), swarm },
-            Message::ChunkReply { file: FileId(0), chunk: ChunkIdx(1), hash: Some(ChunkHash::from_u128(1)) },
-            Message::ChunkReply { file: FileId(0), chunk: ChunkIdx(1), hash: None },
-            Message::ChunkRequest { file: FileId(0), chunk: ChunkIdx(1) },
+            Message::ChunkReply {
+                file: FileId(0),
+                asked: Some(ChunkIdx(1)),
+                sent: Some(Sent { chunk: ChunkIdx(2), hash: ChunkHash::from_u128(1) }),
+                holding: Holding::All,
+            },
+            Message::ChunkReply { file: FileId(0), asked: None, sent: None, holding: Holding::Some(FixedBitSet::with_capacity(3)) },
+            Message::ChunkRequest { file: FileId(0), chunk: Some(ChunkIdx(1)), held: FixedBitSet::with_capacity(9) },
+            Message::Withdraw { file: FileId(0) },
             Message::Stop,
             Message::Events { events: vec![Stamped { at: 7, event: Event::Started }], last: true },
         ]
@@ -210,10 +258,13 @@ mod tests {
     #[test]
     fn each_kind_has_its_own_tag_and_one_endpoint() {
         let tags: std::collections::BTreeSet<i32> = samples().iter().map(Message::tag).collect();
-        assert_eq!(tags.len(), 13, "{tags:?}");
+        assert_eq!(tags.len(), 14, "{tags:?}");
         assert_eq!(Message::Stop.endpoint(), Endpoint::Upload);
-        assert_eq!(Message::ChunkRequest { file: FileId(0), chunk: ChunkIdx(0) }.endpoint(), Endpoint::Upload);
-        assert_eq!(Message::ChunkReply { file: FileId(0), chunk: ChunkIdx(0), hash: None }.endpoint(), Endpoint::Download);
+        let held = FixedBitSet::new();
+        assert_eq!(Message::ChunkRequest { file: FileId(0), chunk: None, held }.endpoint(), Endpoint::Upload);
+        assert_eq!(Message::Withdraw { file: FileId(0) }.endpoint(), Endpoint::Upload);
+        let reply = Message::ChunkReply { file: FileId(0), asked: None, sent: None, holding: Holding::All };
+        assert_eq!(reply.endpoint(), Endpoint::Download);
         assert_eq!(Endpoint::of_tag(0), None);
         assert_eq!(Endpoint::of_tag(40), None);
         assert!(Endpoint::Tracker.runs_on(Rank(0)) && !Endpoint::Tracker.runs_on(Rank(3)));
@@ -222,6 +273,22 @@ mod tests {
         assert_eq!(Message::PeerDone.endpoint(), Endpoint::Tracker);
         assert_eq!(Message::Events { events: vec![], last: false }.endpoint(), Endpoint::Events);
         assert!(Endpoint::Events.runs_on(Rank(0)) && !Endpoint::Events.runs_on(Rank(1)));
+    }
+
+    #[test]
+    fn holdings_grow_by_what_is_learnt_and_say_what_they_offer() {
+        let bits = |chunks: &[usize]| {
+            let mut b = FixedBitSet::with_capacity(4);
+            chunks.iter().for_each(|&c| b.insert(c));
+            b
+        };
+        let mut holding = Holding::Some(bits(&[0]));
+        assert!(!holding.learn(&Holding::Some(bits(&[0]))));
+        assert!(holding.learn(&Holding::Some(bits(&[2]))));
+        assert_eq!(holding, Holding::Some(bits(&[0, 2])));
+        assert!(holding.offers(&bits(&[0]), 4) && !holding.offers(&bits(&[0, 2, 3]), 4));
+        assert!(holding.learn(&Holding::All) && !holding.learn(&Holding::Some(bits(&[1]))));
+        assert!(holding.offers(&bits(&[0, 1, 2]), 4) && !holding.offers(&bits(&[0, 1, 2, 3]), 4));
     }
 
     #[test]

@@ -15,6 +15,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Chunks a peer downloads between two reports to the tracker, by default. Peers learn who holds
+/// what from each other's answers, so the tracker's swarm is needed mostly for membership and
+/// busyness, and a report every 25 chunks keeps its traffic near 0.1 message per chunk.
+pub const UPDATE_EVERY: usize = 25;
+
 #[derive(Clone, Debug)]
 pub struct RunConfig {
     /// Where `in<R>.txt` are read.
@@ -44,7 +49,7 @@ impl Default for RunConfig {
             inputs: PathBuf::from("."),
             out: PathBuf::from("."),
             chunk_time: Duration::ZERO,
-            update_every: 10,
+            update_every: UPDATE_EVERY,
             upload_slots: 1,
             capacities: None,
             strategy: Strategy::default(),

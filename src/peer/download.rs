@@ -2,16 +2,21 @@
 //! the tracker every few chunks, and writes each file when it is complete.
 //!
 //! Chunks are requested in the strategy's order, several at a time ([`IN_FLIGHT`]), each from a
-//! member the strategy's peer choice picks; a NACK or a wrong hash sends the chunk to another
-//! member. In the end game, the last chunks on their way are also asked of a second member. The
-//! thread reacts to whatever arrives (chunk replies and the tracker's swarm updates interleave),
-//! so it never polls.
+//! member the strategy's peer choice picks among those known to hold it; a NACK or a wrong hash
+//! sends the chunk to another member. Every answer carries its sender's holding, so what this
+//! peer knows of the swarm is fresh from the data path, not only from the tracker's reports.
+//! Members not known to hold anything this peer lacks get an interest instead (see
+//! [`crate::peer::interest`]), answered as soon as they do; interests are withdrawn once every
+//! missing chunk is on its way. In the end game, the last chunks on their way are also asked of a
+//! second member. The thread reacts to whatever arrives (chunk replies and the tracker's swarm
+//! updates interleave), so it never polls.
 
 use crate::capacity::Capacity;
 use crate::events::{Event, EventSink};
 use crate::ids::{ChunkIdx, FileId, Rank};
-use crate::message::{Endpoint, Message, Received};
+use crate::message::{Endpoint, Message, Received, Sent};
 use crate::output::{output_file_name, write_atomically};
+use crate::peer::interest::{Interests, Requesters};
 use crate::peer::order::ChunkOrder;
 use crate::peer::store::ChunkStore;
 use crate::peer::view::{Pick, SwarmView};
@@ -20,16 +25,14 @@ use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use std::sync::atomic::{AtomicU32, Ordering};
 use crate::run::{RunConfig, RunError};
+use crate::strategy::PieceOrder;
 use crate::transport::Transport;
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-/// Chunk requests a downloader keeps outstanding: enough to hide the round trip to an uploader,
-/// few enough that one downloader cannot flood the swarm.
+/// Chunk requests and interests a downloader keeps outstanding: enough to hide the round trip to
+/// an uploader, few enough that one downloader cannot flood the swarm.
 pub const IN_FLIGHT: usize = 8;
-/// Chunks a downloader looks at, at most, for one whose holders are not all busy with its
-/// requests, before waiting for an answer.
-const DEFER_SCAN: usize = 64;
 /// The longest a downloader waits before asking the tracker again when nobody holds a chunk.
 const LONGEST_BACKOFF: Duration = Duration::from_millis(100);
 /// Swarm updates a downloader asks for in a row, without getting a chunk, before it gives up
@@ -46,6 +49,10 @@ pub struct Downloader<'a, T: Transport> {
     pub events: &'a dyn EventSink,
     /// This peer's upload queue, reported with each update.
     pub upload_queue: &'a AtomicU32,
+    /// Interests parked at this peer's upload thread, answered here when a chunk arrives.
+    pub interests: &'a Interests,
+    /// Peers that asked this one for chunks, as its upload thread met them.
+    pub requesters: &'a Requesters,
 }
 
 /// One file's download in progress.
@@ -64,6 +71,8 @@ struct Fetch {
     /// Chunks no member is known to hold, until the tracker's next swarm.
     waiting: Vec<ChunkIdx>,
     in_flight: Vec<(ChunkIdx, Rank)>,
+    /// Members holding an interest of this peer, and whether it was withdrawn since.
+    interests: Vec<(Rank, bool)>,
     /// Members that failed a chunk since the last swarm update.
     tried: HashMap<ChunkIdx, Vec<Rank>>,
     held: usize,
@@ -115,9 +124,9 @@ impl<T: Transport> Downloader<'_, T> {
         let strategy = self.config.strategy;
         // Every peer and file draws its own random choices, all from the run's seed.
         let mut rng = SmallRng::seed_from_u64(strategy.seed ^ (u64::from(self.me().0) << 32) ^ u64::from(file.0));
-        let view = SwarmView::new(self.me(), swarm);
+        let view = SwarmView::new(self.me(), swarm, strategy.seed ^ u64::from(self.me().0));
         let mut order = ChunkOrder::new(chunks, strategy.pieces, &mut rng);
-        order.rerank(&view.holders(chunks));
+        order.rerank(|| view.holders(chunks));
         let mut fetch = Fetch {
             file,
             chunks,
@@ -128,6 +137,7 @@ impl<T: Transport> Downloader<'_, T> {
             retry: VecDeque::new(),
             waiting: Vec::new(),
             in_flight: Vec::new(),
+            interests: Vec::new(),
             tried: HashMap::new(),
             held: 0,
             unreported: Vec::new(),
@@ -136,7 +146,8 @@ impl<T: Transport> Downloader<'_, T> {
             fruitless: 0,
         };
         // Also waits for duplicate answers of the end game, so none is left for the next file.
-        while fetch.held < chunks || fetch.updating > 0 || !fetch.in_flight.is_empty() {
+        while fetch.held < chunks || fetch.updating > 0 || !fetch.in_flight.is_empty() || !fetch.interests.is_empty() {
+            self.requesters.take(file).into_iter().for_each(|member| fetch.view.meet(member));
             self.request_more(&mut fetch)?;
             if fetch.in_flight.is_empty() && fetch.updating == 0 && fetch.held < chunks {
                 // Every missing chunk waits for a holder: ask the tracker again, after a pause
@@ -158,15 +169,20 @@ impl<T: Transport> Downloader<'_, T> {
             }
             let envelope = self.receive()?;
             match envelope.msg {
-                Message::ChunkReply { file: f, chunk, hash } if f == file => {
-                    self.on_reply(&mut fetch, envelope.from, chunk, hash)?
+                Message::ChunkReply { file: f, asked, sent, holding } if f == file => {
+                    if fetch.view.learn(envelope.from, &holding) {
+                        fetch.reconsider();
+                    }
+                    match asked {
+                        Some(chunk) => self.on_reply(&mut fetch, envelope.from, chunk, sent)?,
+                        None => self.on_interest_answered(&mut fetch, envelope.from, sent)?,
+                    }
                 }
                 Message::SwarmReply { file: f, swarm } if f == file && fetch.updating > 0 => {
                     fetch.updating -= 1;
                     fetch.view.refresh(swarm);
-                    fetch.order.rerank(&fetch.view.holders(chunks));
                     fetch.tried.clear();
-                    fetch.retry.extend(fetch.waiting.drain(..));
+                    fetch.reconsider();
                 }
                 other => return Err(unexpected("a chunk reply or a swarm update", other, envelope.from)),
             }
@@ -183,30 +199,76 @@ impl<T: Transport> Downloader<'_, T> {
 
     /// Requests chunks until the window is full or none is left to ask for. A chunk whose
     /// holders all have as many of this peer's requests as they should is put back for later,
-    /// and the next chunk tried instead.
+    /// and the next chunk tried instead: the scan goes on as long as some member not that busy
+    /// may hold one.
     fn request_more(&self, fetch: &mut Fetch) -> Result<(), RunError> {
         let choice = self.config.strategy.peers;
         let mut deferred = Vec::new();
-        while fetch.in_flight.len() < self.window() && deferred.len() < DEFER_SCAN {
+        let mut busy = self.saturated(&fetch.in_flight);
+        let mut obtainable = fetch.view.obtainable(&busy);
+        while fetch.outstanding() < self.window() && obtainable.is_some() {
             let Some(chunk) = fetch.retry.pop_front().or_else(|| fetch.order.take_next()) else {
                 break;
             };
+            if fetch.got.contains(chunk.index()) || fetch.in_flight.iter().any(|&(c, _)| c == chunk) {
+                continue; // it came in place of another chunk
+            }
+            if !obtainable.as_ref().is_some_and(|o| o.has(chunk)) {
+                deferred.push(chunk);
+                continue;
+            }
             let tried = fetch.tried.get(&chunk).map_or(&[][..], Vec::as_slice);
-            let busy = self.saturated(&fetch.in_flight);
             match fetch.view.pick(chunk, tried, &busy, choice, &mut fetch.rng) {
-                Pick::Chosen(uploader) => self.request(fetch, chunk, uploader)?,
+                Pick::Chosen(uploader) => {
+                    self.request(fetch, chunk, uploader)?;
+                    busy = self.saturated(&fetch.in_flight);
+                    obtainable = fetch.view.obtainable(&busy);
+                }
                 Pick::Busy => deferred.push(chunk),
                 Pick::Nobody => fetch.waiting.push(chunk),
             }
         }
         let exhausted = deferred.is_empty() && fetch.retry.is_empty() && fetch.order.is_empty();
-        // Deferred chunks go first next time, in the order they came.
-        for chunk in deferred.into_iter().rev() {
-            fetch.retry.push_front(chunk);
-        }
+        // Deferred chunks go first next time.
+        fetch.order.put_back(deferred);
         if exhausted {
             self.end_game(fetch)?;
         }
+        self.interest_or_withdraw(fetch)
+    }
+
+    /// While some missing chunk is not asked for, sends interests to members not known to hold
+    /// anything this peer lacks, within the window; once none is left, withdraws them all.
+    fn interest_or_withdraw(&self, fetch: &mut Fetch) -> Result<(), RunError> {
+        let (me, file) = (self.me(), fetch.file);
+        if !fetch.has_free_chunks() {
+            for (member, withdrawn) in fetch.interests.iter_mut().filter(|(_, w)| !*w) {
+                *withdrawn = true;
+                self.transport.send(*member, &Message::Withdraw { file })?;
+            }
+            return Ok(());
+        }
+        let asked: Vec<Rank> = fetch.in_flight.iter().map(|&(_, m)| m).chain(fetch.interests.iter().map(|&(m, _)| m)).collect();
+        let held_or_coming = fetch.held_or_coming();
+        for member in fetch.view.strangers(&held_or_coming, fetch.chunks, &asked) {
+            if fetch.outstanding() >= self.window() {
+                break;
+            }
+            debug_assert_ne!(member, me);
+            fetch.interests.push((member, false));
+            self.transport.send(member, &Message::ChunkRequest { file, chunk: None, held: held_or_coming.clone() })?;
+        }
+        Ok(())
+    }
+
+    /// An interest came back: the member holds something this peer lacks now (its holding, just
+    /// learnt, says what), or the interest was withdrawn.
+    fn on_interest_answered(&self, fetch: &mut Fetch, from: Rank, sent: Option<Sent>) -> Result<(), RunError> {
+        let at = fetch.interests.iter().position(|&(m, _)| m == from).filter(|_| sent.is_none());
+        let Some(at) = at else {
+            return Err(RunError::Protocol(format!("rank {from} answered an interest it did not have, or with a chunk")));
+        };
+        fetch.interests.swap_remove(at);
         Ok(())
     }
 
@@ -240,16 +302,32 @@ impl<T: Transport> Downloader<'_, T> {
         fetch.in_flight.push((chunk, uploader));
         let (me, file) = (self.me(), fetch.file);
         self.events.emit(Event::ChunkRequested { downloader: me, uploader, file, chunk });
-        self.transport.send(uploader, &Message::ChunkRequest { file, chunk })?;
+        // Only a super-seeding owner (rarest-first) looks at what a named request says is held:
+        // other orders spare the bitfield, which costs in swarms of large files.
+        let held = if self.config.strategy.pieces == PieceOrder::Rarest { fetch.held_or_coming() } else { FixedBitSet::new() };
+        self.transport.send(uploader, &Message::ChunkRequest { file, chunk: Some(chunk), held })?;
         Ok(())
     }
 
-    fn on_reply(&self, fetch: &mut Fetch, from: Rank, chunk: ChunkIdx, hash: Option<crate::hash::ChunkHash>) -> Result<(), RunError> {
+    fn on_reply(&self, fetch: &mut Fetch, from: Rank, asked: ChunkIdx, sent: Option<Sent>) -> Result<(), RunError> {
         let (me, file) = (self.me(), fetch.file);
-        let Some(at) = fetch.in_flight.iter().position(|&(c, up)| c == chunk && up == from) else {
-            return Err(RunError::Protocol(format!("rank {from} answered for chunk {} it was not asked for", chunk.0)));
+        let Some(at) = fetch.in_flight.iter().position(|&(c, up)| c == asked && up == from) else {
+            return Err(RunError::Protocol(format!("rank {from} answered for chunk {} it was not asked for", asked.0)));
         };
         fetch.in_flight.swap_remove(at);
+        let (chunk, hash) = match sent {
+            Some(Sent { chunk, hash }) => (chunk, Some(hash)),
+            None => (asked, None),
+        };
+        if chunk != asked {
+            // A super-seeding owner sent another chunk: the one asked for is to ask for again.
+            if self.config.strategy.pieces != PieceOrder::Rarest || chunk.index() >= fetch.chunks {
+                return Err(RunError::Protocol(format!("rank {from} sent chunk {} for chunk {}", chunk.0, asked.0)));
+            }
+            if !fetch.got.contains(asked.index()) && !fetch.in_flight.iter().any(|&(c, _)| c == asked) {
+                fetch.retry.push_front(asked);
+            }
+        }
         if fetch.got.contains(chunk.index()) {
             // The end game's second copy, or its NACK: the chunk is here already.
             if hash.is_some() {
@@ -266,6 +344,7 @@ impl<T: Transport> Downloader<'_, T> {
                 fetch.backoff = None;
                 fetch.fruitless = 0;
                 fetch.unreported.push(Received { chunk, from });
+                self.interests.gained(self.transport, self.store, file)?;
                 if fetch.unreported.len() >= self.config.update_every && fetch.held < fetch.chunks {
                     self.update(fetch)?;
                 }
@@ -304,6 +383,36 @@ impl<T: Transport> Downloader<'_, T> {
             *counts.entry(uploader).or_default() += 1;
         }
         counts.into_iter().filter(|&(uploader, n)| n >= self.per_uploader(uploader)).map(|(uploader, _)| uploader).collect()
+    }
+}
+
+impl Fetch {
+    /// Requests and interests awaiting an answer.
+    fn outstanding(&self) -> usize {
+        self.in_flight.len() + self.interests.len()
+    }
+
+    /// Whether some missing chunk is not on its way.
+    fn has_free_chunks(&self) -> bool {
+        let mut coming: Vec<ChunkIdx> = self.in_flight.iter().map(|&(c, _)| c).filter(|c| !self.got.contains(c.index())).collect();
+        coming.sort_unstable();
+        coming.dedup();
+        self.held + coming.len() < self.chunks
+    }
+
+    /// The chunks this peer holds or has on their way: what it wants from nobody else.
+    fn held_or_coming(&self) -> FixedBitSet {
+        let mut bits = self.got.clone();
+        self.in_flight.iter().for_each(|&(c, _)| bits.insert(c.index()));
+        bits
+    }
+
+    /// After learning who holds what: chunks no one was known to hold may have holders now, and
+    /// the rarest-first order follows the new counts.
+    fn reconsider(&mut self) {
+        self.order.put_back(self.waiting.drain(..));
+        let (view, chunks) = (&self.view, self.chunks);
+        self.order.rerank(|| view.holders(chunks));
     }
 }
 

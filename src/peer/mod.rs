@@ -3,6 +3,7 @@
 
 pub mod download;
 pub mod forward;
+pub mod interest;
 pub mod order;
 pub mod store;
 pub mod upload;
@@ -14,9 +15,11 @@ use crate::input::{input_path, read_peer_input, InputError, PeerInput};
 use crate::message::{Endpoint, Message, Registration};
 use crate::output::check_writable;
 use crate::run::{RunConfig, RunError};
+use crate::strategy::PieceOrder;
 use crate::transport::Transport;
 use download::Downloader;
 use forward::Forwarder;
+use interest::{Interests, Requesters};
 use std::sync::atomic::AtomicU32;
 use upload::Uploader;
 use crossbeam_channel::Sender;
@@ -45,19 +48,25 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
         other => return Err(RunError::Protocol(format!("expected the tracker's start, got {other:?}"))),
     };
     let input = input.map_err(|e| RunError::Protocol(format!("the tracker started a run despite {e}")))?;
-    let (store, wanted) = prepare(&catalog, input)?;
+    let (store, owned, wanted) = prepare(&catalog, input)?;
+    let super_seeds = if config.strategy.pieces == PieceOrder::Rarest { owned } else { Vec::new() };
 
     let store = Arc::new(store);
     let events = Arc::new(Forwarder::start(transport.clone(), Clock::since(epoch_us)));
     let upload_queue = Arc::new(AtomicU32::new(0));
+    let interests = Arc::new(Interests::default());
+    let requesters = Arc::new(Requesters::default());
     // Each thread reports here when it ends; the first error ends the peer at once, without
     // waiting for the other thread, which may be waiting for a message that will never come.
     let (finished, outcomes) = crossbeam_channel::bounded(2);
     {
         let (transport, store, events, queue) = (transport.clone(), store.clone(), events.clone(), upload_queue.clone());
+        let (interests, requesters) = (interests.clone(), requesters.clone());
         let (chunk_time, slots) = (config.chunk_time, capacities[me.peer_index()].upload_slots as usize);
         spawn("upload", finished.clone(), move || {
-            Uploader { transport: &*transport, store: &store, chunk_time, slots, events: &*events, queue: &queue }.serve()
+            let (transport, store, events, queue) = (&*transport, &*store, &*events, &*queue);
+            let (interests, requesters) = (&*interests, &*requesters);
+            Uploader { transport, store, chunk_time, slots, events, queue, interests, requesters, super_seeds }.serve()
         });
     }
     {
@@ -71,6 +80,8 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
                 capacities: &capacities,
                 events: &*events,
                 upload_queue: &upload_queue,
+                interests: &interests,
+                requesters: &requesters,
             };
             downloader.run(&wanted)?;
             transport.send(Rank::TRACKER, &Message::PeerDone)?;
@@ -96,8 +107,8 @@ fn spawn(name: &str, finished: Sender<Result<(), RunError>>, work: impl FnOnce()
         .expect("spawn a thread");
 }
 
-/// The store seeded with this peer's own files, and its wanted files as catalog ids.
-fn prepare(catalog: &[String], input: PeerInput) -> Result<(ChunkStore, Vec<FileId>), RunError> {
+/// The store seeded with this peer's own files, and its owned and wanted files as catalog ids.
+fn prepare(catalog: &[String], input: PeerInput) -> Result<(ChunkStore, Vec<FileId>, Vec<FileId>), RunError> {
     let id = |name: &str| {
         catalog
             .iter()
@@ -107,5 +118,6 @@ fn prepare(catalog: &[String], input: PeerInput) -> Result<(ChunkStore, Vec<File
     };
     let owned = input.owned.into_iter().map(|o| Ok((id(&o.name)?, o.hashes))).collect::<Result<Vec<_>, RunError>>()?;
     let wanted = input.wanted.iter().map(|w| id(&w.name)).collect::<Result<Vec<_>, _>>()?;
-    Ok((ChunkStore::new(catalog.len(), owned), wanted))
+    let owned_ids = owned.iter().map(|(file, _)| *file).collect();
+    Ok((ChunkStore::new(catalog.len(), owned), owned_ids, wanted))
 }

@@ -26,14 +26,28 @@ impl ChunkOrder {
         self.remaining.pop_front()
     }
 
+    /// Puts chunks back to be asked for first (in the rarest-first order, until the next rerank).
+    pub fn put_back(&mut self, chunks: impl IntoIterator<Item = ChunkIdx>) {
+        let mut chunks: Vec<ChunkIdx> = chunks.into_iter().collect();
+        if !self.rarest {
+            // The sequential order stays sequential; a random one is no worse for it.
+            chunks.sort_unstable();
+        }
+        for chunk in chunks.into_iter().rev() {
+            self.remaining.push_front(chunk);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.remaining.is_empty()
     }
 
     /// For the rarest-first order, ranks the remaining chunks by `holders` (how many members
-    /// hold each chunk), fewest first, keeping the earlier order among equals.
-    pub fn rerank(&mut self, holders: &[u32]) {
+    /// hold each chunk), fewest first, keeping the earlier order among equals. The counts are
+    /// only worked out for that order, since they cost a pass over the whole swarm.
+    pub fn rerank(&mut self, holders: impl FnOnce() -> Vec<u32>) {
         if self.rarest {
+            let holders = holders();
             self.remaining.make_contiguous().sort_by_key(|c| holders.get(c.index()).copied().unwrap_or(0));
         }
     }
@@ -63,13 +77,25 @@ mod tests {
     #[test]
     fn rarest_first_follows_the_holder_counts() {
         let mut order = ChunkOrder::new(4, PieceOrder::Rarest, &mut SmallRng::seed_from_u64(1));
-        order.rerank(&[3, 1, 2, 1]);
+        order.rerank(|| vec![3, 1, 2, 1]);
         let first_two = [order.take_next().unwrap().0, order.take_next().unwrap().0];
         assert!(first_two.contains(&1) && first_two.contains(&3), "{first_two:?}");
-        order.rerank(&[0, 9, 5, 9]);
+        order.rerank(|| vec![0, 9, 5, 9]);
         assert_eq!(drain(&mut order), [0, 2]);
         let mut sequential = ChunkOrder::new(3, PieceOrder::Sequential, &mut SmallRng::seed_from_u64(1));
-        sequential.rerank(&[5, 1, 0]);
+        sequential.rerank(|| unreachable!("only rarest-first counts holders"));
         assert_eq!(drain(&mut sequential), [0, 1, 2], "only rarest-first reranks");
+    }
+
+    #[test]
+    fn chunks_put_back_come_first() {
+        let mut sequential = ChunkOrder::new(5, PieceOrder::Sequential, &mut SmallRng::seed_from_u64(1));
+        let _ = [sequential.take_next(), sequential.take_next(), sequential.take_next()];
+        sequential.put_back([ChunkIdx(2), ChunkIdx(0)]);
+        assert_eq!(drain(&mut sequential), [0, 2, 3, 4]);
+        let mut rarest = ChunkOrder::new(3, PieceOrder::Rarest, &mut SmallRng::seed_from_u64(1));
+        let first = rarest.take_next().unwrap();
+        rarest.put_back([first]);
+        assert_eq!(rarest.take_next(), Some(first));
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::hash::ChunkHash;
 use crate::ids::{ChunkIdx, FileId};
+use crate::message::Holding;
 use fixedbitset::FixedBitSet;
 use std::sync::Mutex;
 
@@ -44,6 +45,35 @@ impl ChunkStore {
             FileState::Whole(hashes) => hashes.get(chunk.index()).copied(),
             FileState::Partial { expected, held } => held.contains(chunk.index()).then(|| expected[chunk.index()]),
             FileState::Absent => None,
+        }
+    }
+
+    /// What this peer holds of `file`, as it tells the peers it answers.
+    pub fn holding(&self, file: FileId) -> Holding {
+        let files = self.files.lock().expect("store lock");
+        match files.get(file.index()) {
+            Some(FileState::Whole(_)) => Holding::All,
+            Some(FileState::Partial { held, .. }) => Holding::Some(held.clone()),
+            _ => Holding::Some(FixedBitSet::new()),
+        }
+    }
+
+    /// Whether this peer holds a chunk of `file` that `held` lacks.
+    pub fn offers(&self, file: FileId, held: &FixedBitSet) -> bool {
+        let files = self.files.lock().expect("store lock");
+        match files.get(file.index()) {
+            Some(FileState::Whole(hashes)) => Holding::All.offers(held, hashes.len()),
+            Some(FileState::Partial { expected, held: mine }) => mine.difference(held).any(|c| c < expected.len()),
+            _ => false,
+        }
+    }
+
+    /// The number of chunks of `file`, when this peer knows its hashes.
+    pub fn chunks(&self, file: FileId) -> usize {
+        let files = self.files.lock().expect("store lock");
+        match files.get(file.index()) {
+            Some(FileState::Whole(hashes) | FileState::Partial { expected: hashes, .. }) => hashes.len(),
+            _ => 0,
         }
     }
 
@@ -99,6 +129,8 @@ mod tests {
         assert_eq!(store.serve(FileId(0), ChunkIdx(2)), None);
         assert_eq!(store.serve(FileId(1), ChunkIdx(0)), None);
         assert_eq!(store.serve(FileId(9), ChunkIdx(0)), None);
+        assert_eq!((store.holding(FileId(0)), store.chunks(FileId(0))), (Holding::All, 2));
+        assert!(store.offers(FileId(0), &FixedBitSet::with_capacity(2)) && !store.offers(FileId(1), &FixedBitSet::new()));
     }
 
     #[test]
@@ -109,6 +141,10 @@ mod tests {
         assert_eq!(store.serve(FileId(0), ChunkIdx(0)), None);
         store.accept(FileId(0), ChunkIdx(1), h(2)).unwrap();
         assert_eq!(store.serve(FileId(0), ChunkIdx(1)), Some(h(2)));
+        let mut one = FixedBitSet::with_capacity(2);
+        one.insert(1);
+        assert_eq!(store.holding(FileId(0)), Holding::Some(one.clone()));
+        assert!(store.offers(FileId(0), &FixedBitSet::with_capacity(2)) && !store.offers(FileId(0), &one));
         assert_eq!(store.finish(FileId(0)), Err(StoreError::Incomplete(FileId(0))));
         store.accept(FileId(0), ChunkIdx(0), h(1)).unwrap();
         assert_eq!(store.finish(FileId(0)), Ok(vec![h(1), h(2)]));

@@ -1,12 +1,13 @@
 //! A downloader's picture of one swarm: who holds what, how busy each member is, from the
-//! tracker's last answer plus the requests this peer has sent since; and the choice of whom to
-//! ask for a chunk.
+//! tracker's last answer, the holdings members told it with their answers since, and the
+//! requests this peer has sent since; and the choice of whom to ask for a chunk.
 
 use crate::ids::{ChunkIdx, Rank};
-use crate::message::{Holding, Swarm};
+use crate::message::{Holding, Swarm, SwarmMember};
 use crate::strategy::PeerChoice;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
+use fixedbitset::FixedBitSet;
 
 /// Whom to ask for a chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,19 +26,74 @@ pub struct SwarmView {
     asked: Vec<u64>,
     /// The member asked last, for round-robin.
     last: Option<Rank>,
+    /// This peer's own order among members otherwise equal, so that peers do not all pick the
+    /// same one (the lowest rank) among equally busy holders.
+    salt: u64,
 }
 
 impl SwarmView {
-    pub fn new(me: Rank, swarm: Swarm) -> SwarmView {
+    pub fn new(me: Rank, swarm: Swarm, salt: u64) -> SwarmView {
         let asked = vec![0; swarm.len()];
-        SwarmView { me, swarm, asked, last: None }
+        SwarmView { me, swarm, asked, last: None, salt }
     }
 
-    /// Takes the tracker's fresh swarm; the round-robin turn carries on.
-    pub fn refresh(&mut self, swarm: Swarm) {
+    /// Takes the tracker's fresh swarm, keeping what members told since that the tracker does
+    /// not know yet; the round-robin turn carries on.
+    pub fn refresh(&mut self, mut swarm: Swarm) {
+        for member in &mut swarm {
+            if let Some(known) = self.swarm.iter().find(|m| m.rank == member.rank) {
+                member.holding.learn(&known.holding);
+            }
+        }
         let last = self.last;
-        *self = SwarmView::new(self.me, swarm);
+        *self = SwarmView::new(self.me, swarm, self.salt);
         self.last = last;
+    }
+
+    /// Adds a member the tracker's swarm did not list yet (it asked this peer for a chunk), as
+    /// holding nothing known.
+    pub fn meet(&mut self, member: Rank) {
+        if !self.swarm.iter().any(|m| m.rank == member) {
+            let holding = Holding::Some(FixedBitSet::new());
+            self.swarm.push(SwarmMember { rank: member, uploads: 0, queue: 0, holding });
+            self.asked.push(0);
+        }
+    }
+
+    /// Takes what `member` said it holds; whether it holds chunks this view did not know of.
+    pub fn learn(&mut self, member: Rank, holding: &Holding) -> bool {
+        self.swarm.iter_mut().find(|m| m.rank == member).is_some_and(|m| m.holding.learn(holding))
+    }
+
+    /// What the members other than this peer and those in `busy` hold between them, if anything.
+    pub fn obtainable(&self, busy: &[Rank]) -> Option<Holding> {
+        let mut union: Option<Holding> = None;
+        for m in self.swarm.iter().filter(|m| m.rank != self.me && !busy.contains(&m.rank)) {
+            match &mut union {
+                Some(u) => {
+                    u.learn(&m.holding);
+                }
+                None => union = Some(m.holding.clone()),
+            }
+        }
+        union
+    }
+
+    /// Members other than this peer and those in `skip` known to hold none of the file's
+    /// `chunks` chunks that `got` lacks, in this peer's own order.
+    pub fn strangers(&self, got: &FixedBitSet, chunks: usize, skip: &[Rank]) -> Vec<Rank> {
+        let mut strangers: Vec<Rank> = self
+            .swarm
+            .iter()
+            .filter(|m| m.rank != self.me && !skip.contains(&m.rank) && !m.holding.offers(got, chunks))
+            .map(|m| m.rank)
+            .collect();
+        strangers.sort_by_key(|&rank| self.tiebreak(rank));
+        strangers
+    }
+
+    fn tiebreak(&self, rank: Rank) -> u64 {
+        splitmix(self.salt ^ u64::from(rank.0))
     }
 
     /// A member, other than this peer and those in `tried`, that holds `chunk`, chosen by
@@ -54,16 +110,19 @@ impl SwarmView {
         }
         let free: Vec<usize> = holders.into_iter().filter(|&i| !busy.contains(&self.swarm[i].rank)).collect();
         let at = match choice {
-            PeerChoice::Busyness => free.iter().copied().min_by_key(|&i| (self.asked[i], self.swarm[i].uploads)),
+            PeerChoice::Busyness => {
+                free.iter().copied().min_by_key(|&i| (self.asked[i], self.swarm[i].uploads, self.tiebreak(self.swarm[i].rank)))
+            }
             PeerChoice::Random => free.choose(rng).copied(),
             PeerChoice::RoundRobin => {
                 let after = |i: &usize| self.last.is_none_or(|last| self.swarm[*i].rank > last);
                 let by_rank = |i: &usize| self.swarm[*i].rank;
                 free.iter().copied().filter(after).min_by_key(by_rank).or_else(|| free.iter().copied().min_by_key(by_rank))
             }
-            PeerChoice::ShortestQueue => {
-                free.iter().copied().min_by_key(|&i| (u64::from(self.swarm[i].queue) + self.asked[i], self.swarm[i].uploads))
-            }
+            PeerChoice::ShortestQueue => free.iter().copied().min_by_key(|&i| {
+                let m = &self.swarm[i];
+                (u64::from(m.queue) + self.asked[i], m.uploads, self.tiebreak(m.rank))
+            }),
         };
         let Some(at) = at else { return Pick::Busy };
         self.asked[at] += 1;
@@ -84,12 +143,20 @@ impl SwarmView {
     }
 }
 
+/// A well-mixed 64-bit hash (SplitMix64's finalizer).
+fn splitmix(x: u64) -> u64 {
+    let x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::SwarmMember;
     use fixedbitset::FixedBitSet;
     use rand::SeedableRng;
+    use std::collections::BTreeSet;
 
     fn member(rank: u32, uploads: u64, holding: Holding) -> SwarmMember {
         SwarmMember { rank: Rank(rank), uploads, queue: 0, holding }
@@ -119,11 +186,12 @@ mod tests {
         let mut view = SwarmView::new(
             Rank(1),
             vec![member(1, 0, Holding::All), member(3, 2, holds(&[0])), member(2, 5, Holding::All)],
+            0,
         );
         let mut rng = rng();
         let busyness = PeerChoice::Busyness;
         assert_eq!(view.pick(ChunkIdx(1), &[], &[], busyness, &mut rng), Pick::Chosen(Rank(2)));
-        let mut view = SwarmView::new(Rank(1), view.swarm.clone());
+        let mut view = SwarmView::new(Rank(1), view.swarm.clone(), 0);
         assert_eq!(view.pick(ChunkIdx(0), &[], &[], busyness, &mut rng), Pick::Chosen(Rank(3)));
         assert_eq!(view.pick(ChunkIdx(0), &[Rank(3)], &[], busyness, &mut rng), Pick::Chosen(Rank(2)));
         assert_eq!(view.pick(ChunkIdx(0), &[Rank(3), Rank(2)], &[], busyness, &mut rng), Pick::Nobody);
@@ -132,14 +200,14 @@ mod tests {
 
     #[test]
     fn busyness_spreads_successive_requests_least_busy_first() {
-        let mut view = SwarmView::new(Rank(9), vec![member(1, 0, Holding::All), member(2, 50, Holding::All)]);
+        let mut view = SwarmView::new(Rank(9), vec![member(1, 0, Holding::All), member(2, 50, Holding::All)], 0);
         assert_eq!(picks(&mut view, PeerChoice::Busyness, 4), [1, 2, 1, 2]);
     }
 
     #[test]
     fn round_robin_takes_holders_in_turn_across_refreshes() {
         let swarm = vec![member(4, 0, Holding::All), member(2, 0, Holding::All), member(7, 9, Holding::All)];
-        let mut view = SwarmView::new(Rank(1), swarm.clone());
+        let mut view = SwarmView::new(Rank(1), swarm.clone(), 0);
         assert_eq!(picks(&mut view, PeerChoice::RoundRobin, 4), [2, 4, 7, 2]);
         view.refresh(swarm);
         assert_eq!(picks(&mut view, PeerChoice::RoundRobin, 1), [4]);
@@ -149,23 +217,55 @@ mod tests {
     fn shortest_queue_counts_reported_queues_and_own_requests() {
         let mut busy = member(2, 0, Holding::All);
         busy.queue = 3;
-        let mut view = SwarmView::new(Rank(1), vec![busy, member(3, 10, Holding::All)]);
+        let mut view = SwarmView::new(Rank(1), vec![busy, member(3, 10, Holding::All)], 0);
         assert_eq!(picks(&mut view, PeerChoice::ShortestQueue, 5), [3, 3, 3, 2, 3]);
     }
 
     #[test]
     fn random_choice_uses_every_holder_and_is_repeatable() {
         let swarm: Swarm = (2..6).map(|r| member(r, 0, Holding::All)).collect();
-        let first = picks(&mut SwarmView::new(Rank(1), swarm.clone()), PeerChoice::Random, 40);
-        assert_eq!(first, picks(&mut SwarmView::new(Rank(1), swarm), PeerChoice::Random, 40));
+        let first = picks(&mut SwarmView::new(Rank(1), swarm.clone(), 0), PeerChoice::Random, 40);
+        assert_eq!(first, picks(&mut SwarmView::new(Rank(1), swarm, 0), PeerChoice::Random, 40));
         for rank in 2..6 {
             assert!(first.contains(&rank), "{first:?}");
         }
     }
 
     #[test]
+    fn equally_busy_holders_are_picked_in_each_peers_own_order() {
+        let swarm: Swarm = (2..10).map(|r| member(r, 0, Holding::All)).collect();
+        let firsts: BTreeSet<u32> =
+            (0..8).map(|salt| picks(&mut SwarmView::new(Rank(1), swarm.clone(), salt), PeerChoice::Busyness, 1)[0]).collect();
+        assert!(firsts.len() > 3, "peers spread their first requests: {firsts:?}");
+    }
+
+    #[test]
+    fn members_answers_add_to_what_the_tracker_said_and_survive_its_next_swarm() {
+        let swarm = vec![member(2, 0, holds(&[])), member(3, 0, holds(&[1])), member(4, 0, holds(&[]))];
+        let mut view = SwarmView::new(Rank(2), swarm.clone(), 0);
+        let mine = {
+            let mut bits = FixedBitSet::with_capacity(10);
+            bits.insert(1);
+            bits
+        };
+        let strangers: BTreeSet<Rank> = view.strangers(&mine, 10, &[]).into_iter().collect();
+        assert_eq!(strangers, [Rank(3), Rank(4)].into(), "neither holds a chunk this peer lacks; itself is no stranger");
+        assert!(view.learn(Rank(4), &holds(&[5])));
+        assert!(!view.learn(Rank(4), &holds(&[5])), "nothing new");
+        assert!(!view.learn(Rank(9), &Holding::All), "not a member");
+        view.meet(Rank(9));
+        view.meet(Rank(9));
+        assert!(view.learn(Rank(9), &holds(&[7])));
+        assert_eq!(view.holders(10)[7], 1);
+        assert_eq!(view.strangers(&mine, 10, &[]), [Rank(3)], "rank 4 holds chunk 5, which this peer lacks");
+        assert_eq!(view.strangers(&mine, 10, &[Rank(3)]), []);
+        view.refresh(swarm);
+        assert_eq!(view.holders(10)[5], 1, "the tracker's older swarm does not forget it");
+    }
+
+    #[test]
     fn holders_count_members_other_than_itself() {
-        let view = SwarmView::new(Rank(1), vec![member(1, 0, Holding::All), member(2, 0, holds(&[1, 2])), member(3, 0, Holding::All)]);
+        let view = SwarmView::new(Rank(1), vec![member(1, 0, Holding::All), member(2, 0, holds(&[1, 2])), member(3, 0, Holding::All)], 0);
         assert_eq!(view.holders(4), [1, 2, 2, 1]);
     }
 }
