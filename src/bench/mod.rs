@@ -156,7 +156,7 @@ fn order_name(order: PieceOrder) -> String {
     clap::ValueEnum::to_possible_value(&order).expect("every order has a name").get_name().to_string()
 }
 
-/// The machine the figures were measured on: processor, cores, memory, MPI.
+/// The machine the figures were measured on: processor, cores, memory, system, MPI.
 fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map(|l| l.trim_start_matches([' ', '\t', ':']).to_string());
@@ -173,11 +173,14 @@ fn machine() -> String {
         .ok()
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|text| text.lines().next().map(str::to_string));
+    let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    let system = os_release.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).map(|l| l.trim_matches('"').to_string());
     let unknown = || "unknown".to_string();
     format!(
-        "Machine: {} ({cores} cores), {} memory, {}",
+        "Machine: {} ({cores} cores), {} memory, {}, {}",
         cpu.unwrap_or_else(unknown),
         memory.unwrap_or_else(unknown),
+        system.unwrap_or_else(unknown),
         mpi.unwrap_or_else(unknown)
     )
 }
