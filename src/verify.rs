@@ -48,10 +48,25 @@ pub struct Check {
     pub verdict: Verdict,
 }
 
-/// Reads every `in<R>.txt` in `inputs` (from `in1.txt` up to the first missing one) and checks
-/// each wanted file's output in `out`. Inputs that cannot be read, or a wanted file nobody owns,
-/// are errors naming the file and line.
-pub fn verify_outputs(inputs: &Path, out: &Path) -> Result<Vec<Check>, InputError> {
+/// One output a run must write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expected {
+    pub rank: u32,
+    pub file: String,
+    pub hashes: Vec<ChunkHash>,
+}
+
+impl Expected {
+    /// `client<R>_<file>`.
+    pub fn name(&self) -> String {
+        output_file_name(self.rank, &self.file)
+    }
+}
+
+/// Every output a run of the `in<R>.txt` in `inputs` (from `in1.txt` up to the first missing
+/// one) must write, worked out from the inputs alone. Inputs that cannot be read, or a wanted
+/// file nobody owns, are errors naming the file and line.
+pub fn expected_outputs(inputs: &Path) -> Result<Vec<Expected>, InputError> {
     let mut peers = Vec::new();
     while input_path(inputs, peers.len() as u32 + 1).exists() {
         let path = input_path(inputs, peers.len() as u32 + 1);
@@ -62,31 +77,37 @@ pub fn verify_outputs(inputs: &Path, out: &Path) -> Result<Vec<Check>, InputErro
     }
     let owned: BTreeMap<&str, &[ChunkHash]> =
         peers.iter().flat_map(|(_, input)| &input.owned).map(|o| (o.name.as_str(), &o.hashes[..])).collect();
-    let mut checks = Vec::new();
+    let mut expected = Vec::new();
     for (index, (path, input)) in peers.iter().enumerate() {
-        let rank = index as u32 + 1;
         for wanted in &input.wanted {
             let Some(hashes) = owned.get(wanted.name.as_str()) else {
                 return Err(InputError::new(path, Some(wanted.line), format!("wants '{}', which no peer owns", wanted.name)));
             };
-            let output = out.join(output_file_name(rank, &wanted.name));
-            let verdict = match std::fs::read_to_string(&output) {
-                Ok(text) => judge(hashes, &text),
-                Err(_) => Verdict::Missing,
-            };
-            checks.push(Check { rank, file: wanted.name.clone(), verdict });
+            expected.push(Expected { rank: index as u32 + 1, file: wanted.name.clone(), hashes: hashes.to_vec() });
         }
     }
-    Ok(checks)
+    Ok(expected)
+}
+
+/// Checks each output in `out` that the inputs in `inputs` call for (see [`expected_outputs`]).
+pub fn verify_outputs(inputs: &Path, out: &Path) -> Result<Vec<Check>, InputError> {
+    let checks = expected_outputs(inputs)?.into_iter().map(|expected| {
+        let verdict = match std::fs::read_to_string(out.join(expected.name())) {
+            Ok(text) => judge(&expected.hashes, &text),
+            Err(_) => Verdict::Missing,
+        };
+        Check { rank: expected.rank, file: expected.file, verdict }
+    });
+    Ok(checks.collect())
 }
 
 /// Checks that `out` holds exactly the `expected` outputs, each with exactly its hashes in order,
 /// and nothing else (no temporary file); the error names the first output that is wrong.
-pub fn check_expected(expected: &[(String, Vec<ChunkHash>)], out: &Path) -> Result<(), String> {
+pub fn check_expected<H: AsRef<[ChunkHash]>>(expected: &[(String, H)], out: &Path) -> Result<(), String> {
     for (name, hashes) in expected {
         let path = out.join(name);
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        match judge(hashes, &text) {
+        match judge(hashes.as_ref(), &text) {
             // As written: a hash and a newline a line, nothing more.
             Verdict::Complete { chunks } if text.len() != chunks * 33 => {
                 return Err(format!("{}: spaces or line endings beyond the hashes", path.display()))

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{check_outputs, expected_of};
+use common::check_outputs;
 use mpitorrent::run::{run_in_process, RunConfig};
 use mpitorrent::scenario::Scenario;
 use mpitorrent::strategy::{PieceOrder, Strategy};
@@ -26,7 +26,7 @@ fn a_flash_crowd_with_rarest_first_comes_close_to_the_lower_bound() {
     };
     scenario.write(&config.inputs).unwrap();
     let report = run_in_process(scenario.ranks(), &config).unwrap().report();
-    check_outputs(&expected_of(&scenario), &config.out);
+    check_outputs(&scenario.expected_outputs(), &config.out);
     let efficiency = report.efficiency;
     assert_eq!(efficiency.lower_bound_rounds, 43);
     let ratio = efficiency.makespan_ratio.unwrap();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{check_outputs, expected_of, random_spec};
+use common::{check_outputs, random_spec};
 use mpitorrent::hash::ChunkHash;
 use mpitorrent::log::{Log, Recorder};
 use mpitorrent::ids::Rank;
@@ -40,7 +40,7 @@ fn run_and_check(scenario: &Scenario, mut config: RunConfig, dir: &Path) {
     scenario.write(&config.inputs).unwrap();
     config.out = dir.join("out");
     let report = run_in_process(scenario.ranks(), &config).unwrap().report();
-    check_outputs(&expected_of(scenario), &config.out);
+    check_outputs(&scenario.expected_outputs(), &config.out);
 
     assert_eq!(report.chunks_delivered as usize, scenario.chunks_wanted());
     let uploads: u64 = report.peers.iter().map(|p| p.uploads_served).sum();
@@ -113,7 +113,7 @@ fn the_end_game_makes_duplicates_and_counts_them() {
     assert!(duplicates > 0, "{report:?}");
     assert!(extra >= duplicates);
     assert_eq!(report.options.strategy, strategy, "the report says how the run was set up");
-    check_outputs(&expected_of(&scenario), &dir.path().join("out"));
+    check_outputs(&scenario.expected_outputs(), &dir.path().join("out"));
 }
 
 #[test]
@@ -151,7 +151,7 @@ fn capacities_from_a_file_set_each_peers_slots_and_download_limit() {
     let chunk_time = Duration::from_millis(10);
     let with_file = Some(capacities.clone());
     let (report, out) = run_tweaked(&scenario, |c| RunConfig { chunk_time, capacities: with_file, ..c });
-    check_outputs(&expected_of(&scenario), &out.path().join("out"));
+    check_outputs(&scenario.expected_outputs(), &out.path().join("out"));
     let slots: Vec<(u32, Option<u32>)> = report.capacities.iter().map(|c| (c.upload_slots, c.download_limit)).collect();
     assert_eq!(slots, [(4, None), (1, None), (1, Some(1)), (1, None), (1, None)]);
     assert_eq!(report.efficiency.lower_bound_rounds, 20);
@@ -315,7 +315,7 @@ fn nacks_and_wrong_hashes_send_the_chunk_to_another_member() {
             let (scenario, path) = (scenario.clone(), dir.path().to_owned());
             within(Duration::from_secs(60), move || run_faulty(&scenario, &path, 0.2, 0.1)).unwrap()
         };
-        check_outputs(&expected_of(&scenario), &dir.path().join("out"));
+        check_outputs(&scenario.expected_outputs(), &dir.path().join("out"));
         let (nacks, bad): (u64, u64) = report.peers.iter().map(|p| (p.nacks_received, p.bad_hashes)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
         let requests: u64 = report.peers.iter().map(|p| p.requests_sent).sum();
         assert!(nacks > 0 && bad > 0, "faults were injected: {nacks} NACKs, {bad} bad hashes");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{check_outputs, expected_from_inputs, expected_of, mpirun};
+use common::{check_outputs, expected_from_inputs, mpirun};
 use mpitorrent::report::Report;
 use mpitorrent::scenario::{RandomSpec, Scenario};
 use std::path::Path;
@@ -24,7 +24,7 @@ fn generated_scenarios_come_out_right_hash_by_hash() {
         scenario.write(&dir.path().join("in")).unwrap();
         let run = mpirun(dir.path(), scenario.ranks(), &["--inputs", "in", "--out", "out", "--report", "report.json"], LIMIT);
         assert!(run.success(), "{spec:?}: {}", run.stderr);
-        check_outputs(&expected_of(&scenario), &dir.path().join("out"));
+        check_outputs(&scenario.expected_outputs(), &dir.path().join("out"));
 
         let stdout = &run.stdout;
         assert_eq!(stdout.lines().count(), 1, "one summary line: {stdout}");
@@ -47,7 +47,7 @@ fn random_scenarios_come_out_right_under_mpirun() {
         scenario.write(dir.path()).unwrap();
         let run = mpirun(dir.path(), scenario.ranks(), &["--out", "out"], LIMIT);
         assert!(run.success(), "{spec:?} seed {seed}: {}", run.stderr);
-        check_outputs(&expected_of(&scenario), &dir.path().join("out"));
+        check_outputs(&scenario.expected_outputs(), &dir.path().join("out"));
     }
 }
 
@@ -59,7 +59,7 @@ fn chunk_time_makes_uploaders_busy_without_burning_cpu() {
     scenario.write(dir.path()).unwrap();
     let run = mpirun(dir.path(), scenario.ranks(), &["--chunk-time", "20", "--report", "r.json", "--out", "out"], LIMIT);
     assert!(run.success(), "{}", run.stderr);
-    check_outputs(&expected_of(&scenario), &dir.path().join("out"));
+    check_outputs(&scenario.expected_outputs(), &dir.path().join("out"));
     let report: Report = serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
     // 7 downloaders x 30 chunks at 20 ms, over at most 8 uploaders: at least 0.5 s of serving.
     assert!(report.wall_time_s > 0.5, "chunk time was not spent: {report:?}");
@@ -183,7 +183,7 @@ fn shipped_scenarios_are_generated_and_run() {
         let peers = generated.len() as u32;
         let run = mpirun(fresh.path(), peers + 1, &["--inputs", "in", "--out", "out"], LIMIT);
         assert!(run.success(), "{}: {}", shipped.display(), run.stderr);
-        check_outputs(&expected_from_inputs(&shipped, peers), &fresh.path().join("out"));
+        check_outputs(&expected_from_inputs(&shipped), &fresh.path().join("out"));
         checked += 1;
     }
     assert!(checked >= 5, "only {checked} scenarios in inputs/");
@@ -261,7 +261,7 @@ fn without_a_terminal_the_dashboard_falls_back_to_headless_with_one_warning() {
     assert!(output.status.success(), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("mpitorrent: warning: --tui needs a terminal"), "{stderr}");
-    check_outputs(&expected_of(&scenario), &dir.path().join("out"));
+    check_outputs(&scenario.expected_outputs(), &dir.path().join("out"));
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn gen_writes_capacities_that_a_run_takes_and_records() {
     let args = ["--inputs", "s", "--out", "out", "--capacities", "s/capacities.txt", "--chunk-time", "5", "--report", "r.json"];
     let run = mpirun(dir.path(), 7, &args, LIMIT);
     assert!(run.success(), "{}", run.stderr);
-    check_outputs(&expected_from_inputs(&dir.path().join("s"), 6), &dir.path().join("out"));
+    check_outputs(&expected_from_inputs(&dir.path().join("s")), &dir.path().join("out"));
     let report: Report = serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
     let text = std::fs::read_to_string(dir.path().join("s/capacities.txt")).unwrap();
     let written = mpitorrent::capacity::parse_capacities(&text, "capacities.txt", 6, 1).unwrap();

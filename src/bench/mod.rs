@@ -116,8 +116,7 @@ fn run_once(options: &BenchOptions, work: &Path, scenario: &Scenario, order: Pie
     if !run.success() {
         bail!("a run failed ({} ranks, {order}): {}", scenario.ranks(), run.stderr.trim());
     }
-    let expected: Vec<_> = scenario.expected_outputs().into_iter().map(|(name, hashes)| (name, hashes.to_vec())).collect();
-    crate::verify::check_expected(&expected, &dir.join("out")).map_err(|p| anyhow::anyhow!("wrong output: {p}"))?;
+    crate::verify::check_expected(&scenario.expected_outputs(), &dir.join("out")).map_err(|p| anyhow::anyhow!("wrong output: {p}"))?;
     let report = std::fs::read_to_string(dir.join("report.json")).context("reading the run's report")?;
     Ok(Outcome::Done(Box::new(serde_json::from_str(&report).context("parsing the run's report")?)))
 }

@@ -4,10 +4,7 @@
 pub mod models;
 
 use mpitorrent::hash::ChunkHash;
-use mpitorrent::input::{input_file_name, read_peer_input};
-use mpitorrent::output::output_file_name;
-use mpitorrent::scenario::{RandomSpec, Scenario};
-use std::collections::BTreeMap;
+use mpitorrent::scenario::RandomSpec;
 use std::path::Path;
 use std::time::Duration;
 
@@ -25,26 +22,15 @@ pub fn launch(dir: &Path, np: u32, program: &Path, args: &[&str], limit: Duratio
     mpitorrent::bench::launch::launch(dir, np, program, args, limit).expect("mpirun and timeout are installed (see .ci/setup)")
 }
 
-/// Every output a correct run of `scenario` writes, with its hashes.
-pub fn expected_of(scenario: &Scenario) -> Vec<(String, Vec<ChunkHash>)> {
-    scenario.expected_outputs().into_iter().map(|(name, hashes)| (name, hashes.to_vec())).collect()
-}
-
-/// Every output a correct run of the `in<R>.txt` files in `dir` (peers 1 to `peers`) writes,
-/// worked out from the inputs alone.
-pub fn expected_from_inputs(dir: &Path, peers: u32) -> Vec<(String, Vec<ChunkHash>)> {
-    let inputs: Vec<_> = (1..=peers).map(|r| read_peer_input(&dir.join(input_file_name(r))).unwrap()).collect();
-    let files: BTreeMap<&str, &[ChunkHash]> =
-        inputs.iter().flat_map(|i| &i.owned).map(|o| (o.name.as_str(), &o.hashes[..])).collect();
-    (1..=peers)
-        .zip(&inputs)
-        .flat_map(|(rank, input)| input.wanted.iter().map(move |w| (rank, w.name.as_str())))
-        .map(|(rank, name)| (output_file_name(rank, name), files[name].to_vec()))
-        .collect()
+/// Every output a correct run of the `in<R>.txt` files in `dir` writes, worked out from the
+/// inputs alone.
+pub fn expected_from_inputs(dir: &Path) -> Vec<(String, Vec<ChunkHash>)> {
+    let expected = mpitorrent::verify::expected_outputs(dir).unwrap_or_else(|e| panic!("{e}"));
+    expected.into_iter().map(|e| (e.name(), e.hashes)).collect()
 }
 
 /// Checks every output hash by hash, and that `out` holds nothing else (no temporary file).
-pub fn check_outputs(expected: &[(String, Vec<ChunkHash>)], out: &Path) {
+pub fn check_outputs<H: AsRef<[ChunkHash]>>(expected: &[(String, H)], out: &Path) {
     if let Err(problem) = mpitorrent::verify::check_expected(expected, out) {
         panic!("{problem}");
     }
