@@ -31,8 +31,10 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 /// Chunk requests and interests a downloader keeps outstanding: enough to hide the round trip to
-/// an uploader, few enough that one downloader cannot flood the swarm.
-pub const IN_FLIGHT: usize = 8;
+/// an uploader, few enough that one downloader cannot flood the swarm. Measured on flash crowds:
+/// 32 against 8 gives 2.6 times the chunk rate at `--chunk-time 0` and brings 32 peers from 1.46
+/// to about 1.38 times the lower bound; 64 costs fairness (0.85) with 64 peers.
+pub const IN_FLIGHT: usize = 32;
 /// The longest a downloader waits before asking the tracker again when nobody holds a chunk.
 const LONGEST_BACKOFF: Duration = Duration::from_millis(100);
 /// Swarm updates a downloader asks for in a row, without getting a chunk, before it gives up
