@@ -68,8 +68,7 @@ fn main() {
             let _ = std::fs::remove_dir_all(dir.path().join("out"));
             let run = common::mpirun(dir.path(), np, &args, LIMIT);
             assert!(run.success(), "mpitorrent failed: {}", run.stderr);
-            let report: Report =
-                serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+            let report: Report = serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
             assert_eq!(report.chunks_delivered as usize, scenario.chunks_wanted());
             (run.wall, run.cpu, Some(report))
         }));

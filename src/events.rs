@@ -42,30 +42,79 @@ pub enum Event {
     /// The tracker heard from every peer and let the downloads begin.
     Started,
     /// The tracker handled a request from `peer` and answered it with `replies` messages.
-    TrackerRequest { peer: Rank, request: Request, replies: u32 },
+    TrackerRequest {
+        peer: Rank,
+        request: Request,
+        replies: u32,
+    },
     /// The tracker's view of a swarm changed or was sent out, least busy first.
-    SwarmUpdated { file: FileId, members: Vec<Member> },
+    SwarmUpdated {
+        file: FileId,
+        members: Vec<Member>,
+    },
     /// The tracker learnt that `peer` has all of `file`: it is a seed of it now.
-    FileCompleted { peer: Rank, file: FileId },
+    FileCompleted {
+        peer: Rank,
+        file: FileId,
+    },
     /// `peer` has everything it wanted.
-    PeerDone { peer: Rank },
+    PeerDone {
+        peer: Rank,
+    },
     /// Every peer was done; the tracker told every upload thread to stop.
     Shutdown,
-    ChunkRequested { downloader: Rank, uploader: Rank, file: FileId, chunk: ChunkIdx },
+    ChunkRequested {
+        downloader: Rank,
+        uploader: Rank,
+        file: FileId,
+        chunk: ChunkIdx,
+    },
     /// The uploader sent the chunk's hash: an ACK.
-    ChunkServed { uploader: Rank, downloader: Rank, file: FileId, chunk: ChunkIdx },
+    ChunkServed {
+        uploader: Rank,
+        downloader: Rank,
+        file: FileId,
+        chunk: ChunkIdx,
+    },
     /// The uploader answered that it does not hold the chunk.
-    ChunkNacked { downloader: Rank, uploader: Rank, file: FileId, chunk: ChunkIdx },
+    ChunkNacked {
+        downloader: Rank,
+        uploader: Rank,
+        file: FileId,
+        chunk: ChunkIdx,
+    },
     /// The downloader verified the chunk against the tracker's hash and now holds it: a transfer.
-    ChunkReceived { downloader: Rank, uploader: Rank, file: FileId, chunk: ChunkIdx },
+    ChunkReceived {
+        downloader: Rank,
+        uploader: Rank,
+        file: FileId,
+        chunk: ChunkIdx,
+    },
     /// The hash that came back was not the tracker's.
-    ChunkRejected { downloader: Rank, uploader: Rank, file: FileId, chunk: ChunkIdx },
+    ChunkRejected {
+        downloader: Rank,
+        uploader: Rank,
+        file: FileId,
+        chunk: ChunkIdx,
+    },
     /// A second copy of a chunk already held arrived: the price of the end game.
-    ChunkDuplicate { downloader: Rank, uploader: Rank, file: FileId, chunk: ChunkIdx },
+    ChunkDuplicate {
+        downloader: Rank,
+        uploader: Rank,
+        file: FileId,
+        chunk: ChunkIdx,
+    },
     /// `peer` reported `chunks` newly held chunks of `file` to the tracker.
-    SegmentReported { peer: Rank, file: FileId, chunks: u32 },
+    SegmentReported {
+        peer: Rank,
+        file: FileId,
+        chunks: u32,
+    },
     /// The CPU time a rank used in all, sent as it finishes (under mpirun, one process a rank).
-    CpuUsed { rank: Rank, micros: u64 },
+    CpuUsed {
+        rank: Rank,
+        micros: u64,
+    },
 }
 
 /// An event and when it happened: microseconds since the tracker started the run. Every rank

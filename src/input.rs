@@ -128,9 +128,8 @@ pub fn parse_peer_input(path: &str, text: &str) -> Result<PeerInput, InputError>
         for i in 0..chunk_count {
             let what = format!("hash {} of {chunk_count} of '{name}'", i + 1);
             let (hash_line, text) = lines.next(&what)?;
-            let hash = ChunkHash::parse(text).ok_or_else(|| {
-                lines.error(hash_line, format!("expected {what} (32 hex digits), found '{}'", shorten(text)))
-            })?;
+            let hash = ChunkHash::parse(text)
+                .ok_or_else(|| lines.error(hash_line, format!("expected {what} (32 hex digits), found '{}'", shorten(text))))?;
             hashes.push(hash);
             hash_lines.push(hash_line);
         }
@@ -307,10 +306,7 @@ mod tests {
     fn refuses_counts_that_are_not_whole_numbers() {
         assert_eq!(error_of("-1\n0\n"), "in1.txt:1: the number of owned files: expected a whole number, found '-1'");
         assert_eq!(error_of("two\n"), "in1.txt:1: the number of owned files: expected a whole number, found 'two'");
-        assert_eq!(
-            error_of("1\nfile1 x\n"),
-            "in1.txt:2: chunk count of 'file1': expected a whole number, found 'x'"
-        );
+        assert_eq!(error_of("1\nfile1 x\n"), "in1.txt:2: chunk count of 'file1': expected a whole number, found 'x'");
         assert_eq!(
             error_of("99999999999999999999999\n"),
             "in1.txt:1: the number of owned files: '99999999999999999999999' is too large"
@@ -352,17 +348,11 @@ mod tests {
 
     #[test]
     fn refuses_duplicate_and_unsafe_names() {
-        assert_eq!(
-            error_of(&format!("2\nf 1\n{H1}\nf 1\n{H1}\n0\n")),
-            "in1.txt:4: file 'f' is listed twice among owned files"
-        );
+        assert_eq!(error_of(&format!("2\nf 1\n{H1}\nf 1\n{H1}\n0\n")), "in1.txt:4: file 'f' is listed twice among owned files");
         assert_eq!(error_of("0\n2\ng\ng\n"), "in1.txt:4: file 'g' is listed twice among wanted files");
         assert_eq!(error_of("0\n1\n../etc\n"), "in1.txt:3: file name '../etc' contains a path separator");
         assert_eq!(error_of("0\n1\n..\n"), "in1.txt:3: file name '..' is not allowed: it could name a folder");
-        assert_eq!(
-            error_of(&format!("1\nf 1\n{H1}\n1\nf\n")),
-            "in1.txt:5: wants 'f', which this peer already owns"
-        );
+        assert_eq!(error_of(&format!("1\nf 1\n{H1}\n1\nf\n")), "in1.txt:5: wants 'f', which this peer already owns");
     }
 
     #[test]

@@ -194,8 +194,7 @@ impl<R: BufRead> LogReader<R> {
                 version.version
             ));
         }
-        let header: HeaderLine =
-            serde_json::from_str(&first).map_err(|e| format!("{shown}:1: damaged log header: {e}"))?;
+        let header: HeaderLine = serde_json::from_str(&first).map_err(|e| format!("{shown}:1: damaged log header: {e}"))?;
         header.header.validate().map_err(|e| format!("{shown}:1: damaged log header: {e}"))?;
         Ok(LogReader {
             source,
@@ -231,8 +230,10 @@ impl<R: BufRead> LogReader<R> {
                 }
                 Ok(BodyLine::End { end }) => self.end = Some(end),
                 Err(_) => {
-                    self.damage =
-                        Some(format!("{}:{}: damaged line; replaying the {} events before it", self.shown, self.line, self.events_read))
+                    self.damage = Some(format!(
+                        "{}:{}: damaged line; replaying the {} events before it",
+                        self.shown, self.line, self.events_read
+                    ))
                 }
             }
         }

@@ -3,18 +3,18 @@ use clap::{Args, Parser, Subcommand};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::Communicator;
 use mpi::Threading;
+use mpitorrent::capacity::capacities_text;
 use mpitorrent::collector::collect;
 use mpitorrent::log::{Log, LogReader, Recorder};
+use mpitorrent::output::{check_writable, replace_atomically};
+use mpitorrent::run::{run_rank, RunConfig, RunError};
+use mpitorrent::scenario::{random_capacities, RandomSpec, Scenario, CAPACITY_FILE};
+use mpitorrent::strategy::{PeerChoice, PieceOrder, Strategy};
+use mpitorrent::transport::mpi::MpiTransport;
 use mpitorrent::tui;
 use mpitorrent::tui::live::Ending;
 use mpitorrent::tui::terminal::Screen;
 use mpitorrent::tui::theme::Theme;
-use mpitorrent::output::{check_writable, replace_atomically};
-use mpitorrent::run::{run_rank, RunConfig, RunError};
-use mpitorrent::capacity::capacities_text;
-use mpitorrent::scenario::{random_capacities, RandomSpec, Scenario, CAPACITY_FILE};
-use mpitorrent::strategy::{PeerChoice, PieceOrder, Strategy};
-use mpitorrent::transport::mpi::MpiTransport;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -260,7 +260,11 @@ fn main() -> ExitCode {
         Some(Command::Verify(args)) => match mpitorrent::verify::verify_outputs(&args.inputs, &args.out) {
             Ok(checks) => {
                 print!("{}", mpitorrent::verify::table(&checks));
-                if checks.iter().all(|c| c.verdict.is_ok()) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+                if checks.iter().all(|c| c.verdict.is_ok()) {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
             }
             Err(e) => {
                 eprintln!("mpitorrent verify: error: {e}");
@@ -462,7 +466,11 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
                 let written = args.report.as_ref().map_or(Ok(()), |path| write_report(path, &report));
                 let problems: Vec<String> = log_failure.into_iter().chain(written.err().map(|e| format!("{e:#}"))).collect();
                 problems.iter().for_each(|p| eprintln!("mpitorrent: error: {p}"));
-                if problems.is_empty() { 0 } else { 1 }
+                if problems.is_empty() {
+                    0
+                } else {
+                    1
+                }
             }
             Ok(None) => 0,
             Err(RunError::Input(problem)) => {

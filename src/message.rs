@@ -128,39 +128,73 @@ pub struct Received {
 pub enum Message {
     // peer -> tracker
     Register(Registration),
-    FileRequest { file: FileId },
+    FileRequest {
+        file: FileId,
+    },
     /// Chunks received since the last report, and the length of this peer's upload queue.
-    Update { file: FileId, received: Vec<Received>, queue: u32 },
-    FileComplete { file: FileId, received: Vec<Received> },
+    Update {
+        file: FileId,
+        received: Vec<Received>,
+        queue: u32,
+    },
+    FileComplete {
+        file: FileId,
+        received: Vec<Received>,
+    },
     PeerDone,
     // tracker -> peer's download thread
     /// Everyone registered: downloads may begin. Carries the catalog of file names (a file's id is
     /// its position in it) and the run's start time, in microseconds since the Unix epoch, against
     /// which every rank stamps its events.
     /// Also every peer's capacity (rank 1 first): its own, and its uploaders' slots.
-    Start { catalog: Vec<String>, epoch_us: u64, capacities: Vec<Capacity> },
+    Start {
+        catalog: Vec<String>,
+        epoch_us: u64,
+        capacities: Vec<Capacity>,
+    },
     /// The run cannot go on; the tracker prints the reason.
     Abort,
-    FileInfo { file: FileId, hashes: Vec<ChunkHash>, swarm: Swarm },
-    SwarmReply { file: FileId, swarm: Swarm },
+    FileInfo {
+        file: FileId,
+        hashes: Vec<ChunkHash>,
+        swarm: Swarm,
+    },
+    SwarmReply {
+        file: FileId,
+        swarm: Swarm,
+    },
     // upload thread (or, for a parked interest, download thread) -> download thread
     /// The answer to a request for `asked` (`None`: to an interest): the chunk sent (ACK), or
     /// nothing (NACK, or an interest answered). Always the uploader's holding, so downloaders
     /// learn who holds what from the data path, not only from the tracker.
-    ChunkReply { file: FileId, asked: Option<ChunkIdx>, sent: Option<Sent>, holding: Holding },
+    ChunkReply {
+        file: FileId,
+        asked: Option<ChunkIdx>,
+        sent: Option<Sent>,
+        holding: Holding,
+    },
     // download thread -> upload thread
     /// A request for `chunk`, or, with `None`, an interest: "answer when you hold something I
     /// lack". `held` is what the requester holds or has on its way: what it wants from no one else
     /// (left empty in a named request unless the piece order is rarest-first, where an owner
     /// may send another chunk than the one named).
-    ChunkRequest { file: FileId, chunk: Option<ChunkIdx>, held: FixedBitSet },
+    ChunkRequest {
+        file: FileId,
+        chunk: Option<ChunkIdx>,
+        held: FixedBitSet,
+    },
     /// The requester needs nothing more from this uploader: answer its parked interests now.
-    Withdraw { file: FileId },
+    Withdraw {
+        file: FileId,
+    },
     // tracker -> upload thread
     Stop,
     // peer -> rank 0's collector
     /// A batch of the peer's events; `last` on its final batch, sent after the stop.
-    Events { events: Vec<Stamped>, last: bool },
+    Events {
+        events: Vec<Stamped>,
+        last: bool,
+    },
 }
 
 impl Message {
@@ -218,10 +252,7 @@ mod tests {
         ];
         vec![
             Message::Register(Registration { path: "in1.txt".into(), input: Ok(PeerInput::default()) }),
-            Message::Register(Registration {
-                path: "in1.txt".into(),
-                input: Err(InputError::new("in1.txt", Some(3), "bad")),
-            }),
+            Message::Register(Registration { path: "in1.txt".into(), input: Err(InputError::new("in1.txt", Some(3), "bad")) }),
             Message::FileRequest { file: FileId(1) },
             Message::Update { file: FileId(0), received: vec![Received { chunk: ChunkIdx(4), from: Rank(3) }], queue: 2 },
             Message::FileComplete { file: FileId(0), received: vec![] },
@@ -240,7 +271,12 @@ mod tests {
                 sent: Some(Sent { chunk: ChunkIdx(2), hash: ChunkHash::from_u128(1) }),
                 holding: Holding::All,
             },
-            Message::ChunkReply { file: FileId(0), asked: None, sent: None, holding: Holding::Some(FixedBitSet::with_capacity(3)) },
+            Message::ChunkReply {
+                file: FileId(0),
+                asked: None,
+                sent: None,
+                holding: Holding::Some(FixedBitSet::with_capacity(3)),
+            },
             Message::ChunkRequest { file: FileId(0), chunk: Some(ChunkIdx(1)), held: FixedBitSet::with_capacity(9) },
             Message::Withdraw { file: FileId(0) },
             Message::Stop,

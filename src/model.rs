@@ -467,7 +467,8 @@ mod tests {
         let request = |peer, request, replies| Event::TrackerRequest { peer: Rank(peer), request, replies };
         model.apply(&at(0, Event::Started));
         model.apply(&at(1, request(2, Request::FileRequest, 1)));
-        model.apply(&at(2, Event::ChunkRequested { downloader: Rank(2), uploader: Rank(1), file: FileId(0), chunk: ChunkIdx(0) }));
+        model
+            .apply(&at(2, Event::ChunkRequested { downloader: Rank(2), uploader: Rank(1), file: FileId(0), chunk: ChunkIdx(0) }));
         model.apply(&at(3, Event::ChunkNacked { downloader: Rank(2), uploader: Rank(1), file: FileId(0), chunk: ChunkIdx(0) }));
         for chunk in 0..3 {
             model.apply(&received(10 + chunk as u64, 2, 1, chunk));
@@ -491,7 +492,10 @@ mod tests {
     #[test]
     fn swarms_and_roles_follow_the_tracker() {
         let mut model = SwarmModel::new(header());
-        let members = vec![Member { peer: Rank(1), role: Role::Seed, uploads: 0 }, Member { peer: Rank(2), role: Role::Leecher, uploads: 0 }];
+        let members = vec![
+            Member { peer: Rank(1), role: Role::Seed, uploads: 0 },
+            Member { peer: Rank(2), role: Role::Leecher, uploads: 0 },
+        ];
         model.apply(&at(5, Event::SwarmUpdated { file: FileId(0), members: members.clone() }));
         assert_eq!(model.files[0].members, members);
     }

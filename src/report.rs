@@ -71,10 +71,9 @@ impl Report {
     /// against its lower bound.
     pub fn summary(&self) -> String {
         let rounds = match (self.efficiency.makespan_rounds, self.efficiency.makespan_ratio) {
-            (Some(rounds), Some(ratio)) => format!(
-                "; {rounds:.0} rounds, {ratio:.2}x the lower bound of {}",
-                self.efficiency.lower_bound_rounds
-            ),
+            (Some(rounds), Some(ratio)) => {
+                format!("; {rounds:.0} rounds, {ratio:.2}x the lower bound of {}", self.efficiency.lower_bound_rounds)
+            }
             _ => String::new(),
         };
         self.basic_summary() + &rounds

@@ -75,9 +75,16 @@ impl Scenario {
         let mut rng = SmallRng::seed_from_u64(seed);
         let hashes = (0..chunks).map(|_| ChunkHash::from_u128(rng.gen())).collect();
         let files = vec![ScenarioFile { name: "file1".into(), hashes }];
-        let peers = (0..peers)
-            .map(|p| if p == 0 { PeerPlan { owned: vec![0], wanted: vec![] } } else { PeerPlan { owned: vec![], wanted: vec![0] } })
-            .collect();
+        let peers =
+            (0..peers)
+                .map(|p| {
+                    if p == 0 {
+                        PeerPlan { owned: vec![0], wanted: vec![] }
+                    } else {
+                        PeerPlan { owned: vec![], wanted: vec![0] }
+                    }
+                })
+                .collect();
         Scenario { files, peers }
     }
 
@@ -145,7 +152,12 @@ pub const CAPACITY_FILE: &str = "capacities.txt";
 
 /// Capacities for `peers` peers: upload slots drawn from `upload`, download limits from
 /// `download` (none without it).
-pub fn random_capacities(peers: usize, upload: RangeInclusive<u32>, download: Option<RangeInclusive<u32>>, seed: u64) -> Vec<Capacity> {
+pub fn random_capacities(
+    peers: usize,
+    upload: RangeInclusive<u32>,
+    download: Option<RangeInclusive<u32>>,
+    seed: u64,
+) -> Vec<Capacity> {
     // Its own stream, so adding capacities does not change the scenario drawn from the same seed.
     let mut rng = SmallRng::seed_from_u64(seed ^ 0xca9a_c17e);
     (0..peers)

@@ -12,10 +12,16 @@ use std::path::Path;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// Every hash, in order.
-    Complete { chunks: usize },
+    Complete {
+        chunks: usize,
+    },
     Missing,
     /// The first line that differs (1-based); `found` is `None` past the file's end.
-    WrongLine { line: usize, expected: Option<ChunkHash>, found: Option<String> },
+    WrongLine {
+        line: usize,
+        expected: Option<ChunkHash>,
+        found: Option<String>,
+    },
 }
 
 impl Verdict {
@@ -73,7 +79,11 @@ pub fn expected_outputs(inputs: &Path) -> Result<Vec<Expected>, InputError> {
         peers.push((path.display().to_string(), read_peer_input(&path)?));
     }
     if peers.is_empty() {
-        return Err(InputError::new(input_path(inputs, 1).display().to_string(), None, "no such file: no inputs to verify against"));
+        return Err(InputError::new(
+            input_path(inputs, 1).display().to_string(),
+            None,
+            "no such file: no inputs to verify against",
+        ));
     }
     let owned: BTreeMap<&str, &[ChunkHash]> =
         peers.iter().flat_map(|(_, input)| &input.owned).map(|o| (o.name.as_str(), &o.hashes[..])).collect();
@@ -134,11 +144,9 @@ fn judge(hashes: &[ChunkHash], text: &str) -> Verdict {
     let differs = (0..hashes.len().max(lines.len())).find(|&i| lines.get(i).copied() != hashes.get(i).map(|h| h.as_str()));
     match differs {
         None => Verdict::Complete { chunks: hashes.len() },
-        Some(i) => Verdict::WrongLine {
-            line: i + 1,
-            expected: hashes.get(i).copied(),
-            found: lines.get(i).map(|l| l.to_string()),
-        },
+        Some(i) => {
+            Verdict::WrongLine { line: i + 1, expected: hashes.get(i).copied(), found: lines.get(i).map(|l| l.to_string()) }
+        }
     }
 }
 
@@ -177,7 +185,10 @@ mod tests {
         let swapped = text(&[want[0], want[2], want[1]]);
         let verdict = judge(&want, &swapped);
         assert_eq!(verdict.to_string(), format!("line 2: expected {}, found '{}'", want[1], want[2]));
-        assert_eq!(judge(&want, &text(&want[..2])).to_string(), format!("line 3: expected {}, found the end of the file", want[2]));
+        assert_eq!(
+            judge(&want, &text(&want[..2])).to_string(),
+            format!("line 3: expected {}, found the end of the file", want[2])
+        );
         assert_eq!(judge(&want[..2], &text(&want)).to_string(), "line 3: one line too many");
     }
 }

@@ -5,8 +5,8 @@ mod common;
 
 use common::{check_outputs, random_spec};
 use mpitorrent::hash::ChunkHash;
-use mpitorrent::log::{Log, Recorder};
 use mpitorrent::ids::Rank;
+use mpitorrent::log::{Log, Recorder};
 use mpitorrent::message::{Endpoint, Envelope, Message, Sent};
 use mpitorrent::report::Report;
 use mpitorrent::run::{run_in_process, run_in_process_with, RunConfig, RunError};
@@ -124,12 +124,19 @@ fn upload_slots_serve_several_chunks_at_once() {
     let scenario = Scenario {
         files: (1..=4).map(|i| ScenarioFile { name: format!("file{i}"), hashes: hashes.clone() }).collect(),
         peers: (0..5)
-            .map(|p| if p == 0 { PeerPlan { owned: vec![0, 1, 2, 3], wanted: vec![] } } else { PeerPlan { owned: vec![], wanted: vec![p - 1] } })
+            .map(|p| {
+                if p == 0 {
+                    PeerPlan { owned: vec![0, 1, 2, 3], wanted: vec![] }
+                } else {
+                    PeerPlan { owned: vec![], wanted: vec![p - 1] }
+                }
+            })
             .collect(),
     };
     let time = |slots| {
         let started = std::time::Instant::now();
-        let (report, _) = run_tweaked(&scenario, |c| RunConfig { chunk_time: Duration::from_millis(20), upload_slots: slots, ..c });
+        let (report, _) =
+            run_tweaked(&scenario, |c| RunConfig { chunk_time: Duration::from_millis(20), upload_slots: slots, ..c });
         (started.elapsed(), report)
     };
     let ((one, _), (four, report)) = (time(1), time(4));
@@ -219,14 +226,20 @@ fn bad_inputs_stop_every_rank_with_one_clear_message() {
     let seed = format!("1\nf 2\n{H}\n{G}\n0\n");
     let wants = "0\n1\nf\n";
     assert_eq!(input_error(&[&seed, wants], 4), "in3.txt: input file not found");
-    assert_eq!(input_error(&[&seed, wants, wants], 3), "in3.txt: present, but -np 3 runs peers 1 to 2 only: start one rank per input file plus the tracker, or remove it");
+    assert_eq!(
+        input_error(&[&seed, wants, wants], 3),
+        "in3.txt: present, but -np 3 runs peers 1 to 2 only: start one rank per input file plus the tracker, or remove it"
+    );
     assert_eq!(input_error(&[&seed, "0\n1\ng\n"], 3), "in2.txt:3: wants 'g', which no peer owns");
     assert_eq!(
         input_error(&[&seed, &format!("1\nf 2\n{G}\n{H}\n0\n"), wants], 4),
         "in2.txt:3: chunk 1 of 'f' has a different hash here than at in1.txt:3"
     );
     assert_eq!(input_error(&[&seed, "0\n2\nf\nf\n"], 3), "in2.txt:4: file 'f' is listed twice among wanted files");
-    assert_eq!(input_error(&[&format!("1\nf 3\n{H}\n{G}\n0\n"), wants], 3), "in1.txt:5: expected hash 3 of 3 of 'f' (32 hex digits), found '0'");
+    assert_eq!(
+        input_error(&[&format!("1\nf 3\n{H}\n{G}\n0\n"), wants], 3),
+        "in1.txt:5: expected hash 3 of 3 of 'f' (32 hex digits), found '0'"
+    );
     assert_eq!(input_error(&[&seed, "0\n1\n../f\n"], 3), "in2.txt:3: file name '../f' contains a path separator");
 }
 
@@ -316,7 +329,8 @@ fn nacks_and_wrong_hashes_send_the_chunk_to_another_member() {
             within(Duration::from_secs(60), move || run_faulty(&scenario, &path, 0.2, 0.1)).unwrap()
         };
         check_outputs(&scenario.expected_outputs(), &dir.path().join("out"));
-        let (nacks, bad): (u64, u64) = report.peers.iter().map(|p| (p.nacks_received, p.bad_hashes)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let (nacks, bad): (u64, u64) =
+            report.peers.iter().map(|p| (p.nacks_received, p.bad_hashes)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
         let requests: u64 = report.peers.iter().map(|p| p.requests_sent).sum();
         assert!(nacks > 0 && bad > 0, "faults were injected: {nacks} NACKs, {bad} bad hashes");
         assert_eq!(requests, report.chunks_delivered + nacks + bad, "each failed request was retried");

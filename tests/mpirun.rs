@@ -138,7 +138,11 @@ fn bad_inputs_end_the_run_with_one_message() {
         (&[&seed, "0\n1\nf\n"], 4, "mpitorrent: error: in3.txt: input file not found"),
         (&[&seed, "0\n1\nf\n", "0\n0\n"], 3, "mpitorrent: error: in3.txt: present, but -np 3 runs peers 1 to 2 only"),
         (&[&seed, "0\n1\nnope\n"], 3, "mpitorrent: error: in2.txt:3: wants 'nope', which no peer owns"),
-        (&["1\nf 1\nnot-a-hash\n0\n", "0\n1\nf\n"], 3, "mpitorrent: error: in1.txt:3: expected hash 1 of 1 of 'f' (32 hex digits), found 'not-a-hash'"),
+        (
+            &["1\nf 1\nnot-a-hash\n0\n", "0\n1\nf\n"],
+            3,
+            "mpitorrent: error: in1.txt:3: expected hash 1 of 1 of 'f' (32 hex digits), found 'not-a-hash'",
+        ),
         (&[&seed], 1, "mpitorrent: error: needs at least 2 ranks"),
     ];
     for (inputs, np, message) in cases {
@@ -221,7 +225,11 @@ fn a_recorded_run_replays_to_the_same_report() {
     assert_eq!(stats(true), read("live.json"));
     let text = stats(false);
     assert!(text.starts_with(run.stdout.trim_end()), "{text}");
-    assert_eq!(text.lines().filter(|l| l.split_whitespace().next().is_some_and(|w| w.parse::<u32>().is_ok())).count(), 8, "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.split_whitespace().next().is_some_and(|w| w.parse::<u32>().is_ok())).count(),
+        8,
+        "{text}"
+    );
 
     // A second run may not overwrite the log, and stops before anything is written.
     let again = mpirun(dir.path(), scenario.ranks(), &["--out", "out2", "--record", "run.log"], LIMIT);
@@ -232,12 +240,24 @@ fn a_recorded_run_replays_to_the_same_report() {
     // A log cut short replays up to its last whole line, and says so.
     let whole = read("run.log");
     std::fs::write(dir.path().join("cut.log"), &whole[..whole.len() * 2 / 3]).unwrap();
-    let cut = std::process::Command::new(common::BINARY).args(["replay", "cut.log", "--headless"]).current_dir(dir.path()).output().unwrap();
+    let cut = std::process::Command::new(common::BINARY)
+        .args(["replay", "cut.log", "--headless"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert!(cut.status.success());
-    assert!(String::from_utf8_lossy(&cut.stderr).contains("the log ends in the middle of this line"), "{}", String::from_utf8_lossy(&cut.stderr));
+    assert!(
+        String::from_utf8_lossy(&cut.stderr).contains("the log ends in the middle of this line"),
+        "{}",
+        String::from_utf8_lossy(&cut.stderr)
+    );
 
     // Anything else is refused with a clear error.
-    let other = std::process::Command::new(common::BINARY).args(["replay", "live.json", "--headless"]).current_dir(dir.path()).output().unwrap();
+    let other = std::process::Command::new(common::BINARY)
+        .args(["replay", "live.json", "--headless"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(other.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&other.stderr).contains("live.json:1: not an mpitorrent log"));
 }
@@ -267,12 +287,14 @@ fn without_a_terminal_the_dashboard_falls_back_to_headless_with_one_warning() {
 #[test]
 fn bench_prints_every_run_with_its_figures_and_the_raw_mpi_rate() {
     let args = ["bench", "--peers", "3,4", "--chunks", "12", "--orders", "sequential,rarest", "--swarm-peers", "4"];
-    let bench = std::process::Command::new(common::BINARY).args(args).args(["--chunk-time", "5", "--timeout", "60"]).output().unwrap();
+    let bench =
+        std::process::Command::new(common::BINARY).args(args).args(["--chunk-time", "5", "--timeout", "60"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&bench.stdout);
     assert!(bench.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&bench.stderr));
     assert!(stdout.starts_with("Machine: "), "{stdout}");
     let cells = |line: &str| line.trim_matches('|').split('|').map(str::trim).map(String::from).collect::<Vec<_>>();
-    let runs: Vec<Vec<String>> = stdout.lines().filter(|l| l.starts_with("| flash crowd") || l.starts_with("| random")).map(cells).collect();
+    let runs: Vec<Vec<String>> =
+        stdout.lines().filter(|l| l.starts_with("| flash crowd") || l.starts_with("| random")).map(cells).collect();
     assert_eq!(runs.len(), 6, "two crowds and a swarm, two orders each:\n{stdout}");
     for run in &runs {
         // bound, makespan, ratio, fairness: a run never beats the bound.
@@ -281,7 +303,8 @@ fn bench_prints_every_run_with_its_figures_and_the_raw_mpi_rate() {
         let fairness: f64 = run[7].parse().unwrap();
         assert!(fairness > 0.0 && fairness <= 1.0, "{run:?}");
     }
-    let rates: Vec<Vec<String>> = stdout.lines().filter(|l| l.starts_with("| 4 |") || l.starts_with("| 5 |")).map(cells).collect();
+    let rates: Vec<Vec<String>> =
+        stdout.lines().filter(|l| l.starts_with("| 4 |") || l.starts_with("| 5 |")).map(cells).collect();
     assert_eq!(rates.len(), 2, "{stdout}");
     for rate in rates {
         let (raw, ours): (f64, f64) = (rate[1].parse().unwrap(), rate[2].parse().unwrap());
@@ -295,7 +318,20 @@ fn bench_prints_every_run_with_its_figures_and_the_raw_mpi_rate() {
 fn gen_writes_capacities_that_a_run_takes_and_records() {
     let dir = tempfile::tempdir().unwrap();
     let gen = std::process::Command::new(common::BINARY)
-        .args(["gen", "flash-crowd", "--out", "s", "--peers", "6", "--chunks", "30", "--upload-slots", "1..3", "--download-limit", "2..4"])
+        .args([
+            "gen",
+            "flash-crowd",
+            "--out",
+            "s",
+            "--peers",
+            "6",
+            "--chunks",
+            "30",
+            "--upload-slots",
+            "1..3",
+            "--download-limit",
+            "2..4",
+        ])
         .current_dir(dir.path())
         .output()
         .unwrap();
@@ -315,7 +351,11 @@ fn gen_writes_capacities_that_a_run_takes_and_records() {
     std::fs::write(dir.path().join("bad.txt"), "1 2\n2 two\n").unwrap();
     let refused = mpirun(dir.path(), 7, &["--inputs", "s", "--out", "out2", "--capacities", "bad.txt"], LIMIT);
     assert_eq!(refused.code, Some(2), "{}", refused.stderr);
-    assert!(refused.stderr.starts_with("mpitorrent: error: bad.txt:2: upload slots 'two' is not a whole number"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.starts_with("mpitorrent: error: bad.txt:2: upload slots 'two' is not a whole number"),
+        "{}",
+        refused.stderr
+    );
     assert!(!dir.path().join("out2").exists());
 }
 
@@ -326,7 +366,11 @@ fn verify_judges_every_output_and_names_the_first_wrong_line() {
     scenario.write(&dir.path().join("in")).unwrap();
     assert!(mpirun(dir.path(), scenario.ranks(), &["--inputs", "in", "--out", "out"], LIMIT).success());
     let verify = || {
-        let run = std::process::Command::new(common::BINARY).args(["verify", "--inputs", "in", "--out", "out"]).current_dir(dir.path()).output().unwrap();
+        let run = std::process::Command::new(common::BINARY)
+            .args(["verify", "--inputs", "in", "--out", "out"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
         (run.status.code(), String::from_utf8_lossy(&run.stdout).into_owned())
     };
     let (code, table) = verify();

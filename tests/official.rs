@@ -10,16 +10,19 @@ use std::process::Command;
 use std::time::Duration;
 
 fn official_dir() -> PathBuf {
-    std::env::var_os("MPITORRENT_OFFICIAL_TESTS").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference-tests/official")
-    })
+    std::env::var_os("MPITORRENT_OFFICIAL_TESTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference-tests/official"))
 }
 
 #[test]
 fn the_public_grading_tests_pass_as_graders_run_them() {
     let dir = official_dir();
     let cases = std::fs::read_to_string(dir.join("cases.json")).unwrap_or_else(|e| {
-        panic!("{}: {e}; the grading tests live in ../shared beside the checkout, or set MPITORRENT_OFFICIAL_TESTS", dir.display())
+        panic!(
+            "{}: {e}; the grading tests live in ../shared beside the checkout, or set MPITORRENT_OFFICIAL_TESTS",
+            dir.display()
+        )
     });
     let cases: Value = serde_json::from_str(&cases).expect("cases.json is JSON");
     let tests = cases["tests"].as_object().expect("a 'tests' object");
@@ -46,7 +49,11 @@ fn the_public_grading_tests_pass_as_graders_run_them() {
                 .arg(source.join(expected.as_str().unwrap()))
                 .output()
                 .unwrap();
-            assert!(diff.status.success(), "{name}: {produced} differs from {expected}: {}", String::from_utf8_lossy(&diff.stdout));
+            assert!(
+                diff.status.success(),
+                "{name}: {produced} differs from {expected}: {}",
+                String::from_utf8_lossy(&diff.stdout)
+            );
         }
         eprintln!("{name}: passed in {:.2} s", run.wall.as_secs_f64());
     }

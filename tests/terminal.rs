@@ -20,7 +20,14 @@ impl Tmux {
             .args(["new-session", "-d", "-x", "120", "-y", "36", "-c"])
             .arg(dir)
             .args(["env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin", "TERM=xterm-256color", "HOME=/tmp"])
-            .args(["OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1", "PS1=ready$ ", "bash", "--norc", "--noprofile"])
+            .args([
+                "OMPI_ALLOW_RUN_AS_ROOT=1",
+                "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
+                "PS1=ready$ ",
+                "bash",
+                "--norc",
+                "--noprofile",
+            ])
             .status()
             .expect("tmux is installed (see .ci/setup)");
         assert!(status.success(), "tmux started");

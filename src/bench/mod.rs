@@ -49,7 +49,6 @@ enum Outcome {
     TimedOut,
 }
 
-
 pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
     let work = tempfile::tempdir().context("creating a temporary folder")?;
     writeln!(out, "{}\n", machine())?;
@@ -102,13 +101,20 @@ pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
 }
 
 /// One run of `scenario` under mpirun, its outputs checked.
-fn run_once(options: &BenchOptions, work: &Path, scenario: &Scenario, order: PieceOrder, chunk_time_ms: u64) -> anyhow::Result<Outcome> {
+fn run_once(
+    options: &BenchOptions,
+    work: &Path,
+    scenario: &Scenario,
+    order: PieceOrder,
+    chunk_time_ms: u64,
+) -> anyhow::Result<Outcome> {
     let dir = work.join("run");
     let _ = std::fs::remove_dir_all(&dir);
     scenario.write(&dir.join("in")).context("writing the scenario")?;
     let chunk_time = chunk_time_ms.to_string();
     let order = order_name(order);
-    let args = ["--inputs", "in", "--out", "out", "--report", "report.json", "--chunk-time", &chunk_time, "--piece-order", &order];
+    let args =
+        ["--inputs", "in", "--out", "out", "--report", "report.json", "--chunk-time", &chunk_time, "--piece-order", &order];
     let run = launch::launch(&dir, scenario.ranks(), &options.program, &args, options.timeout).context("starting mpirun")?;
     if run.code.is_none() || run.wall >= options.timeout {
         return Ok(Outcome::TimedOut);
@@ -116,7 +122,8 @@ fn run_once(options: &BenchOptions, work: &Path, scenario: &Scenario, order: Pie
     if !run.success() {
         bail!("a run failed ({} ranks, {order}): {}", scenario.ranks(), run.stderr.trim());
     }
-    crate::verify::check_expected(&scenario.expected_outputs(), &dir.join("out")).map_err(|p| anyhow::anyhow!("wrong output: {p}"))?;
+    crate::verify::check_expected(&scenario.expected_outputs(), &dir.join("out"))
+        .map_err(|p| anyhow::anyhow!("wrong output: {p}"))?;
     let report = std::fs::read_to_string(dir.join("report.json")).context("reading the run's report")?;
     Ok(Outcome::Done(Box::new(serde_json::from_str(&report).context("parsing the run's report")?)))
 }
@@ -128,7 +135,8 @@ fn raw_rate(options: &BenchOptions, work: &Path, ranks: u32) -> anyhow::Result<R
     if !run.success() {
         bail!("the raw MPI measure failed with {ranks} ranks: {}", run.stderr.trim());
     }
-    serde_json::from_str(run.stdout.trim()).with_context(|| format!("reading the raw MPI measure's output: {}", run.stdout.trim()))
+    serde_json::from_str(run.stdout.trim())
+        .with_context(|| format!("reading the raw MPI measure's output: {}", run.stdout.trim()))
 }
 
 fn row(label: &str, order: PieceOrder, scenario: &Scenario, outcome: &Outcome, timeout: Duration) -> String {
@@ -158,7 +166,8 @@ fn order_name(order: PieceOrder) -> String {
 /// The machine the figures were measured on: processor, cores, memory, system, MPI.
 fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map(|l| l.trim_start_matches([' ', '\t', ':']).to_string());
+    let cpu =
+        cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map(|l| l.trim_start_matches([' ', '\t', ':']).to_string());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let memory = meminfo

@@ -20,14 +20,14 @@ use crate::peer::interest::{Interests, Requesters};
 use crate::peer::order::ChunkOrder;
 use crate::peer::store::ChunkStore;
 use crate::peer::view::{Pick, SwarmView};
-use fixedbitset::FixedBitSet;
-use rand::rngs::SmallRng;
-use rand::SeedableRng;
-use std::sync::atomic::{AtomicU32, Ordering};
 use crate::run::{RunConfig, RunError};
 use crate::strategy::PieceOrder;
 use crate::transport::Transport;
+use fixedbitset::FixedBitSet;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// Chunk requests and interests a downloader keeps outstanding: enough to hide the round trip to
@@ -396,7 +396,8 @@ impl Fetch {
 
     /// Whether some missing chunk is not on its way.
     fn has_free_chunks(&self) -> bool {
-        let mut coming: Vec<ChunkIdx> = self.in_flight.iter().map(|&(c, _)| c).filter(|c| !self.got.contains(c.index())).collect();
+        let mut coming: Vec<ChunkIdx> =
+            self.in_flight.iter().map(|&(c, _)| c).filter(|c| !self.got.contains(c.index())).collect();
         coming.sort_unstable();
         coming.dedup();
         self.held + coming.len() < self.chunks

@@ -61,7 +61,14 @@ pub struct Interests {
 
 impl Interests {
     /// Answers `from`'s interest in `file` now if this peer holds a chunk it lacks, else parks it.
-    pub fn offer<T: Transport>(&self, transport: &T, store: &ChunkStore, from: Rank, file: FileId, held: FixedBitSet) -> Result<(), RunError> {
+    pub fn offer<T: Transport>(
+        &self,
+        transport: &T,
+        store: &ChunkStore,
+        from: Rank,
+        file: FileId,
+        held: FixedBitSet,
+    ) -> Result<(), RunError> {
         // Checking the store under the lock: a chunk accepted meanwhile either shows here or
         // finds the interest parked in `gained`.
         let mut parked = self.parked.lock().expect("interests");
@@ -154,7 +161,9 @@ mod tests {
         store.accept(FileId(0), ChunkIdx(0), hashes[0]).unwrap();
         interests.gained(&me, &store, FileId(0)).unwrap();
         let reply = b.recv(Endpoint::Download, Some(Duration::from_secs(5))).unwrap().unwrap();
-        let Message::ChunkReply { asked: None, sent: None, holding: Holding::Some(bits), .. } = reply.msg else { panic!("{reply:?}") };
+        let Message::ChunkReply { asked: None, sent: None, holding: Holding::Some(bits), .. } = reply.msg else {
+            panic!("{reply:?}")
+        };
         assert_eq!(bits, held(&[0]));
         assert_eq!(interests.parked(), [(Rank(2), FileId(0))]);
         assert!(a.recv(Endpoint::Download, Some(Duration::from_millis(50))).unwrap().is_none());

@@ -17,14 +17,14 @@ use crate::output::check_writable;
 use crate::run::{RunConfig, RunError};
 use crate::strategy::PieceOrder;
 use crate::transport::Transport;
+use crossbeam_channel::Sender;
 use download::Downloader;
 use forward::Forwarder;
 use interest::{Interests, Requesters};
 use std::sync::atomic::AtomicU32;
-use upload::Uploader;
-use crossbeam_channel::Sender;
 use std::sync::Arc;
 use store::ChunkStore;
+use upload::Uploader;
 
 pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(), RunError> {
     let me = transport.rank();

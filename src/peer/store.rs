@@ -10,7 +10,10 @@ use std::sync::Mutex;
 enum FileState {
     Absent,
     /// Being downloaded: the tracker's hashes, and which chunks arrived and matched them.
-    Partial { expected: Vec<ChunkHash>, held: FixedBitSet },
+    Partial {
+        expected: Vec<ChunkHash>,
+        held: FixedBitSet,
+    },
     /// Owned from the start, or completed: every chunk can be served.
     Whole(Vec<ChunkHash>),
 }

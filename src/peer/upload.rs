@@ -124,7 +124,8 @@ impl<T: Transport> Uploader<'_, T> {
             let named = |c: usize| queued.iter().any(|q| q.to == to && q.file == file && q.chunk.index() == c);
             // Owners start at different places, so two owners spread different chunks first.
             let offset = (self.transport.rank().0 as usize).wrapping_mul(chunks / 7 + 1) % chunks;
-            let fresh = (0..chunks).map(|i| (i + offset) % chunks).find(|&c| record.times[c] == 0 && !held.contains(c) && !named(c));
+            let fresh =
+                (0..chunks).map(|i| (i + offset) % chunks).find(|&c| record.times[c] == 0 && !held.contains(c) && !named(c));
             if let Some(fresh) = fresh {
                 chunk = ChunkIdx(fresh as u32);
             }
@@ -133,7 +134,8 @@ impl<T: Transport> Uploader<'_, T> {
             record.never -= 1;
         }
         record.times[chunk.index()] += 1;
-        let hash = self.store.serve(file, chunk).expect("only held chunks are sent: asked ones were checked, fresh ones are owned");
+        let hash =
+            self.store.serve(file, chunk).expect("only held chunks are sent: asked ones were checked, fresh ones are owned");
         Upload { to, file, asked, sent: Sent { chunk, hash } }
     }
 

@@ -5,9 +5,9 @@
 use crate::ids::{ChunkIdx, Rank};
 use crate::message::{Holding, Swarm, SwarmMember};
 use crate::strategy::PeerChoice;
+use fixedbitset::FixedBitSet;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
-use fixedbitset::FixedBitSet;
 
 /// Whom to ask for a chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,11 +183,8 @@ mod tests {
 
     #[test]
     fn busyness_picks_the_least_busy_holder_and_skips_itself_and_tried_ones() {
-        let mut view = SwarmView::new(
-            Rank(1),
-            vec![member(1, 0, Holding::All), member(3, 2, holds(&[0])), member(2, 5, Holding::All)],
-            0,
-        );
+        let mut view =
+            SwarmView::new(Rank(1), vec![member(1, 0, Holding::All), member(3, 2, holds(&[0])), member(2, 5, Holding::All)], 0);
         let mut rng = rng();
         let busyness = PeerChoice::Busyness;
         assert_eq!(view.pick(ChunkIdx(1), &[], &[], busyness, &mut rng), Pick::Chosen(Rank(2)));
@@ -265,7 +262,11 @@ mod tests {
 
     #[test]
     fn holders_count_members_other_than_itself() {
-        let view = SwarmView::new(Rank(1), vec![member(1, 0, Holding::All), member(2, 0, holds(&[1, 2])), member(3, 0, Holding::All)], 0);
+        let view = SwarmView::new(
+            Rank(1),
+            vec![member(1, 0, Holding::All), member(2, 0, holds(&[1, 2])), member(3, 0, Holding::All)],
+            0,
+        );
         assert_eq!(view.holders(4), [1, 2, 2, 1]);
     }
 }

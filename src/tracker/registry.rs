@@ -17,10 +17,8 @@ impl Registry {
     }
 
     pub fn add(&mut self, from: Rank, registration: Registration) -> Result<(), String> {
-        let slot = self
-            .registrations
-            .get_mut(from.peer_index())
-            .ok_or_else(|| format!("registration from unknown rank {from}"))?;
+        let slot =
+            self.registrations.get_mut(from.peer_index()).ok_or_else(|| format!("registration from unknown rank {from}"))?;
         if slot.replace(registration).is_some() {
             return Err(format!("rank {from} registered twice"));
         }
@@ -147,7 +145,10 @@ mod tests {
 
     #[test]
     fn the_first_input_error_in_rank_order_wins() {
-        assert_eq!(error_of(&["0\n0\n", "0\nx\n", "zzz"]), "in2.txt:2: the number of wanted files: expected a whole number, found 'x'");
+        assert_eq!(
+            error_of(&["0\n0\n", "0\nx\n", "zzz"]),
+            "in2.txt:2: the number of wanted files: expected a whole number, found 'x'"
+        );
     }
 
     #[test]
@@ -156,10 +157,7 @@ mod tests {
         let b = format!("1\nf 2\n{H1}\n{H1}\n0\n");
         assert_eq!(error_of(&[&a, &b]), "in2.txt:4: chunk 2 of 'f' has a different hash here than at in1.txt:4");
         assert_eq!(error_of(&[&a, "0\n0\n", "1\nf 1\nX\n"]), "in3.txt:3: expected hash 1 of 1 of 'f' (32 hex digits), found 'X'");
-        assert_eq!(
-            error_of(&[&a, &format!("1\nf 1\n{H1}\n0\n")]),
-            "in2.txt:2: file 'f' has 1 chunks here but 2 at in1.txt:2"
-        );
+        assert_eq!(error_of(&[&a, &format!("1\nf 1\n{H1}\n0\n")]), "in2.txt:2: file 'f' has 1 chunks here but 2 at in1.txt:2");
     }
 
     #[test]

@@ -48,10 +48,8 @@ fn tracked(files: &mut [TrackedFile], file: FileId) -> Result<&mut TrackedFile, 
 impl Tracker {
     /// `inputs[i]` is peer `i + 1`'s input, already checked against `files`.
     pub fn new(files: Vec<CatalogFile>, inputs: &[PeerInput]) -> Tracker {
-        let mut files: Vec<TrackedFile> = files
-            .into_iter()
-            .map(|f| TrackedFile { name: f.name, hashes: f.hashes, members: BTreeMap::new() })
-            .collect();
+        let mut files: Vec<TrackedFile> =
+            files.into_iter().map(|f| TrackedFile { name: f.name, hashes: f.hashes, members: BTreeMap::new() }).collect();
         let id_of = |name: &str, files: &[TrackedFile]| {
             FileId(files.iter().position(|f| f.name == name).expect("registry checked every name") as u32)
         };
@@ -225,7 +223,10 @@ mod tests {
             wanted: vec![],
         };
         let wants = || PeerInput { owned: vec![], wanted: vec![WantedFile { name: "a".into(), line: 3 }] };
-        Tracker::new(vec![CatalogFile { name: "a".into(), hashes: vec![h(1), h(2), h(3)] }], &[owned(), owned(), wants(), wants()])
+        Tracker::new(
+            vec![CatalogFile { name: "a".into(), hashes: vec![h(1), h(2), h(3)] }],
+            &[owned(), owned(), wants(), wants()],
+        )
     }
 
     fn handle(tracker: &mut Tracker, from: u32, msg: Message) -> Outgoing {
@@ -287,7 +288,12 @@ mod tests {
         let mut tracker = tracker();
         handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
         let done = || Message::PeerDone;
-        assert!(handle(&mut tracker, 3, Message::FileComplete { file: FileId(0), received: vec![got(0, 1), got(1, 2), got(2, 2)] }).is_empty());
+        assert!(handle(
+            &mut tracker,
+            3,
+            Message::FileComplete { file: FileId(0), received: vec![got(0, 1), got(1, 2), got(2, 2)] }
+        )
+        .is_empty());
         for peer in [1, 2, 3] {
             assert!(handle(&mut tracker, peer, done()).is_empty());
         }
@@ -353,7 +359,9 @@ mod tests {
         assert!(err(&mut tracker, 3, Message::FileRequest { file: FileId(7) }).contains("no file with id 7"));
         assert!(err(&mut tracker, 9, Message::FileRequest { file: FileId(0) }).contains("not a peer"));
         handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
-        assert!(err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![got(5, 1)], queue: 0 }).contains("impossible"));
+        assert!(
+            err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![got(5, 1)], queue: 0 }).contains("impossible")
+        );
         assert!(err(&mut tracker, 3, Message::Stop).contains("unexpected"));
         handle(&mut tracker, 1, Message::PeerDone);
         assert!(err(&mut tracker, 1, Message::PeerDone).contains("twice"));

@@ -257,7 +257,8 @@ fn draw_files(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme:
         ])
     });
     let header = Row::new(["File", "Chunks", "Swarm", "Holders", "Holders per chunk (rarest lightest)"]).style(theme.title());
-    let widths = [Constraint::Length(12), Constraint::Length(7), Constraint::Length(18), Constraint::Length(8), Constraint::Fill(1)];
+    let widths =
+        [Constraint::Length(12), Constraint::Length(7), Constraint::Length(18), Constraint::Length(8), Constraint::Fill(1)];
     render_table(frame, table_area, rows.collect(), header, &widths, " Files ", ui.selected, theme);
 
     let members: Vec<Span> = model

@@ -14,7 +14,14 @@ pub fn header() -> RunHeader {
             FileSpec { name: "gamma".into(), chunks: 60 },
         ],
         owned: vec![vec![FileId(0), FileId(1)], vec![FileId(2)], vec![], vec![], vec![], vec![]],
-        wanted: vec![vec![FileId(2)], vec![], vec![FileId(0), FileId(2)], vec![FileId(0)], vec![FileId(1), FileId(0)], vec![FileId(2)]],
+        wanted: vec![
+            vec![FileId(2)],
+            vec![],
+            vec![FileId(0), FileId(2)],
+            vec![FileId(0)],
+            vec![FileId(1), FileId(0)],
+            vec![FileId(2)],
+        ],
         options: RunOptions { chunk_time_ms: 20, ..RunOptions::default() },
         capacities: vec![],
     }
@@ -42,9 +49,17 @@ pub fn scripted(steps: usize) -> SwarmModel {
             let sources = &holders[file.index()];
             let from = sources[(round + i) % sources.len()];
             at += 10_000;
-            emit(&mut model, at, Event::ChunkRequested { downloader: Rank(me), uploader: Rank(from), file, chunk: ChunkIdx(chunk) });
+            emit(
+                &mut model,
+                at,
+                Event::ChunkRequested { downloader: Rank(me), uploader: Rank(from), file, chunk: ChunkIdx(chunk) },
+            );
             emit(&mut model, at, Event::ChunkServed { uploader: Rank(from), downloader: Rank(me), file, chunk: ChunkIdx(chunk) });
-            emit(&mut model, at, Event::ChunkReceived { downloader: Rank(me), uploader: Rank(from), file, chunk: ChunkIdx(chunk) });
+            emit(
+                &mut model,
+                at,
+                Event::ChunkReceived { downloader: Rank(me), uploader: Rank(from), file, chunk: ChunkIdx(chunk) },
+            );
             progressed = true;
             done += 1;
             if chunk + 1 == header.files[file.index()].chunks {
@@ -88,10 +103,10 @@ pub fn crowd() -> SwarmModel {
     for step in 0..50u32 {
         for down in 2..=peers {
             let up = if step % 2 == 0 { 1 } else { (down + step) % peers + 1 };
-            let event = Event::ChunkReceived { downloader: Rank(down), uploader: Rank(up), file: FileId(0), chunk: ChunkIdx(step) };
+            let event =
+                Event::ChunkReceived { downloader: Rank(down), uploader: Rank(up), file: FileId(0), chunk: ChunkIdx(step) };
             model.apply(&Stamped { at: u64::from(step) * 20_000, event });
         }
     }
     model
 }
-
