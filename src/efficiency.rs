@@ -127,6 +127,7 @@ mod tests {
             wanted: (0..n).map(|p| if p == 0 { vec![] } else { vec![FileId(0)] }).collect(),
             options: RunOptions { upload_slots: slots, chunk_time_ms: 10, ..RunOptions::default() },
             capacities: vec![],
+            faults: Default::default(),
         })
     }
 

@@ -26,6 +26,10 @@ pub enum Request {
     Update,
     FileComplete,
     PeerDone,
+    /// A peer leaving the run.
+    Leave,
+    /// A downloader's report of a source that sent a wrong hash.
+    BadSource,
 }
 
 /// One member of a swarm as the tracker announces it.
@@ -103,6 +107,27 @@ pub enum Event {
         uploader: Rank,
         file: FileId,
         chunk: ChunkIdx,
+    },
+    /// The uploader did not answer in time; the downloader asks elsewhere.
+    ChunkTimedOut {
+        downloader: Rank,
+        uploader: Rank,
+        file: FileId,
+        chunk: ChunkIdx,
+    },
+    /// `peer` gave up on `file`: some chunk had no holder left that would serve it.
+    FileAbandoned {
+        peer: Rank,
+        file: FileId,
+    },
+    /// `peer` left the run (`--leave`); the tracker dropped it from every swarm.
+    PeerLeft {
+        peer: Rank,
+    },
+    /// `reporter` told the tracker that `suspect` sent a wrong hash; the tracker no longer lists it.
+    SourceReported {
+        reporter: Rank,
+        suspect: Rank,
     },
     /// `peer` reported `chunks` newly held chunks of `file` to the tracker.
     SegmentReported {

@@ -20,6 +20,13 @@ impl ChunkHash {
         ChunkHash::parse(&format!("{value:032x}")).expect("32 hex digits")
     }
 
+    /// Another hash: the same but for its first digit, as a lying uploader sends it (`--corrupt`).
+    pub fn garbled(self) -> ChunkHash {
+        let mut bytes = self.0;
+        bytes[0] = if bytes[0] == b'0' { b'1' } else { b'0' };
+        ChunkHash(bytes)
+    }
+
     pub fn as_str(&self) -> &str {
         // Only ASCII hex digits are ever stored.
         std::str::from_utf8(&self.0).expect("ASCII")
@@ -57,6 +64,16 @@ mod tests {
         assert!(ChunkHash::parse("3fcfb9d1242fdce64aee2bfe3526691g").is_none());
         assert!(ChunkHash::parse("+fcfb9d1242fdce64aee2bfe35266912").is_none());
         assert!(ChunkHash::parse("").is_none());
+    }
+
+    #[test]
+    fn a_garbled_hash_is_another_valid_one() {
+        for value in [0, 255, u128::MAX] {
+            let hash = ChunkHash::from_u128(value);
+            let garbled = hash.garbled();
+            assert_ne!(garbled, hash);
+            assert_eq!(ChunkHash::parse(garbled.as_str()), Some(garbled));
+        }
     }
 
     #[test]

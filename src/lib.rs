@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod collector;
 pub mod efficiency;
 pub mod events;
+pub mod fault;
 pub mod hash;
 pub mod ids;
 pub mod input;

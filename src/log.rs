@@ -269,6 +269,7 @@ mod tests {
             wanted: vec![vec![]],
             options: RunOptions::default(),
             capacities: vec![],
+            faults: Default::default(),
         }
     }
 

@@ -5,6 +5,7 @@ use mpi::traits::Communicator;
 use mpi::Threading;
 use mpitorrent::capacity::capacities_text;
 use mpitorrent::collector::collect;
+use mpitorrent::fault::{Corrupt, Faults, Leave};
 use mpitorrent::log::{Log, LogReader, Recorder};
 use mpitorrent::output::{check_writable, replace_atomically};
 use mpitorrent::run::{run_rank, RunConfig, RunError};
@@ -78,6 +79,12 @@ struct RunArgs {
     /// Seed of every random choice (random orders and random peer choice), for repeatable runs
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Peer R leaves T ms after the start: it stops answering and the tracker drops it (repeatable)
+    #[arg(long, value_name = "R@T", value_parser = mpitorrent::fault::parse_leave)]
+    leave: Vec<Leave>,
+    /// Peer R sends a wrong hash with probability P (repeatable)
+    #[arg(long, value_name = "R:P", value_parser = mpitorrent::fault::parse_corrupt)]
+    corrupt: Vec<Corrupt>,
 }
 
 #[derive(Subcommand)]
@@ -407,6 +414,8 @@ fn generate(args: &GenArgs) -> anyhow::Result<()> {
 
 /// Exit code when the inputs are wrong (every rank uses it).
 const INPUT_ERROR: u8 = 2;
+/// Exit code (on rank 0) when a peer that stayed gave up on a file that had no holder left.
+const INCOMPLETE: u8 = 3;
 
 fn run_under_mpi(args: &RunArgs) -> ExitCode {
     let Some((universe, threading)) = mpi::initialize_with_threading(Threading::Multiple) else {
@@ -438,6 +447,7 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
             capacities: args.capacities.clone(),
             strategy: Strategy { pieces: args.piece_order, peers: args.peer_choice, end_game: args.end_game, seed: args.seed },
             measure_cpu: true,
+            faults: Faults { leaves: args.leave.clone(), corrupt: args.corrupt.clone() },
             setup_error,
         };
         let transport = Arc::new(MpiTransport::start());
@@ -466,10 +476,10 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
                 let written = args.report.as_ref().map_or(Ok(()), |path| write_report(path, &report));
                 let problems: Vec<String> = log_failure.into_iter().chain(written.err().map(|e| format!("{e:#}"))).collect();
                 problems.iter().for_each(|p| eprintln!("mpitorrent: error: {p}"));
-                if problems.is_empty() {
-                    0
-                } else {
-                    1
+                match (problems.is_empty(), report.incomplete()) {
+                    (false, _) => 1,
+                    (true, true) => INCOMPLETE,
+                    (true, false) => 0,
                 }
             }
             Ok(None) => 0,

@@ -104,6 +104,8 @@ pub struct SwarmMember {
     /// Requests waiting at or being served by its upload thread, as it last reported.
     pub queue: u32,
     pub holding: Holding,
+    /// Another peer reported that it sent a wrong hash: ask it only when no one else holds a chunk.
+    pub suspect: bool,
 }
 
 /// A file's swarm, least busy member first.
@@ -142,6 +144,13 @@ pub enum Message {
         received: Vec<Received>,
     },
     PeerDone,
+    /// The peer leaves the run (`--leave`): drop it from every swarm. Its last word.
+    Leave,
+    /// `from` sent a chunk of `file` whose hash was not the tracker's.
+    BadSource {
+        file: FileId,
+        from: Rank,
+    },
     // tracker -> peer's download thread
     /// Everyone registered: downloads may begin. Carries the catalog of file names (a file's id is
     /// its position in it) and the run's start time, in microseconds since the Unix epoch, against
@@ -205,6 +214,8 @@ impl Message {
             Message::Update { .. } => 3,
             Message::FileComplete { .. } => 4,
             Message::PeerDone => 5,
+            Message::Leave => 6,
+            Message::BadSource { .. } => 7,
             Message::Start { .. } => 10,
             Message::Abort => 11,
             Message::FileInfo { .. } => 12,
@@ -247,8 +258,8 @@ mod tests {
         bits.insert(3);
         bits.insert(69);
         let swarm = vec![
-            SwarmMember { rank: Rank(2), uploads: 7, queue: 0, holding: Holding::All },
-            SwarmMember { rank: Rank(1), uploads: 9, queue: 3, holding: Holding::Some(bits) },
+            SwarmMember { rank: Rank(2), uploads: 7, queue: 0, holding: Holding::All, suspect: true },
+            SwarmMember { rank: Rank(1), uploads: 9, queue: 3, holding: Holding::Some(bits), suspect: false },
         ];
         vec![
             Message::Register(Registration { path: "in1.txt".into(), input: Ok(PeerInput::default()) }),
@@ -257,6 +268,8 @@ mod tests {
             Message::Update { file: FileId(0), received: vec![Received { chunk: ChunkIdx(4), from: Rank(3) }], queue: 2 },
             Message::FileComplete { file: FileId(0), received: vec![] },
             Message::PeerDone,
+            Message::Leave,
+            Message::BadSource { file: FileId(0), from: Rank(2) },
             Message::Start {
                 catalog: vec!["a".into(), "b".into()],
                 epoch_us: 1_700_000_000_000_000,
@@ -294,7 +307,7 @@ mod tests {
     #[test]
     fn each_kind_has_its_own_tag_and_one_endpoint() {
         let tags: std::collections::BTreeSet<i32> = samples().iter().map(Message::tag).collect();
-        assert_eq!(tags.len(), 14, "{tags:?}");
+        assert_eq!(tags.len(), 16, "{tags:?}");
         assert_eq!(Message::Stop.endpoint(), Endpoint::Upload);
         let held = FixedBitSet::new();
         assert_eq!(Message::ChunkRequest { file: FileId(0), chunk: None, held }.endpoint(), Endpoint::Upload);

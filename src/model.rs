@@ -3,6 +3,7 @@
 
 use crate::capacity::Capacity;
 use crate::events::{Event, Member, Request, Stamped};
+use crate::fault::Faults;
 use crate::ids::{ChunkIdx, FileId, Rank};
 use crate::report::{PeerReport, Report, TrackerReport};
 use crate::strategy::Strategy;
@@ -30,6 +31,9 @@ pub struct RunHeader {
     /// it say nothing either), and every peer then has the options' upload slots.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capacities: Vec<Capacity>,
+    /// Peers that left or sent wrong hashes, by the run's options.
+    #[serde(default, skip_serializing_if = "Faults::is_empty")]
+    pub faults: Faults,
 }
 
 impl RunHeader {
@@ -126,6 +130,12 @@ pub struct PeerView {
     pub bad_hashes: u64,
     /// End-game copies of chunks already held.
     pub duplicates: u64,
+    /// Requests that got no answer in time.
+    pub timeouts: u64,
+    /// Wanted files it gave up on: a chunk had no holder left.
+    pub abandoned: Vec<FileId>,
+    /// It left the run (`--leave`).
+    pub left: bool,
     /// The chunk last requested, and from whom, while downloading.
     pub fetching: Option<(FileId, ChunkIdx, Rank)>,
     /// The last chunk served, to whom, and when.
@@ -201,13 +211,16 @@ pub struct TrackerCounts {
     pub updates: u64,
     pub completions: u64,
     pub peers_done: u64,
+    /// Peers leaving, and reports of sources that sent wrong hashes.
+    pub leaves: u64,
+    pub bad_sources: u64,
     /// Messages the tracker sent in answer to requests.
     pub replies: u64,
 }
 
 impl TrackerCounts {
     pub fn requests(&self) -> u64 {
-        self.file_requests + self.updates + self.completions + self.peers_done
+        self.file_requests + self.updates + self.completions + self.peers_done + self.leaves + self.bad_sources
     }
 }
 
@@ -250,6 +263,8 @@ impl SwarmModel {
                     Request::Update => &mut counts.updates,
                     Request::FileComplete => &mut counts.completions,
                     Request::PeerDone => &mut counts.peers_done,
+                    Request::Leave => &mut counts.leaves,
+                    Request::BadSource => &mut counts.bad_sources,
                 } += 1;
                 counts.replies += u64::from(*replies);
             }
@@ -300,16 +315,32 @@ impl SwarmModel {
             Event::ChunkReceived { downloader, uploader, file, chunk } => {
                 self.receive(Transfer { at, uploader: *uploader, downloader: *downloader, file: *file, chunk: *chunk })
             }
-            Event::SegmentReported { .. } => {}
+            Event::ChunkTimedOut { downloader, .. } => {
+                if let Some(view) = self.peer_mut(*downloader) {
+                    view.timeouts += 1;
+                }
+            }
+            Event::FileAbandoned { peer, file } => {
+                let known = file.index() < self.files.len();
+                if let Some(view) = self.peer_mut(*peer).filter(|_| known) {
+                    view.abandoned.push(*file);
+                }
+            }
+            Event::PeerLeft { peer } => {
+                if let Some(view) = self.peer_mut(*peer) {
+                    view.left = true;
+                    view.done = true;
+                    view.fetching = None;
+                }
+            }
+            Event::SegmentReported { .. } | Event::SourceReported { .. } => {}
             Event::CpuUsed { micros, .. } => self.cpu_us += micros,
         }
     }
 
     fn receive(&mut self, t: Transfer) {
         let (Some(down), Some(up)) = (self.index(t.downloader), self.index(t.uploader)) else { return };
-        let Some(holders) = self.files.get_mut(t.file.index()).and_then(|f| f.holders.get_mut(t.chunk.index())) else {
-            return;
-        };
+        let Some(holders) = self.files.get_mut(t.file.index()).and_then(|f| f.holders.get_mut(t.chunk.index())) else { return };
         *holders += 1;
         let downloader = &mut self.peers[down];
         if let Some(slot) = self.header.wanted[down].iter().position(|&f| f == t.file) {
@@ -364,6 +395,9 @@ impl SwarmModel {
                 nacks_received: p.nacks,
                 bad_hashes: p.bad_hashes,
                 duplicates: p.duplicates,
+                timeouts: p.timeouts,
+                abandoned: names(&p.abandoned),
+                left: p.left,
             })
             .collect();
         let chunks = self.chunks_delivered();
@@ -384,6 +418,7 @@ impl SwarmModel {
                 messages_sent: sent,
                 file_requests: self.tracker.file_requests,
                 updates: self.tracker.updates,
+                bad_sources: self.tracker.bad_sources,
                 messages_per_chunk: if chunks == 0 { 0.0 } else { (received + sent) as f64 / chunks as f64 },
             },
             peers,
@@ -405,6 +440,7 @@ mod tests {
             wanted: vec![vec![], vec![FileId(0)], vec![FileId(0)]],
             options: RunOptions::default(),
             capacities: vec![],
+            faults: Faults::default(),
         }
     }
 

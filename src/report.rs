@@ -30,6 +30,9 @@ pub struct TrackerReport {
     pub messages_sent: u64,
     pub file_requests: u64,
     pub updates: u64,
+    /// Reports of sources that sent a wrong hash.
+    #[serde(default)]
+    pub bad_sources: u64,
     /// Tracker messages, both ways, per chunk delivered.
     pub messages_per_chunk: f64,
 }
@@ -50,11 +53,25 @@ pub struct PeerReport {
     pub bad_hashes: u64,
     /// End-game copies of chunks it already held.
     pub duplicates: u64,
+    /// Requests that got no answer in time.
+    #[serde(default)]
+    pub timeouts: u64,
+    /// Wanted files it gave up on: some chunk had no holder left.
+    #[serde(default)]
+    pub abandoned: Vec<String>,
+    /// It left the run (`--leave`).
+    #[serde(default)]
+    pub left: bool,
 }
 
 impl Report {
     pub fn files_completed(&self) -> usize {
         self.peers.iter().map(|p| p.completed.len()).sum()
+    }
+
+    /// Whether a peer that stayed gave up on a file: the run did not deliver what was asked.
+    pub fn incomplete(&self) -> bool {
+        self.peers.iter().any(|p| !p.left && !p.abandoned.is_empty())
     }
 
     /// Peer-to-peer messages (requests and answers) per chunk delivered.
@@ -76,7 +93,15 @@ impl Report {
             }
             _ => String::new(),
         };
-        self.basic_summary() + &rounds
+        let left = self.peers.iter().filter(|p| p.left).count();
+        let abandoned: usize = self.peers.iter().map(|p| p.abandoned.len()).sum();
+        let faults = match (left, abandoned) {
+            (0, 0) => String::new(),
+            _ => {
+                format!("; {left} peers left, {abandoned} files given up{}", if self.incomplete() { " (incomplete)" } else { "" })
+            }
+        };
+        self.basic_summary() + &rounds + &faults
     }
 
     /// The report as text: the summary, the efficiency figures, and a row per peer.
@@ -94,10 +119,10 @@ impl Report {
             e.requests_per_chunk,
             e.duplicates,
         );
-        text += "peer  files  downloaded  sources  uploads  requests  NACKs  bad  duplicates\n";
+        text += "peer  files  downloaded  sources  uploads  requests  NACKs  bad  timeouts  duplicates\n";
         for p in &self.peers {
             text += &format!(
-                "{:<4}  {:>2}/{:<2}  {:>10}  {:>7}  {:>7}  {:>8}  {:>5}  {:>3}  {:>10}\n",
+                "{:<4}  {:>2}/{:<2}  {:>10}  {:>7}  {:>7}  {:>8}  {:>5}  {:>3}  {:>8}  {:>10}{}\n",
                 p.rank,
                 p.completed.len(),
                 p.wanted.len(),
@@ -107,7 +132,15 @@ impl Report {
                 p.requests_sent,
                 p.nacks_received,
                 p.bad_hashes,
-                p.duplicates
+                p.timeouts,
+                p.duplicates,
+                if p.left {
+                    "  left"
+                } else if !p.abandoned.is_empty() {
+                    "  gave up"
+                } else {
+                    ""
+                },
             );
         }
         text

@@ -2,6 +2,7 @@
 
 use crate::collector::collect;
 use crate::events::Feed;
+use crate::fault::Faults;
 use crate::ids::Rank;
 use crate::log::Recorder;
 use crate::model::SwarmModel;
@@ -35,6 +36,8 @@ pub struct RunConfig {
     /// The capacity file, read by the tracker (see [`crate::capacity`]).
     pub capacities: Option<PathBuf>,
     pub strategy: Strategy,
+    /// Peers that leave or send wrong hashes.
+    pub faults: Faults,
     /// Each rank reports the CPU time of its process at the end: true under mpirun, where a
     /// process is a rank; in-process it would count the whole process many times.
     pub measure_cpu: bool,
@@ -53,6 +56,7 @@ impl Default for RunConfig {
             upload_slots: 1,
             capacities: None,
             strategy: Strategy::default(),
+            faults: Faults::default(),
             measure_cpu: false,
             setup_error: None,
         }
@@ -71,9 +75,6 @@ pub enum RunError {
     Protocol(String),
     #[error("{0}")]
     Output(String),
-    /// A chunk no member would serve, however often the tracker was asked.
-    #[error("{0}")]
-    Unavailable(String),
     #[error(transparent)]
     Transport(#[from] TransportError),
 }

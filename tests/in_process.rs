@@ -4,6 +4,7 @@
 mod common;
 
 use common::{check_outputs, random_spec};
+use mpitorrent::fault::{Corrupt, Faults, Leave};
 use mpitorrent::hash::ChunkHash;
 use mpitorrent::ids::Rank;
 use mpitorrent::log::{Log, Recorder};
@@ -265,7 +266,9 @@ fn a_failing_peer_ends_the_run_instead_of_hanging() {
     std::fs::create_dir_all(config.out.join("client2_f/in-the-way")).unwrap();
     let result = within(Duration::from_secs(30), move || run_in_process(4, &config).map(|model| model.report()));
     match result {
-        Err(RunError::Output(problem)) => assert!(problem.contains("client2_f: cannot write"), "{problem}"),
+        Err(RunError::Output(problem)) => {
+            assert!(problem.contains("client2_f: cannot write"), "{problem}")
+        }
         other => panic!("expected peer 2's output error, got {other:?}"),
     }
 }
@@ -338,17 +341,16 @@ fn nacks_and_wrong_hashes_send_the_chunk_to_another_member() {
 }
 
 #[test]
-fn a_chunk_nobody_serves_ends_the_run_with_a_clear_error() {
+fn a_chunk_nobody_serves_is_given_up_and_the_run_says_it_is_incomplete() {
     let spec = RandomSpec { peers: 3, files: 1, chunks: 5..=5, owners: 1..=1, wanted: 1..=1 };
     let scenario = Scenario::random(&spec, 1);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_owned();
-    match within(Duration::from_secs(60), move || run_faulty(&scenario, &path, 1.0, 0.0)) {
-        Err(RunError::Unavailable(problem)) => {
-            assert!(problem.contains("could not get chunk 0 of 'file1'"), "{problem}")
-        }
-        other => panic!("expected an unavailable chunk, got {other:?}"),
-    }
+    let report = within(Duration::from_secs(60), move || run_faulty(&scenario, &path, 1.0, 0.0)).unwrap();
+    assert!(report.incomplete());
+    let gave_up: Vec<&Vec<String>> = report.peers.iter().map(|p| &p.abandoned).filter(|a| !a.is_empty()).collect();
+    assert_eq!(gave_up, [&vec!["file1".to_string()]; 2], "both downloaders gave up on the file");
+    assert!(nothing_in(&dir.path().join("out")), "nothing half-written");
 }
 
 #[test]
@@ -366,4 +368,56 @@ fn a_recorded_run_replays_to_the_same_final_model() {
     assert_eq!(log.end.map(|e| e.at), live.finished);
     assert_eq!(log.model(), live);
     assert_eq!(live.chunks_delivered(), live.chunks_wanted());
+}
+
+#[test]
+fn a_peer_that_leaves_keeps_what_it_completed_and_the_others_finish_from_the_rest() {
+    // Rank 3 leaves mid-run; the seed (rank 1) stays, so every other peer completes.
+    let scenario = Scenario::flash_crowd(6, 300, 1);
+    let faults = Faults { leaves: vec![Leave { peer: Rank(3), at_ms: 40 }], corrupt: vec![] };
+    let (report, dir) = within(Duration::from_secs(60), move || {
+        run_tweaked(&scenario, |c| RunConfig { chunk_time: Duration::from_millis(1), faults, ..c })
+    });
+    assert!(report.peers[2].left && !report.incomplete(), "{report:?}");
+    assert!(report.peers.iter().filter(|p| !p.left && !p.wanted.is_empty()).all(|p| p.completed.len() == 1));
+    let scenario = Scenario::flash_crowd(6, 300, 1);
+    let expected = scenario.expected_outputs();
+    let stayed: Vec<_> = expected.iter().filter(|(name, _)| !name.starts_with("client3_")).cloned().collect();
+    check_outputs(&stayed, &dir.path().join("out"));
+    assert!(!dir.path().join("out/client3_file1").exists(), "it left before completing its file");
+}
+
+#[test]
+fn when_the_only_seed_leaves_the_others_give_up_and_every_rank_finishes() {
+    let scenario = Scenario::flash_crowd(4, 300, 1);
+    let faults = Faults { leaves: vec![Leave { peer: Rank(1), at_ms: 20 }], corrupt: vec![] };
+    let (report, dir) = within(Duration::from_secs(60), move || {
+        run_tweaked(&scenario, |c| RunConfig { chunk_time: Duration::from_millis(1), faults, ..c })
+    });
+    assert!(report.peers[0].left && report.incomplete());
+    assert!(report.peers[1..].iter().all(|p| p.abandoned == ["file1"]), "{report:?}");
+    assert!(report.peers.iter().map(|p| p.timeouts).sum::<u64>() > 0, "requests to the seed timed out");
+    assert!(nothing_in(&dir.path().join("out")), "nothing half-written");
+}
+
+#[test]
+fn a_lying_uploader_is_caught_reported_and_avoided() {
+    // Two owners of each file: the liar's chunks can always come from the other.
+    let spec = RandomSpec { peers: 8, files: 2, chunks: 50..=80, owners: 2..=2, wanted: 1..=2 };
+    let scenario = Scenario::random(&spec, 4);
+    let liar = Rank(scenario.peers.iter().position(|p| !p.owned.is_empty()).unwrap() as u32 + 1);
+    let faults = Faults { leaves: vec![], corrupt: vec![Corrupt { peer: liar, probability: 0.5 }] };
+    let run = scenario.clone();
+    let (report, dir) = within(Duration::from_secs(60), move || run_tweaked(&run, |c| RunConfig { faults, ..c }));
+    check_outputs(&scenario.expected_outputs(), &dir.path().join("out"));
+    let bad: u64 = report.peers.iter().map(|p| p.bad_hashes).sum();
+    let from_liar: u64 = report.peers.iter().map(|p| p.downloaded_from.get(&liar.0).copied().unwrap_or(0)).sum();
+    assert!(bad > 0, "the liar was caught");
+    assert!(report.tracker.bad_sources > 0, "and reported");
+    assert!(from_liar < report.chunks_delivered / 4, "{from_liar} of {} chunks came from the liar", report.chunks_delivered);
+}
+
+/// Whether a folder holds nothing (or does not exist).
+fn nothing_in(folder: &Path) -> bool {
+    std::fs::read_dir(folder).map_or(true, |mut entries| entries.next().is_none())
 }

@@ -388,3 +388,37 @@ fn verify_judges_every_output_and_names_the_first_wrong_line() {
     assert!(table.contains(&format!("line 2: expected {}, found '0123'", hashes[1])), "{table}");
     assert!(table.ends_with(&format!("1 of {} outputs are wrong or missing\n", outputs.len())), "{table}");
 }
+
+#[test]
+fn leaves_and_lies_under_mpirun_end_with_an_exit_code_that_says_what_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    let gen = std::process::Command::new(common::BINARY)
+        .args(["gen", "flash-crowd", "--out", "s", "--peers", "4", "--chunks", "200"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(gen.status.success());
+    // A lying downloader and one that leaves: the others still get everything.
+    let args = ["--inputs", "s", "--out", "a", "--chunk-time", "1", "--leave", "2@30", "--corrupt", "3:0.5", "--record", "a.log"];
+    let run = mpirun(dir.path(), 5, &args, LIMIT);
+    assert!(run.success(), "{}", run.stderr);
+    let log = std::fs::read_to_string(dir.path().join("a.log")).unwrap();
+    assert!(log
+        .lines()
+        .next()
+        .unwrap()
+        .contains(r#""faults":{"leaves":[{"peer":2,"at_ms":30}],"corrupt":[{"peer":3,"probability":0.5}]}"#));
+    assert!(log.contains(r#"{"PeerLeft":{"peer":2}}"#));
+    let stayed: Vec<_> = expected_from_inputs(&dir.path().join("s")).into_iter().filter(|(n, _)| n != "client2_file1").collect();
+    check_outputs(&stayed, &dir.path().join("a"));
+
+    // The only seed leaves: the others give up, every rank ends, and the exit code is 3.
+    let run = mpirun(dir.path(), 5, &["--inputs", "s", "--out", "b", "--chunk-time", "1", "--leave", "1@20"], LIMIT);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(run.stderr.contains("mpitorrent: peer 3 gives up on 'file1'"), "{}", run.stderr);
+    assert!(run.stdout.contains("1 peers left, 3 files given up (incomplete)"), "{}", run.stdout);
+
+    let refused = mpirun(dir.path(), 5, &["--inputs", "s", "--out", "c", "--leave", "5@10"], LIMIT);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--leave names rank 5, but the peers of this run are ranks 1 to 4"), "{}", refused.stderr);
+}

@@ -26,9 +26,10 @@ use crate::transport::Transport;
 use fixedbitset::FixedBitSet;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
-use std::collections::{HashMap, VecDeque};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Chunk requests and interests a downloader keeps outstanding: enough to hide the round trip to
 /// an uploader, few enough that one downloader cannot flood the swarm. Measured on flash crowds:
@@ -55,6 +56,21 @@ pub struct Downloader<'a, T: Transport> {
     pub interests: &'a Interests,
     /// Peers that asked this one for chunks, as its upload thread met them.
     pub requesters: &'a Requesters,
+    /// When this peer leaves the run (`--leave`).
+    pub leave_at: Option<Instant>,
+    /// Members that once failed to answer in time, or were dropped from a swarm: their late
+    /// answers are expected, not breaches of the protocol.
+    pub silent: RefCell<HashSet<Rank>>,
+}
+
+/// How a file's download ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fetched {
+    Complete,
+    /// Given up: some chunk had no holder left that would serve it.
+    Abandoned,
+    /// This peer left the run before it was complete.
+    Left,
 }
 
 /// One file's download in progress.
@@ -73,8 +89,13 @@ struct Fetch {
     /// Chunks no member is known to hold, until the tracker's next swarm.
     waiting: Vec<ChunkIdx>,
     in_flight: Vec<(ChunkIdx, Rank)>,
-    /// Members holding an interest of this peer, and whether it was withdrawn since.
-    interests: Vec<(Rank, bool)>,
+    /// When each request in flight times out.
+    due: HashMap<(ChunkIdx, Rank), Instant>,
+    /// Members holding an interest of this peer, and, once it is withdrawn, when the withdrawal
+    /// times out.
+    interests: Vec<(Rank, Option<Instant>)>,
+    /// Giving up: no more requests, only the answers still due are awaited.
+    abandoned: bool,
     /// Members that failed a chunk since the last swarm update.
     tried: HashMap<ChunkIdx, Vec<Rank>>,
     held: usize,
@@ -89,11 +110,15 @@ struct Fetch {
 }
 
 impl<T: Transport> Downloader<'_, T> {
-    pub fn run(&self, wanted: &[FileId]) -> Result<(), RunError> {
+    /// Fetches every wanted file in turn; whether this peer left before the end (its upload
+    /// thread tells the tracker).
+    pub fn run(&self, wanted: &[FileId]) -> Result<bool, RunError> {
         for &file in wanted {
-            self.fetch_file(file)?;
+            if self.fetch_file(file)? == Fetched::Left {
+                return Ok(true);
+            }
         }
-        Ok(())
+        Ok(false)
     }
 
     fn me(&self) -> Rank {
@@ -114,7 +139,7 @@ impl<T: Transport> Downloader<'_, T> {
         }
     }
 
-    fn fetch_file(&self, file: FileId) -> Result<(), RunError> {
+    fn fetch_file(&self, file: FileId) -> Result<Fetched, RunError> {
         self.transport.send(Rank::TRACKER, &Message::FileRequest { file })?;
         let envelope = self.receive()?;
         let (hashes, swarm) = match envelope.msg {
@@ -139,7 +164,9 @@ impl<T: Transport> Downloader<'_, T> {
             retry: VecDeque::new(),
             waiting: Vec::new(),
             in_flight: Vec::new(),
+            due: HashMap::new(),
             interests: Vec::new(),
+            abandoned: false,
             tried: HashMap::new(),
             held: 0,
             unreported: Vec::new(),
@@ -148,19 +175,20 @@ impl<T: Transport> Downloader<'_, T> {
             fruitless: 0,
         };
         // Also waits for duplicate answers of the end game, so none is left for the next file.
-        while fetch.held < chunks || fetch.updating > 0 || !fetch.in_flight.is_empty() || !fetch.interests.is_empty() {
-            self.requesters.take(file).into_iter().for_each(|member| fetch.view.meet(member));
-            self.request_more(&mut fetch)?;
-            if fetch.in_flight.is_empty() && fetch.updating == 0 && fetch.held < chunks {
+        while fetch.wants_more() || fetch.updating > 0 || !fetch.in_flight.is_empty() || !fetch.interests.is_empty() {
+            if self.leave_at.is_some_and(|at| at <= Instant::now()) {
+                return Ok(Fetched::Left);
+            }
+            if !fetch.abandoned {
+                self.requesters.take(file).into_iter().for_each(|member| fetch.view.meet(member));
+                self.request_more(&mut fetch)?;
+            }
+            if fetch.in_flight.is_empty() && fetch.updating == 0 && fetch.wants_more() {
                 // Every missing chunk waits for a holder: ask the tracker again, after a pause
                 // if asking did not help last time.
                 if fetch.fruitless == FRUITLESS_UPDATES {
-                    let chunk = fetch.waiting.iter().chain(&fetch.retry).min().map_or(0, |c| c.0);
-                    return Err(RunError::Unavailable(format!(
-                        "peer {} could not get chunk {chunk} of '{}': no member served it after {FRUITLESS_UPDATES} swarm updates",
-                        self.me(),
-                        self.catalog[file.index()]
-                    )));
+                    self.abandon(&mut fetch)?;
+                    continue;
                 }
                 fetch.fruitless += 1;
                 if let Some(pause) = fetch.backoff {
@@ -169,8 +197,14 @@ impl<T: Transport> Downloader<'_, T> {
                 fetch.backoff = Some(fetch.backoff.map_or(Duration::from_millis(1), |b| (b * 2).min(LONGEST_BACKOFF)));
                 self.update(&mut fetch)?;
             }
-            let envelope = self.receive()?;
+            let Some(envelope) = self.receive_until(fetch.next_due().into_iter().chain(self.leave_at).min())? else {
+                self.expire(&mut fetch)?;
+                continue;
+            };
             match envelope.msg {
+                Message::ChunkReply { file: f, .. } if f != file && self.silent.borrow().contains(&envelope.from) => {
+                    // A late answer to a request of an earlier file that timed out.
+                }
                 Message::ChunkReply { file: f, asked, sent, holding } if f == file => {
                     if fetch.view.learn(envelope.from, &holding) {
                         fetch.reconsider();
@@ -185,17 +219,61 @@ impl<T: Transport> Downloader<'_, T> {
                     fetch.view.refresh(swarm);
                     fetch.tried.clear();
                     fetch.reconsider();
+                    // A member gone from the swarm left the run: its interests are never answered.
+                    let gone: Vec<Rank> = fetch.interests.iter().map(|&(m, _)| m).filter(|&m| !fetch.view.lists(m)).collect();
+                    fetch.interests.retain(|(m, _)| !gone.contains(m));
+                    self.silent.borrow_mut().extend(gone);
                 }
                 other => return Err(unexpected("a chunk reply or a swarm update", other, envelope.from)),
             }
         }
 
+        if fetch.abandoned {
+            return Ok(Fetched::Abandoned);
+        }
         let hashes = self.store.finish(file).map_err(|e| RunError::Protocol(e.to_string()))?;
         let name = output_file_name(self.me().0, &self.catalog[file.index()]);
         write_atomically(&self.config.out, &name, &hashes)
             .map_err(|e| RunError::Output(format!("{}: cannot write: {e}", self.config.out.join(&name).display())))?;
         let received = std::mem::take(&mut fetch.unreported);
         self.transport.send(Rank::TRACKER, &Message::FileComplete { file, received })?;
+        Ok(Fetched::Complete)
+    }
+
+    /// Gives up on the file: no member served some chunk however often the tracker was asked.
+    /// Interests are withdrawn, and their answers awaited, so none is left for the next file.
+    fn abandon(&self, fetch: &mut Fetch) -> Result<(), RunError> {
+        let chunk = fetch.waiting.iter().chain(&fetch.retry).min().map_or(0, |c| c.0);
+        eprintln!(
+            "mpitorrent: peer {} gives up on '{}': no member served chunk {chunk} after {FRUITLESS_UPDATES} swarm updates",
+            self.me(),
+            self.catalog[fetch.file.index()]
+        );
+        self.events.emit(Event::FileAbandoned { peer: self.me(), file: fetch.file });
+        fetch.abandoned = true;
+        self.withdraw_all(fetch)
+    }
+
+    /// Requests and withdrawals that got no answer in time: the member may have left. A request
+    /// goes to another holder; the member is not asked again until a swarm lists it anew.
+    fn expire(&self, fetch: &mut Fetch) -> Result<(), RunError> {
+        let now = Instant::now();
+        let (me, file) = (self.me(), fetch.file);
+        let mut silent = self.silent.borrow_mut();
+        for (chunk, uploader) in fetch.due.iter().filter(|&(_, &at)| at <= now).map(|(&key, _)| key).collect::<Vec<_>>() {
+            fetch.due.remove(&(chunk, uploader));
+            fetch.in_flight.retain(|&pair| pair != (chunk, uploader));
+            silent.insert(uploader);
+            fetch.view.forget(uploader);
+            self.events.emit(Event::ChunkTimedOut { downloader: me, uploader, file, chunk });
+            fetch.tried.entry(chunk).or_default().push(uploader);
+            if !fetch.got.contains(chunk.index()) && !fetch.in_flight.iter().any(|&(c, _)| c == chunk) {
+                fetch.retry.push_back(chunk);
+            }
+        }
+        let overdue = |withdrawn: &Option<Instant>| withdrawn.is_some_and(|at| at <= now);
+        silent.extend(fetch.interests.iter().filter(|(_, w)| overdue(w)).map(|&(member, _)| member));
+        fetch.interests.retain(|(_, w)| !overdue(w));
         Ok(())
     }
 
@@ -244,11 +322,7 @@ impl<T: Transport> Downloader<'_, T> {
     fn interest_or_withdraw(&self, fetch: &mut Fetch) -> Result<(), RunError> {
         let (me, file) = (self.me(), fetch.file);
         if !fetch.has_free_chunks() {
-            for (member, withdrawn) in fetch.interests.iter_mut().filter(|(_, w)| !*w) {
-                *withdrawn = true;
-                self.transport.send(*member, &Message::Withdraw { file })?;
-            }
-            return Ok(());
+            return self.withdraw_all(fetch);
         }
         let asked: Vec<Rank> = fetch.in_flight.iter().map(|&(_, m)| m).chain(fetch.interests.iter().map(|&(m, _)| m)).collect();
         let held_or_coming = fetch.held_or_coming();
@@ -257,10 +331,26 @@ impl<T: Transport> Downloader<'_, T> {
                 break;
             }
             debug_assert_ne!(member, me);
-            fetch.interests.push((member, false));
+            fetch.interests.push((member, None));
             self.transport.send(member, &Message::ChunkRequest { file, chunk: None, held: held_or_coming.clone() })?;
         }
         Ok(())
+    }
+
+    /// Withdraws every interest not yet withdrawn; each withdrawal is answered, or times out.
+    fn withdraw_all(&self, fetch: &mut Fetch) -> Result<(), RunError> {
+        let due = Instant::now() + self.request_timeout();
+        for (member, withdrawn) in fetch.interests.iter_mut().filter(|(_, w)| w.is_none()) {
+            *withdrawn = Some(due);
+            self.transport.send(*member, &Message::Withdraw { file: fetch.file })?;
+        }
+        Ok(())
+    }
+
+    /// How long a request may go unanswered before it is asked of another member: a second, plus
+    /// twice the time a chunk could wait in the longest queue (one request of every peer).
+    fn request_timeout(&self) -> Duration {
+        Duration::from_secs(1) + self.config.chunk_time * 2 * self.capacities.len() as u32
     }
 
     /// An interest came back: the member holds something this peer lacks now (its holding, just
@@ -268,6 +358,9 @@ impl<T: Transport> Downloader<'_, T> {
     fn on_interest_answered(&self, fetch: &mut Fetch, from: Rank, sent: Option<Sent>) -> Result<(), RunError> {
         let at = fetch.interests.iter().position(|&(m, _)| m == from).filter(|_| sent.is_none());
         let Some(at) = at else {
+            if self.silent.borrow().contains(&from) {
+                return Ok(()); // the answer to an interest given up on
+            }
             return Err(RunError::Protocol(format!("rank {from} answered an interest it did not have, or with a chunk")));
         };
         fetch.interests.swap_remove(at);
@@ -302,6 +395,7 @@ impl<T: Transport> Downloader<'_, T> {
 
     fn request(&self, fetch: &mut Fetch, chunk: ChunkIdx, uploader: Rank) -> Result<(), RunError> {
         fetch.in_flight.push((chunk, uploader));
+        fetch.due.insert((chunk, uploader), Instant::now() + self.request_timeout());
         let (me, file) = (self.me(), fetch.file);
         self.events.emit(Event::ChunkRequested { downloader: me, uploader, file, chunk });
         // Only a super-seeding owner (rarest-first) looks at what a named request says is held:
@@ -314,9 +408,13 @@ impl<T: Transport> Downloader<'_, T> {
     fn on_reply(&self, fetch: &mut Fetch, from: Rank, asked: ChunkIdx, sent: Option<Sent>) -> Result<(), RunError> {
         let (me, file) = (self.me(), fetch.file);
         let Some(at) = fetch.in_flight.iter().position(|&(c, up)| c == asked && up == from) else {
+            if self.silent.borrow().contains(&from) {
+                return Ok(()); // too late: the request timed out and went elsewhere
+            }
             return Err(RunError::Protocol(format!("rank {from} answered for chunk {} it was not asked for", asked.0)));
         };
         fetch.in_flight.swap_remove(at);
+        fetch.due.remove(&(asked, from));
         let (chunk, hash) = match sent {
             Some(Sent { chunk, hash }) => (chunk, Some(hash)),
             None => (asked, None),
@@ -352,7 +450,12 @@ impl<T: Transport> Downloader<'_, T> {
                 }
                 return Ok(());
             }
-            Some(_) => self.events.emit(Event::ChunkRejected { downloader: me, uploader: from, file, chunk }),
+            Some(_) => {
+                self.events.emit(Event::ChunkRejected { downloader: me, uploader: from, file, chunk });
+                if fetch.view.shun(from) {
+                    self.transport.send(Rank::TRACKER, &Message::BadSource { file, from })?;
+                }
+            }
             None => self.events.emit(Event::ChunkNacked { downloader: me, uploader: from, file, chunk }),
         }
         fetch.tried.entry(chunk).or_default().push(from);
@@ -378,6 +481,12 @@ impl<T: Transport> Downloader<'_, T> {
         Ok(self.transport.recv(Endpoint::Download, None)?.expect("no timeout was set"))
     }
 
+    /// The next message, or `None` once `deadline` passed.
+    fn receive_until(&self, deadline: Option<Instant>) -> Result<Option<crate::message::Envelope>, RunError> {
+        let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+        Ok(self.transport.recv(Endpoint::Download, timeout)?)
+    }
+
     /// Uploaders that already have as many of this downloader's requests as they should.
     fn saturated(&self, in_flight: &[(ChunkIdx, Rank)]) -> Vec<Rank> {
         let mut counts: HashMap<Rank, usize> = HashMap::new();
@@ -389,6 +498,16 @@ impl<T: Transport> Downloader<'_, T> {
 }
 
 impl Fetch {
+    /// Whether chunks are still to get: some are missing and the file was not given up.
+    fn wants_more(&self) -> bool {
+        !self.abandoned && self.held < self.chunks
+    }
+
+    /// When the next request or withdrawal times out.
+    fn next_due(&self) -> Option<Instant> {
+        self.due.values().copied().chain(self.interests.iter().filter_map(|&(_, w)| w)).min()
+    }
+
     /// Requests and interests awaiting an answer.
     fn outstanding(&self) -> usize {
         self.in_flight.len() + self.interests.len()

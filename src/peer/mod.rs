@@ -10,6 +10,7 @@ pub mod upload;
 pub mod view;
 
 use crate::events::{process_cpu_us, Clock, Event, EventSink};
+use crate::fault::instant_after_start;
 use crate::ids::{FileId, Rank};
 use crate::input::{input_path, read_peer_input, InputError, PeerInput};
 use crate::message::{Endpoint, Message, Registration};
@@ -21,6 +22,8 @@ use crossbeam_channel::Sender;
 use download::Downloader;
 use forward::Forwarder;
 use interest::{Interests, Requesters};
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use store::ChunkStore;
@@ -52,6 +55,8 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
     let super_seeds = if config.strategy.pieces == PieceOrder::Rarest { owned } else { Vec::new() };
 
     let store = Arc::new(store);
+    let leave_at = config.faults.leave_of(me).map(|at_ms| instant_after_start(epoch_us, at_ms));
+    let corrupt = config.faults.corruption_of(me).map(|p| (p, SmallRng::seed_from_u64(config.strategy.seed ^ u64::from(me.0))));
     let events = Arc::new(Forwarder::start(transport.clone(), Clock::since(epoch_us)));
     let upload_queue = Arc::new(AtomicU32::new(0));
     let interests = Arc::new(Interests::default());
@@ -66,7 +71,20 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
         spawn("upload", finished.clone(), move || {
             let (transport, store, events, queue) = (&*transport, &*store, &*events, &*queue);
             let (interests, requesters) = (&*interests, &*requesters);
-            Uploader { transport, store, chunk_time, slots, events, queue, interests, requesters, super_seeds }.serve()
+            let uploader = Uploader {
+                transport,
+                store,
+                chunk_time,
+                slots,
+                events,
+                queue,
+                interests,
+                requesters,
+                super_seeds,
+                leave_at,
+                corrupt,
+            };
+            uploader.serve()
         });
     }
     {
@@ -82,9 +100,13 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
                 upload_queue: &upload_queue,
                 interests: &interests,
                 requesters: &requesters,
+                leave_at,
+                silent: Default::default(),
             };
-            downloader.run(&wanted)?;
-            transport.send(Rank::TRACKER, &Message::PeerDone)?;
+            // A peer that leaves says so from its upload thread, which leaves even when done.
+            if !downloader.run(&wanted)? {
+                transport.send(Rank::TRACKER, &Message::PeerDone)?;
+            }
             Ok(())
         });
     }

@@ -18,6 +18,8 @@ use crate::peer::store::ChunkStore;
 use crate::run::RunError;
 use crate::transport::Transport;
 use fixedbitset::FixedBitSet;
+use rand::rngs::SmallRng;
+use rand::Rng;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -58,10 +60,14 @@ pub struct Uploader<'a, T: Transport> {
     pub requesters: &'a Requesters,
     /// Files this peer owned from the start and super-seeds (with `rarest` only).
     pub super_seeds: Vec<FileId>,
+    /// When this peer leaves the run (`--leave`): from then on it answers nothing.
+    pub leave_at: Option<Instant>,
+    /// How often it sends a wrong hash (`--corrupt`), and the random choices of when.
+    pub corrupt: Option<(f64, SmallRng)>,
 }
 
 impl<T: Transport> Uploader<'_, T> {
-    pub fn serve(&self) -> Result<(), RunError> {
+    pub fn serve(mut self) -> Result<(), RunError> {
         let mut waiting: Vec<Request> = Vec::new();
         // Transfers under way and when each is done.
         let mut sending: Vec<(Instant, Upload)> = Vec::new();
@@ -74,6 +80,9 @@ impl<T: Transport> Uploader<'_, T> {
                 sending.push((Instant::now() + self.chunk_time, upload));
             }
             let now = Instant::now();
+            if self.leave_at.is_some_and(|at| at <= now) {
+                return self.silent();
+            }
             let (done, busy): (Vec<_>, Vec<_>) = sending.into_iter().partition(|(at, _)| *at <= now);
             sending = busy;
             for (_, upload) in done {
@@ -84,7 +93,8 @@ impl<T: Transport> Uploader<'_, T> {
             }
             self.queue.store((waiting.len() + sending.len()) as u32, Ordering::Relaxed);
             // Sleep until a request comes or the next transfer is done.
-            let until_next = sending.iter().map(|(at, _)| at.saturating_duration_since(now)).min();
+            let until_next =
+                sending.iter().map(|(at, _)| *at).chain(self.leave_at).min().map(|at| at.saturating_duration_since(now));
             let Some(envelope) = self.transport.recv(Endpoint::Upload, until_next)? else { continue };
             let from = envelope.from;
             if let Message::ChunkRequest { file, .. } = envelope.msg {
@@ -139,8 +149,24 @@ impl<T: Transport> Uploader<'_, T> {
         Upload { to, file, asked, sent: Sent { chunk, hash } }
     }
 
-    fn answer(&self, upload: Upload) -> Result<(), RunError> {
-        let Upload { to, file, asked, sent } = upload;
+    /// Leaves: tells the tracker, then takes every message and answers none, until its stop.
+    fn silent(&self) -> Result<(), RunError> {
+        self.transport.send(Rank::TRACKER, &Message::Leave)?;
+        loop {
+            let envelope = self.transport.recv(Endpoint::Upload, None)?.expect("no timeout was set");
+            if envelope.msg == Message::Stop && envelope.from == Rank::TRACKER {
+                return Ok(());
+            }
+        }
+    }
+
+    fn answer(&mut self, upload: Upload) -> Result<(), RunError> {
+        let Upload { to, file, asked, mut sent } = upload;
+        if let Some((probability, rng)) = &mut self.corrupt {
+            if rng.gen_bool(*probability) {
+                sent.hash = sent.hash.garbled();
+            }
+        }
         let uploader = self.transport.rank();
         self.events.emit(Event::ChunkServed { uploader, downloader: to, file, chunk: sent.chunk });
         let holding = self.store.holding(file);
@@ -200,6 +226,8 @@ mod tests {
                 interests: &interests,
                 requesters: &requesters,
                 super_seeds: vec![FileId(0)],
+                leave_at: None,
+                corrupt: None,
             };
             uploader.serve()
         });

@@ -29,12 +29,14 @@ pub struct SwarmView {
     /// This peer's own order among members otherwise equal, so that peers do not all pick the
     /// same one (the lowest rank) among equally busy holders.
     salt: u64,
+    /// Members that sent this peer a wrong hash: suspects for good, whatever the tracker says.
+    shunned: Vec<Rank>,
 }
 
 impl SwarmView {
     pub fn new(me: Rank, swarm: Swarm, salt: u64) -> SwarmView {
         let asked = vec![0; swarm.len()];
-        SwarmView { me, swarm, asked, last: None, salt }
+        SwarmView { me, swarm, asked, last: None, salt, shunned: Vec::new() }
     }
 
     /// Takes the tracker's fresh swarm, keeping what members told since that the tracker does
@@ -45,17 +47,41 @@ impl SwarmView {
                 member.holding.learn(&known.holding);
             }
         }
-        let last = self.last;
-        *self = SwarmView::new(self.me, swarm, self.salt);
-        self.last = last;
+        swarm.iter_mut().filter(|m| self.shunned.contains(&m.rank)).for_each(|m| m.suspect = true);
+        let (last, shunned) = (self.last, std::mem::take(&mut self.shunned));
+        *self = SwarmView { last, shunned, ..SwarmView::new(self.me, swarm, self.salt) };
+    }
+
+    /// Leaves `member` out until a swarm from the tracker lists it again (it did not answer).
+    pub fn forget(&mut self, member: Rank) {
+        if let Some(at) = self.swarm.iter().position(|m| m.rank == member) {
+            self.swarm.remove(at);
+            self.asked.remove(at);
+        }
+    }
+
+    /// Makes `member` a suspect for good (it sent a wrong hash), asked only for chunks no one
+    /// else holds; whether it was not shunned before.
+    pub fn shun(&mut self, member: Rank) -> bool {
+        self.swarm.iter_mut().filter(|m| m.rank == member).for_each(|m| m.suspect = true);
+        let new = !self.shunned.contains(&member);
+        if new {
+            self.shunned.push(member);
+        }
+        new
+    }
+
+    /// Whether `member` is in this view.
+    pub fn lists(&self, member: Rank) -> bool {
+        self.swarm.iter().any(|m| m.rank == member)
     }
 
     /// Adds a member the tracker's swarm did not list yet (it asked this peer for a chunk), as
     /// holding nothing known.
     pub fn meet(&mut self, member: Rank) {
-        if !self.swarm.iter().any(|m| m.rank == member) {
-            let holding = Holding::Some(FixedBitSet::new());
-            self.swarm.push(SwarmMember { rank: member, uploads: 0, queue: 0, holding });
+        if !self.lists(member) {
+            let (holding, suspect) = (Holding::Some(FixedBitSet::new()), self.shunned.contains(&member));
+            self.swarm.push(SwarmMember { rank: member, uploads: 0, queue: 0, holding, suspect });
             self.asked.push(0);
         }
     }
@@ -108,6 +134,9 @@ impl SwarmView {
         if holders.is_empty() {
             return Pick::Nobody;
         }
+        // Suspects only when no one else holds the chunk.
+        let trusted: Vec<usize> = holders.iter().copied().filter(|&i| !self.swarm[i].suspect).collect();
+        let holders = if trusted.is_empty() { holders } else { trusted };
         let free: Vec<usize> = holders.into_iter().filter(|&i| !busy.contains(&self.swarm[i].rank)).collect();
         let at = match choice {
             PeerChoice::Busyness => {
@@ -159,7 +188,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn member(rank: u32, uploads: u64, holding: Holding) -> SwarmMember {
-        SwarmMember { rank: Rank(rank), uploads, queue: 0, holding }
+        SwarmMember { rank: Rank(rank), uploads, queue: 0, holding, suspect: false }
     }
 
     fn holds(chunks: &[usize]) -> Holding {

@@ -31,6 +31,7 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
     let upload_slots = config.upload_slots.max(1) as u32;
     let checked = registry.into_tracker().and_then(|tracker| {
         check_input_count(&config.inputs, peers).map_err(|e| e.to_string())?;
+        config.faults.check(transport.size())?;
         let capacities = match &config.capacities {
             Some(path) => read_capacities(path, peers, upload_slots).map_err(|e| e.to_string())?,
             None => vec![Capacity::uniform(upload_slots); peers],
@@ -54,7 +55,7 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
         upload_slots,
         strategy: config.strategy,
     };
-    let _ = feed.send(Feed::Begin(tracker.header(options, capacities.clone())));
+    let _ = feed.send(Feed::Begin(tracker.header(options, capacities.clone(), config.faults.clone())));
     let clock = Clock::start();
     let events = FeedSink { feed: feed.clone(), clock };
     for (to, msg) in tracker.start(clock.epoch_us(), &capacities, &events) {

@@ -3,6 +3,7 @@
 
 use crate::capacity::Capacity;
 use crate::events::{Event, EventSink, Member, Request, Role};
+use crate::fault::Faults;
 use crate::hash::ChunkHash;
 use crate::ids::{FileId, Rank};
 use crate::input::PeerInput;
@@ -32,6 +33,10 @@ struct PeerRecord {
     /// Its upload queue, as it last reported.
     queue: u32,
     done: bool,
+    /// It left the run (`--leave`): what its threads still say is ignored.
+    left: bool,
+    /// Another peer reported it sent a wrong hash: swarms list it as a suspect, a last resort.
+    suspect: bool,
 }
 
 pub struct Tracker {
@@ -69,7 +74,7 @@ impl Tracker {
     }
 
     /// The scenario as every consumer of the run's events needs it first.
-    pub fn header(&self, options: RunOptions, capacities: Vec<Capacity>) -> RunHeader {
+    pub fn header(&self, options: RunOptions, capacities: Vec<Capacity>, faults: Faults) -> RunHeader {
         RunHeader {
             peers: self.peers.len() as u32,
             files: self.files.iter().map(|f| FileSpec { name: f.name.clone(), chunks: f.hashes.len() as u32 }).collect(),
@@ -77,6 +82,7 @@ impl Tracker {
             wanted: self.peers.iter().map(|p| p.wanted.clone()).collect(),
             options,
             capacities,
+            faults,
         }
     }
 
@@ -102,6 +108,9 @@ impl Tracker {
         if from == Rank::TRACKER || from.peer_index() >= self.peers.len() {
             return Err(format!("message from rank {from}, which is not a peer"));
         }
+        if self.peers[from.peer_index()].left {
+            return Ok(vec![]); // its download thread may not have seen the leave time yet
+        }
         let (request, out) = match msg {
             Message::FileRequest { file } => {
                 let tracked = tracked(&mut self.files, file)?;
@@ -123,21 +132,48 @@ impl Tracker {
                 (Request::FileComplete, vec![])
             }
             Message::PeerDone => {
-                let record = &mut self.peers[from.peer_index()];
-                if std::mem::replace(&mut record.done, true) {
-                    return Err(format!("peer {from} said it was done twice"));
-                }
+                self.finish(from)?;
                 events.emit(Event::PeerDone { peer: from });
                 (Request::PeerDone, vec![])
+            }
+            Message::Leave => {
+                let record = &mut self.peers[from.peer_index()];
+                record.left = true;
+                record.done = true;
+                for file in 0..self.files.len() {
+                    if self.files[file].members.remove(&from).is_some() {
+                        self.announce(FileId(file as u32), events);
+                    }
+                }
+                events.emit(Event::PeerLeft { peer: from });
+                (Request::Leave, vec![])
+            }
+            Message::BadSource { file, from: suspect } => {
+                tracked(&mut self.files, file)?;
+                let record = self
+                    .peers
+                    .get_mut(suspect.0.wrapping_sub(1) as usize)
+                    .ok_or_else(|| format!("peer {from} reported rank {suspect}, which is not a peer"))?;
+                record.suspect = true;
+                events.emit(Event::SourceReported { reporter: from, suspect });
+                (Request::BadSource, vec![])
             }
             other => return Err(format!("unexpected message from peer {from}: {other:?}")),
         };
         events.emit(Event::TrackerRequest { peer: from, request, replies: out.len() as u32 });
-        if request == Request::PeerDone && self.all_done() {
+        if matches!(request, Request::PeerDone | Request::Leave) && self.all_done() {
             events.emit(Event::Shutdown);
             return Ok((0..self.peers.len()).map(|i| (Rank::from_peer_index(i), Message::Stop)).collect());
         }
         Ok(out)
+    }
+
+    /// `peer` is done, having got everything or left.
+    fn finish(&mut self, peer: Rank) -> Result<(), String> {
+        if std::mem::replace(&mut self.peers[peer.peer_index()].done, true) {
+            return Err(format!("peer {peer} said it was done twice"));
+        }
+        Ok(())
     }
 
     /// Takes note of chunks `peer` received: it holds them now, and their sources were busy.
@@ -178,8 +214,8 @@ impl Tracker {
         ranked
             .into_iter()
             .map(|(rank, holding, uploads)| {
-                let queue = self.peers[rank.peer_index()].queue;
-                SwarmMember { rank, uploads, queue, holding: holding.clone() }
+                let PeerRecord { queue, suspect, .. } = self.peers[rank.peer_index()];
+                SwarmMember { rank, uploads, queue, holding: holding.clone(), suspect }
             })
             .collect()
     }
@@ -244,7 +280,8 @@ mod tests {
     #[test]
     fn the_header_describes_the_scenario() {
         let capacities = vec![Capacity::uniform(2); 4];
-        let header = tracker().header(RunOptions { chunk_time_ms: 5, ..RunOptions::default() }, capacities.clone());
+        let header =
+            tracker().header(RunOptions { chunk_time_ms: 5, ..RunOptions::default() }, capacities.clone(), Faults::default());
         assert_eq!(header.capacities, capacities);
         assert_eq!(header.peers, 4);
         assert_eq!(header.files, [FileSpec { name: "a".into(), chunks: 3 }]);

@@ -250,6 +250,7 @@ mod tests {
             wanted: vec![vec![], vec![FileId(0)]],
             options: RunOptions::default(),
             capacities: vec![],
+            faults: Default::default(),
         };
         let got = |at, chunk| Stamped {
             at,

@@ -24,6 +24,7 @@ pub fn header() -> RunHeader {
         ],
         options: RunOptions { chunk_time_ms: 20, ..RunOptions::default() },
         capacities: vec![],
+        faults: Default::default(),
     }
 }
 
@@ -98,6 +99,7 @@ pub fn crowd() -> SwarmModel {
         wanted: (0..peers).map(|p| if p == 0 { vec![] } else { vec![FileId(0)] }).collect(),
         options: RunOptions::default(),
         capacities: vec![],
+        faults: Default::default(),
     };
     let mut model = SwarmModel::new(header);
     for step in 0..50u32 {
