@@ -375,12 +375,9 @@ fn a_peer_that_leaves_keeps_what_it_completed_and_the_others_finish_from_the_res
     // Rank 3 leaves mid-run; the seed (rank 1) stays, so every other peer completes.
     let scenario = Scenario::flash_crowd(6, 300, 1);
     let faults = Faults { leaves: vec![Leave { peer: Rank(3), at_ms: 40 }], corrupt: vec![] };
-    let (report, dir) = within(Duration::from_secs(60), move || {
-        run_tweaked(&scenario, |c| RunConfig { chunk_time: Duration::from_millis(1), faults, ..c })
-    });
+    let (report, dir) = run_with_faults(&scenario, faults, 1);
     assert!(report.peers[2].left && !report.incomplete(), "{report:?}");
     assert!(report.peers.iter().filter(|p| !p.left && !p.wanted.is_empty()).all(|p| p.completed.len() == 1));
-    let scenario = Scenario::flash_crowd(6, 300, 1);
     let expected = scenario.expected_outputs();
     let stayed: Vec<_> = expected.iter().filter(|(name, _)| !name.starts_with("client3_")).cloned().collect();
     check_outputs(&stayed, &dir.path().join("out"));
@@ -391,9 +388,7 @@ fn a_peer_that_leaves_keeps_what_it_completed_and_the_others_finish_from_the_res
 fn when_the_only_seed_leaves_the_others_give_up_and_every_rank_finishes() {
     let scenario = Scenario::flash_crowd(4, 300, 1);
     let faults = Faults { leaves: vec![Leave { peer: Rank(1), at_ms: 20 }], corrupt: vec![] };
-    let (report, dir) = within(Duration::from_secs(60), move || {
-        run_tweaked(&scenario, |c| RunConfig { chunk_time: Duration::from_millis(1), faults, ..c })
-    });
+    let (report, dir) = run_with_faults(&scenario, faults, 1);
     assert!(report.peers[0].left && report.incomplete());
     assert!(report.peers[1..].iter().all(|p| p.abandoned == ["file1"]), "{report:?}");
     assert!(report.peers.iter().map(|p| p.timeouts).sum::<u64>() > 0, "requests to the seed timed out");
@@ -407,14 +402,21 @@ fn a_lying_uploader_is_caught_reported_and_avoided() {
     let scenario = Scenario::random(&spec, 4);
     let liar = Rank(scenario.peers.iter().position(|p| !p.owned.is_empty()).unwrap() as u32 + 1);
     let faults = Faults { leaves: vec![], corrupt: vec![Corrupt { peer: liar, probability: 0.5 }] };
-    let run = scenario.clone();
-    let (report, dir) = within(Duration::from_secs(60), move || run_tweaked(&run, |c| RunConfig { faults, ..c }));
+    let (report, dir) = run_with_faults(&scenario, faults, 0);
     check_outputs(&scenario.expected_outputs(), &dir.path().join("out"));
     let bad: u64 = report.peers.iter().map(|p| p.bad_hashes).sum();
     let from_liar: u64 = report.peers.iter().map(|p| p.downloaded_from.get(&liar.0).copied().unwrap_or(0)).sum();
     assert!(bad > 0, "the liar was caught");
     assert!(report.tracker.bad_sources > 0, "and reported");
     assert!(from_liar < report.chunks_delivered / 4, "{from_liar} of {} chunks came from the liar", report.chunks_delivered);
+}
+
+/// Runs `scenario` in-process with `faults` and a chunk time of `chunk_ms`, within a minute.
+fn run_with_faults(scenario: &Scenario, faults: Faults, chunk_ms: u64) -> (Report, tempfile::TempDir) {
+    let scenario = scenario.clone();
+    within(Duration::from_secs(60), move || {
+        run_tweaked(&scenario, |c| RunConfig { chunk_time: Duration::from_millis(chunk_ms), faults, ..c })
+    })
 }
 
 /// Whether a folder holds nothing (or does not exist).

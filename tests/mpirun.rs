@@ -392,12 +392,8 @@ fn verify_judges_every_output_and_names_the_first_wrong_line() {
 #[test]
 fn leaves_and_lies_under_mpirun_end_with_an_exit_code_that_says_what_happened() {
     let dir = tempfile::tempdir().unwrap();
-    let gen = std::process::Command::new(common::BINARY)
-        .args(["gen", "flash-crowd", "--out", "s", "--peers", "4", "--chunks", "200"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(gen.status.success());
+    let scenario = Scenario::flash_crowd(4, 200, 1);
+    scenario.write(&dir.path().join("s")).unwrap();
     // A lying downloader and one that leaves: the others still get everything.
     let args = ["--inputs", "s", "--out", "a", "--chunk-time", "1", "--leave", "2@30", "--corrupt", "3:0.5", "--record", "a.log"];
     let run = mpirun(dir.path(), 5, &args, LIMIT);
@@ -409,7 +405,7 @@ fn leaves_and_lies_under_mpirun_end_with_an_exit_code_that_says_what_happened() 
         .unwrap()
         .contains(r#""faults":{"leaves":[{"peer":2,"at_ms":30}],"corrupt":[{"peer":3,"probability":0.5}]}"#));
     assert!(log.contains(r#"{"PeerLeft":{"peer":2}}"#));
-    let stayed: Vec<_> = expected_from_inputs(&dir.path().join("s")).into_iter().filter(|(n, _)| n != "client2_file1").collect();
+    let stayed: Vec<_> = scenario.expected_outputs().into_iter().filter(|(n, _)| n != "client2_file1").collect();
     check_outputs(&stayed, &dir.path().join("a"));
 
     // The only seed leaves: the others give up, every rank ends, and the exit code is 3.

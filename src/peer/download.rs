@@ -65,7 +65,7 @@ pub struct Downloader<'a, T: Transport> {
 
 /// How a file's download ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fetched {
+enum Fetched {
     Complete,
     /// Given up: some chunk had no holder left that would serve it.
     Abandoned,
@@ -88,9 +88,8 @@ struct Fetch {
     retry: VecDeque<ChunkIdx>,
     /// Chunks no member is known to hold, until the tracker's next swarm.
     waiting: Vec<ChunkIdx>,
-    in_flight: Vec<(ChunkIdx, Rank)>,
-    /// When each request in flight times out.
-    due: HashMap<(ChunkIdx, Rank), Instant>,
+    /// Requests awaiting an answer: the chunk, whom it was asked of, and when the request times out.
+    in_flight: Vec<(ChunkIdx, Rank, Instant)>,
     /// Members holding an interest of this peer, and, once it is withdrawn, when the withdrawal
     /// times out.
     interests: Vec<(Rank, Option<Instant>)>,
@@ -164,7 +163,6 @@ impl<T: Transport> Downloader<'_, T> {
             retry: VecDeque::new(),
             waiting: Vec::new(),
             in_flight: Vec::new(),
-            due: HashMap::new(),
             interests: Vec::new(),
             abandoned: false,
             tried: HashMap::new(),
@@ -260,14 +258,19 @@ impl<T: Transport> Downloader<'_, T> {
         let now = Instant::now();
         let (me, file) = (self.me(), fetch.file);
         let mut silent = self.silent.borrow_mut();
-        for (chunk, uploader) in fetch.due.iter().filter(|&(_, &at)| at <= now).map(|(&key, _)| key).collect::<Vec<_>>() {
-            fetch.due.remove(&(chunk, uploader));
-            fetch.in_flight.retain(|&pair| pair != (chunk, uploader));
+        let (expired, live): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut fetch.in_flight).into_iter().partition(|&(_, _, due)| due <= now);
+        fetch.in_flight = live;
+        for (chunk, uploader, _) in expired {
             silent.insert(uploader);
             fetch.view.forget(uploader);
             self.events.emit(Event::ChunkTimedOut { downloader: me, uploader, file, chunk });
             fetch.tried.entry(chunk).or_default().push(uploader);
-            if !fetch.got.contains(chunk.index()) && !fetch.in_flight.iter().any(|&(c, _)| c == chunk) {
+            // Two copies of an end-game chunk may time out together: ask again once.
+            if !fetch.got.contains(chunk.index())
+                && !fetch.in_flight.iter().any(|&(c, _, _)| c == chunk)
+                && !fetch.retry.contains(&chunk)
+            {
                 fetch.retry.push_back(chunk);
             }
         }
@@ -290,7 +293,7 @@ impl<T: Transport> Downloader<'_, T> {
             let Some(chunk) = fetch.retry.pop_front().or_else(|| fetch.order.take_next()) else {
                 break;
             };
-            if fetch.got.contains(chunk.index()) || fetch.in_flight.iter().any(|&(c, _)| c == chunk) {
+            if fetch.got.contains(chunk.index()) || fetch.in_flight.iter().any(|&(c, _, _)| c == chunk) {
                 continue; // it came in place of another chunk
             }
             if !obtainable.as_ref().is_some_and(|o| o.has(chunk)) {
@@ -324,7 +327,8 @@ impl<T: Transport> Downloader<'_, T> {
         if !fetch.has_free_chunks() {
             return self.withdraw_all(fetch);
         }
-        let asked: Vec<Rank> = fetch.in_flight.iter().map(|&(_, m)| m).chain(fetch.interests.iter().map(|&(m, _)| m)).collect();
+        let asked: Vec<Rank> =
+            fetch.in_flight.iter().map(|&(_, m, _)| m).chain(fetch.interests.iter().map(|&(m, _)| m)).collect();
         let held_or_coming = fetch.held_or_coming();
         for member in fetch.view.strangers(&held_or_coming, fetch.chunks, &asked) {
             if fetch.outstanding() >= self.window() {
@@ -376,15 +380,15 @@ impl<T: Transport> Downloader<'_, T> {
         let alone: Vec<ChunkIdx> = fetch
             .in_flight
             .iter()
-            .map(|&(chunk, _)| chunk)
+            .map(|&(chunk, _, _)| chunk)
             .filter(|&chunk| !fetch.got.contains(chunk.index()))
-            .filter(|&chunk| fetch.in_flight.iter().filter(|&&(c, _)| c == chunk).count() == 1)
+            .filter(|&chunk| fetch.in_flight.iter().filter(|&&(c, _, _)| c == chunk).count() == 1)
             .collect();
         for chunk in alone {
             if fetch.in_flight.len() >= self.window() {
                 break;
             }
-            let mut asked: Vec<Rank> = fetch.in_flight.iter().filter(|&&(c, _)| c == chunk).map(|&(_, up)| up).collect();
+            let mut asked: Vec<Rank> = fetch.in_flight.iter().filter(|&&(c, _, _)| c == chunk).map(|&(_, up, _)| up).collect();
             asked.extend(fetch.tried.get(&chunk).into_iter().flatten());
             if let Pick::Chosen(uploader) = fetch.view.pick(chunk, &asked, &[], self.config.strategy.peers, &mut fetch.rng) {
                 self.request(fetch, chunk, uploader)?;
@@ -394,8 +398,7 @@ impl<T: Transport> Downloader<'_, T> {
     }
 
     fn request(&self, fetch: &mut Fetch, chunk: ChunkIdx, uploader: Rank) -> Result<(), RunError> {
-        fetch.in_flight.push((chunk, uploader));
-        fetch.due.insert((chunk, uploader), Instant::now() + self.request_timeout());
+        fetch.in_flight.push((chunk, uploader, Instant::now() + self.request_timeout()));
         let (me, file) = (self.me(), fetch.file);
         self.events.emit(Event::ChunkRequested { downloader: me, uploader, file, chunk });
         // Only a super-seeding owner (rarest-first) looks at what a named request says is held:
@@ -407,14 +410,13 @@ impl<T: Transport> Downloader<'_, T> {
 
     fn on_reply(&self, fetch: &mut Fetch, from: Rank, asked: ChunkIdx, sent: Option<Sent>) -> Result<(), RunError> {
         let (me, file) = (self.me(), fetch.file);
-        let Some(at) = fetch.in_flight.iter().position(|&(c, up)| c == asked && up == from) else {
+        let Some(at) = fetch.in_flight.iter().position(|&(c, up, _)| c == asked && up == from) else {
             if self.silent.borrow().contains(&from) {
                 return Ok(()); // too late: the request timed out and went elsewhere
             }
             return Err(RunError::Protocol(format!("rank {from} answered for chunk {} it was not asked for", asked.0)));
         };
         fetch.in_flight.swap_remove(at);
-        fetch.due.remove(&(asked, from));
         let (chunk, hash) = match sent {
             Some(Sent { chunk, hash }) => (chunk, Some(hash)),
             None => (asked, None),
@@ -424,7 +426,7 @@ impl<T: Transport> Downloader<'_, T> {
             if self.config.strategy.pieces != PieceOrder::Rarest || chunk.index() >= fetch.chunks {
                 return Err(RunError::Protocol(format!("rank {from} sent chunk {} for chunk {}", chunk.0, asked.0)));
             }
-            if !fetch.got.contains(asked.index()) && !fetch.in_flight.iter().any(|&(c, _)| c == asked) {
+            if !fetch.got.contains(asked.index()) && !fetch.in_flight.iter().any(|&(c, _, _)| c == asked) {
                 fetch.retry.push_front(asked);
             }
         }
@@ -460,7 +462,7 @@ impl<T: Transport> Downloader<'_, T> {
         }
         fetch.tried.entry(chunk).or_default().push(from);
         // A copy still on its way from another member may yet bring it.
-        if !fetch.in_flight.iter().any(|&(c, _)| c == chunk) {
+        if !fetch.in_flight.iter().any(|&(c, _, _)| c == chunk) {
             fetch.retry.push_back(chunk);
         }
         Ok(())
@@ -488,9 +490,9 @@ impl<T: Transport> Downloader<'_, T> {
     }
 
     /// Uploaders that already have as many of this downloader's requests as they should.
-    fn saturated(&self, in_flight: &[(ChunkIdx, Rank)]) -> Vec<Rank> {
+    fn saturated(&self, in_flight: &[(ChunkIdx, Rank, Instant)]) -> Vec<Rank> {
         let mut counts: HashMap<Rank, usize> = HashMap::new();
-        for &(_, uploader) in in_flight {
+        for &(_, uploader, _) in in_flight {
             *counts.entry(uploader).or_default() += 1;
         }
         counts.into_iter().filter(|&(uploader, n)| n >= self.per_uploader(uploader)).map(|(uploader, _)| uploader).collect()
@@ -505,7 +507,7 @@ impl Fetch {
 
     /// When the next request or withdrawal times out.
     fn next_due(&self) -> Option<Instant> {
-        self.due.values().copied().chain(self.interests.iter().filter_map(|&(_, w)| w)).min()
+        self.in_flight.iter().map(|&(_, _, due)| due).chain(self.interests.iter().filter_map(|&(_, w)| w)).min()
     }
 
     /// Requests and interests awaiting an answer.
@@ -516,7 +518,7 @@ impl Fetch {
     /// Whether some missing chunk is not on its way.
     fn has_free_chunks(&self) -> bool {
         let mut coming: Vec<ChunkIdx> =
-            self.in_flight.iter().map(|&(c, _)| c).filter(|c| !self.got.contains(c.index())).collect();
+            self.in_flight.iter().map(|&(c, _, _)| c).filter(|c| !self.got.contains(c.index())).collect();
         coming.sort_unstable();
         coming.dedup();
         self.held + coming.len() < self.chunks
@@ -525,7 +527,7 @@ impl Fetch {
     /// The chunks this peer holds or has on their way: what it wants from nobody else.
     fn held_or_coming(&self) -> FixedBitSet {
         let mut bits = self.got.clone();
-        self.in_flight.iter().for_each(|&(c, _)| bits.insert(c.index()));
+        self.in_flight.iter().for_each(|&(c, _, _)| bits.insert(c.index()));
         bits
     }
 

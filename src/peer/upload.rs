@@ -81,7 +81,7 @@ impl<T: Transport> Uploader<'_, T> {
             }
             let now = Instant::now();
             if self.leave_at.is_some_and(|at| at <= now) {
-                return self.silent();
+                return self.leave();
             }
             let (done, busy): (Vec<_>, Vec<_>) = sending.into_iter().partition(|(at, _)| *at <= now);
             sending = busy;
@@ -150,7 +150,7 @@ impl<T: Transport> Uploader<'_, T> {
     }
 
     /// Leaves: tells the tracker, then takes every message and answers none, until its stop.
-    fn silent(&self) -> Result<(), RunError> {
+    fn leave(&self) -> Result<(), RunError> {
         self.transport.send(Rank::TRACKER, &Message::Leave)?;
         loop {
             let envelope = self.transport.recv(Endpoint::Upload, None)?.expect("no timeout was set");

@@ -105,7 +105,7 @@ impl Tracker {
 
     /// Handles one message from a peer. An error means the peer broke the protocol.
     pub fn handle(&mut self, from: Rank, msg: Message, events: &dyn EventSink) -> Result<Outgoing, String> {
-        if from == Rank::TRACKER || from.peer_index() >= self.peers.len() {
+        if !is_peer(from, self.peers.len()) {
             return Err(format!("message from rank {from}, which is not a peer"));
         }
         if self.peers[from.peer_index()].left {
@@ -150,11 +150,10 @@ impl Tracker {
             }
             Message::BadSource { file, from: suspect } => {
                 tracked(&mut self.files, file)?;
-                let record = self
-                    .peers
-                    .get_mut(suspect.0.wrapping_sub(1) as usize)
-                    .ok_or_else(|| format!("peer {from} reported rank {suspect}, which is not a peer"))?;
-                record.suspect = true;
+                if !is_peer(suspect, self.peers.len()) {
+                    return Err(format!("peer {from} reported rank {suspect}, which is not a peer"));
+                }
+                self.peers[suspect.peer_index()].suspect = true;
                 events.emit(Event::SourceReported { reporter: from, suspect });
                 (Request::BadSource, vec![])
             }
@@ -185,7 +184,7 @@ impl Tracker {
             .get_mut(&peer)
             .ok_or_else(|| format!("peer {peer} reported chunks of '{}' without asking for it", tracked.name))?;
         for r in received {
-            if r.chunk.index() >= chunks || r.from == Rank::TRACKER || r.from.peer_index() >= self.peers.len() {
+            if r.chunk.index() >= chunks || !is_peer(r.from, self.peers.len()) {
                 return Err(format!("peer {peer} reported an impossible chunk {:?}", r));
             }
             if let Holding::Some(bits) = holding {
@@ -224,6 +223,11 @@ impl Tracker {
     fn announce(&self, file: FileId, events: &dyn EventSink) {
         announce_ranked(file, &self.ranked(file), events);
     }
+}
+
+/// Whether `rank` is one of the run's `peers` peers.
+fn is_peer(rank: Rank, peers: usize) -> bool {
+    rank != Rank::TRACKER && rank.peer_index() < peers
 }
 
 fn announce_ranked(file: FileId, ranked: &[(Rank, &Holding, u64)], events: &dyn EventSink) {
