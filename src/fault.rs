@@ -1,10 +1,20 @@
 //! Faults injected into a run, to show what a swarm does when peers go away or lie: `--leave R@T`
 //! (peer R leaves T ms after the start) and `--corrupt R:P` (peer R sends a wrong hash with
-//! probability P). Every rank parses the same options; the tracker checks the ranks against the
-//! run's size and records the faults in the log header.
+//! probability P). The tracker adds those of a faults file (`--faults`), checks the ranks against
+//! the run's size, records them in the log header and sends them to every peer with the start.
+//!
+//! The file has one fault per line, written as the options are; blank lines and `#` comments are
+//! ignored:
+//!
+//! ```text
+//! leave 3@500      # peer 3 leaves 500 ms after the start
+//! corrupt 2:0.25   # peer 2 sends a wrong hash a quarter of the time
+//! ```
 
 use crate::ids::Rank;
+use crate::input::InputError;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Peer `peer` leaves `at_ms` milliseconds after the start: its upload thread stops answering,
@@ -25,11 +35,13 @@ pub struct Corrupt {
 // A probability is parsed and checked to lie in 0..=1, so it is never NaN.
 impl Eq for Corrupt {}
 
+/// Every fault of a run. No field is ever skipped when serialized: the start message carries it
+/// in postcard, which has no field names.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Faults {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub leaves: Vec<Leave>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub corrupt: Vec<Corrupt>,
 }
 
@@ -57,6 +69,40 @@ impl Faults {
     pub fn corruption_of(&self, peer: Rank) -> Option<f64> {
         self.corrupt.iter().filter(|c| c.peer == peer).map(|c| c.probability).reduce(f64::max)
     }
+
+    /// The faults file's text for these faults, one per line.
+    pub fn text(&self) -> String {
+        let leaves = self.leaves.iter().map(|l| format!("leave {}@{}\n", l.peer, l.at_ms));
+        let corrupt = self.corrupt.iter().map(|c| format!("corrupt {}:{}\n", c.peer, c.probability));
+        leaves.chain(corrupt).collect()
+    }
+}
+
+/// The options' faults and those of the faults file at `path`, if one is given.
+pub fn read_faults(options: &Faults, path: Option<&Path>) -> Result<Faults, InputError> {
+    let Some(path) = path else { return Ok(options.clone()) };
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| InputError::new(&shown, None, format!("cannot read: {e}")))?;
+    let mut faults = parse_faults(&text, &shown)?;
+    faults.leaves.extend_from_slice(&options.leaves);
+    faults.corrupt.extend_from_slice(&options.corrupt);
+    Ok(faults)
+}
+
+/// Parses a faults file's text; `shown` names it in errors.
+pub fn parse_faults(text: &str, shown: &str) -> Result<Faults, InputError> {
+    let mut faults = Faults::default();
+    for (at, line) in text.lines().enumerate() {
+        let error = |problem: String| InputError::new(shown, Some(at + 1), problem);
+        let fields: Vec<&str> = line.split('#').next().unwrap_or("").split_whitespace().collect();
+        match fields[..] {
+            [] => {}
+            ["leave", leave] => faults.leaves.push(parse_leave(leave).map_err(error)?),
+            ["corrupt", corrupt] => faults.corrupt.push(parse_corrupt(corrupt).map_err(error)?),
+            _ => return Err(error(format!("expected 'leave RANK@MS' or 'corrupt RANK:PROBABILITY', got '{}'", line.trim()))),
+        }
+    }
+    Ok(faults)
 }
 
 /// The instant `at_ms` after the run's start, given as microseconds since the Unix epoch.
@@ -121,5 +167,21 @@ mod tests {
             Faults { leaves: vec![Leave { peer: Rank(2), at_ms: 9 }, Leave { peer: Rank(2), at_ms: 3 }], corrupt: vec![] };
         assert_eq!(twice.leave_of(Rank(2)), Some(3));
         assert_eq!(twice.leave_of(Rank(1)), None);
+    }
+
+    #[test]
+    fn a_faults_file_reads_like_the_options_and_names_the_line_of_a_mistake() {
+        let faults = parse_faults("# faults\n\nleave 3@500  # the seed\ncorrupt 2:0.25\r\n", "f.txt").unwrap();
+        assert_eq!(faults.leaves, [Leave { peer: Rank(3), at_ms: 500 }]);
+        assert_eq!(faults.corrupt, [Corrupt { peer: Rank(2), probability: 0.25 }]);
+        assert_eq!(parse_faults(&faults.text(), "again").unwrap(), faults);
+        let error = |text: &str| parse_faults(text, "f.txt").unwrap_err().to_string();
+        assert_eq!(error("leave 3@500\nleave 4"), "f.txt:2: '4' is not RANK@MS, as in 3@500");
+        assert_eq!(error("corrupt 2:2"), "f.txt:1: probability 2 is not between 0 and 1");
+        assert_eq!(error("\nstop 3"), "f.txt:2: expected 'leave RANK@MS' or 'corrupt RANK:PROBABILITY', got 'stop 3'");
+        assert_eq!(
+            error("leave 3 @ 500"),
+            "f.txt:1: expected 'leave RANK@MS' or 'corrupt RANK:PROBABILITY', got 'leave 3 @ 500'"
+        );
     }
 }

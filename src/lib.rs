@@ -24,3 +24,10 @@ pub mod tracker;
 pub mod transport;
 pub mod tui;
 pub mod verify;
+
+/// Writes `line` and a newline to stderr in one write: ranks share mpirun's stderr, and
+/// `eprintln!` writes piece by piece, so lines of several ranks could interleave mid-line.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(format!("{line}\n").as_bytes());
+}

@@ -85,6 +85,9 @@ struct RunArgs {
     /// Peer R sends a wrong hash with probability P (repeatable)
     #[arg(long, value_name = "R:P", value_parser = mpitorrent::fault::parse_corrupt)]
     corrupt: Vec<Corrupt>,
+    /// More faults, from a file: lines of 'leave R@T' and 'corrupt R:P'
+    #[arg(long, value_name = "FILE")]
+    faults: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -433,7 +436,7 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
         }
         1
     } else if size < 2 {
-        eprintln!("mpitorrent: error: needs at least 2 ranks, a tracker and a peer: mpirun -np N mpitorrent, with N >= 2");
+        mpitorrent::say("mpitorrent: error: needs at least 2 ranks, a tracker and a peer: mpirun -np N mpitorrent, with N >= 2");
         INPUT_ERROR
     } else {
         let (recorder, setup_error) = if rank == 0 { prepare_rank0(args) } else { (None, None) };
@@ -448,6 +451,7 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
             strategy: Strategy { pieces: args.piece_order, peers: args.peer_choice, end_game: args.end_game, seed: args.seed },
             measure_cpu: true,
             faults: Faults { leaves: args.leave.clone(), corrupt: args.corrupt.clone() },
+            faults_file: args.faults.clone(),
             setup_error,
         };
         let transport = Arc::new(MpiTransport::start());
@@ -490,7 +494,7 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
             Err(RunError::Aborted) => INPUT_ERROR,
             Err(other) => {
                 // Other ranks may be waiting on this one: end them all rather than hang.
-                eprintln!("mpitorrent: rank {rank}: error: {other}");
+                mpitorrent::say(&format!("mpitorrent: rank {rank}: error: {other}"));
                 world.abort(1)
             }
         }

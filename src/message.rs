@@ -3,6 +3,7 @@
 
 use crate::capacity::Capacity;
 use crate::events::Stamped;
+use crate::fault::Faults;
 use crate::hash::ChunkHash;
 use crate::ids::{ChunkIdx, FileId, Rank};
 use crate::input::{InputError, PeerInput};
@@ -155,11 +156,13 @@ pub enum Message {
     /// Everyone registered: downloads may begin. Carries the catalog of file names (a file's id is
     /// its position in it) and the run's start time, in microseconds since the Unix epoch, against
     /// which every rank stamps its events.
-    /// Also every peer's capacity (rank 1 first): its own, and its uploaders' slots.
+    /// Also every peer's capacity (rank 1 first): its own, and its uploaders' slots; and the
+    /// faults to inject, from the options and the faults file.
     Start {
         catalog: Vec<String>,
         epoch_us: u64,
         capacities: Vec<Capacity>,
+        faults: Faults,
     },
     /// The run cannot go on; the tracker prints the reason.
     Abort,
@@ -252,6 +255,7 @@ pub struct Envelope {
 mod tests {
     use super::*;
     use crate::events::Event;
+    use crate::fault::Leave;
 
     fn samples() -> Vec<Message> {
         let mut bits = FixedBitSet::with_capacity(70);
@@ -274,6 +278,7 @@ mod tests {
                 catalog: vec!["a".into(), "b".into()],
                 epoch_us: 1_700_000_000_000_000,
                 capacities: vec![Capacity { upload_slots: 2, download_limit: Some(3) }],
+                faults: Faults { leaves: vec![Leave { peer: Rank(1), at_ms: 5 }], corrupt: vec![] },
             },
             Message::Abort,
             Message::FileInfo { file: FileId(2), hashes: vec![ChunkHash::from_u128(9)], swarm: swarm.clone() },

@@ -38,6 +38,8 @@ pub struct RunConfig {
     pub strategy: Strategy,
     /// Peers that leave or send wrong hashes.
     pub faults: Faults,
+    /// More of them, from a file read by the tracker (see [`crate::fault`]).
+    pub faults_file: Option<PathBuf>,
     /// Each rank reports the CPU time of its process at the end: true under mpirun, where a
     /// process is a rank; in-process it would count the whole process many times.
     pub measure_cpu: bool,
@@ -57,6 +59,7 @@ impl Default for RunConfig {
             capacities: None,
             strategy: Strategy::default(),
             faults: Faults::default(),
+            faults_file: None,
             measure_cpu: false,
             setup_error: None,
         }

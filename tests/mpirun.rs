@@ -394,8 +394,10 @@ fn leaves_and_lies_under_mpirun_end_with_an_exit_code_that_says_what_happened() 
     let dir = tempfile::tempdir().unwrap();
     let scenario = Scenario::flash_crowd(4, 200, 1);
     scenario.write(&dir.path().join("s")).unwrap();
-    // A lying downloader and one that leaves: the others still get everything.
-    let args = ["--inputs", "s", "--out", "a", "--chunk-time", "1", "--leave", "2@30", "--corrupt", "3:0.5", "--record", "a.log"];
+    // A lying downloader (from a faults file) and one that leaves: the others still get everything.
+    std::fs::write(dir.path().join("faults.txt"), "# a liar\ncorrupt 3:0.5\n").unwrap();
+    let args =
+        ["--inputs", "s", "--out", "a", "--chunk-time", "1", "--leave", "2@30", "--faults", "faults.txt", "--record", "a.log"];
     let run = mpirun(dir.path(), 5, &args, LIMIT);
     assert!(run.success(), "{}", run.stderr);
     let log = std::fs::read_to_string(dir.path().join("a.log")).unwrap();
@@ -417,4 +419,9 @@ fn leaves_and_lies_under_mpirun_end_with_an_exit_code_that_says_what_happened() 
     let refused = mpirun(dir.path(), 5, &["--inputs", "s", "--out", "c", "--leave", "5@10"], LIMIT);
     assert_eq!(refused.code, Some(2), "{}", refused.stderr);
     assert!(refused.stderr.contains("--leave names rank 5, but the peers of this run are ranks 1 to 4"), "{}", refused.stderr);
+    std::fs::write(dir.path().join("bad.txt"), "leave 1@20\ncorrupt 2\n").unwrap();
+    let refused = mpirun(dir.path(), 5, &["--inputs", "s", "--out", "c", "--faults", "bad.txt"], LIMIT);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(refused.stderr.contains("bad.txt:2: '2' is not RANK:PROBABILITY, as in 3:0.2"), "{}", refused.stderr);
+    assert!(!dir.path().join("c").join("client2_file1").exists());
 }

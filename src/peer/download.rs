@@ -242,11 +242,11 @@ impl<T: Transport> Downloader<'_, T> {
     /// Interests are withdrawn, and their answers awaited, so none is left for the next file.
     fn abandon(&self, fetch: &mut Fetch) -> Result<(), RunError> {
         let chunk = fetch.waiting.iter().chain(&fetch.retry).min().map_or(0, |c| c.0);
-        eprintln!(
+        crate::say(&format!(
             "mpitorrent: peer {} gives up on '{}': no member served chunk {chunk} after {FRUITLESS_UPDATES} swarm updates",
             self.me(),
             self.catalog[fetch.file.index()]
-        );
+        ));
         self.events.emit(Event::FileAbandoned { peer: self.me(), file: fetch.file });
         fetch.abandoned = true;
         self.withdraw_all(fetch)

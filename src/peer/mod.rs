@@ -43,9 +43,9 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
     let Message::Register(Registration { input, .. }) = registration else { unreachable!("built above") };
 
     let envelope = transport.recv(Endpoint::Download, None)?.expect("no timeout was set");
-    let (catalog, epoch_us, capacities) = match envelope.msg {
-        Message::Start { catalog, epoch_us, capacities } if capacities.len() + 1 == transport.size() as usize => {
-            (catalog, epoch_us, capacities)
+    let (catalog, epoch_us, capacities, faults) = match envelope.msg {
+        Message::Start { catalog, epoch_us, capacities, faults } if capacities.len() + 1 == transport.size() as usize => {
+            (catalog, epoch_us, capacities, faults)
         }
         Message::Abort => return Err(RunError::Aborted),
         other => return Err(RunError::Protocol(format!("expected the tracker's start, got {other:?}"))),
@@ -55,8 +55,8 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
     let super_seeds = if config.strategy.pieces == PieceOrder::Rarest { owned } else { Vec::new() };
 
     let store = Arc::new(store);
-    let leave_at = config.faults.leave_of(me).map(|at_ms| instant_after_start(epoch_us, at_ms));
-    let corrupt = config.faults.corruption_of(me).map(|p| (p, SmallRng::seed_from_u64(config.strategy.seed ^ u64::from(me.0))));
+    let leave_at = faults.leave_of(me).map(|at_ms| instant_after_start(epoch_us, at_ms));
+    let corrupt = faults.corruption_of(me).map(|p| (p, SmallRng::seed_from_u64(config.strategy.seed ^ u64::from(me.0))));
     let events = Arc::new(Forwarder::start(transport.clone(), Clock::since(epoch_us)));
     let upload_queue = Arc::new(AtomicU32::new(0));
     let interests = Arc::new(Interests::default());

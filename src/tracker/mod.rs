@@ -6,6 +6,7 @@ pub mod state;
 
 use crate::capacity::{read_capacities, Capacity};
 use crate::events::{process_cpu_us, Clock, Event, EventSink, Feed};
+use crate::fault::read_faults;
 use crate::ids::Rank;
 use crate::input::check_input_count;
 use crate::message::{Endpoint, Message};
@@ -31,14 +32,15 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
     let upload_slots = config.upload_slots.max(1) as u32;
     let checked = registry.into_tracker().and_then(|tracker| {
         check_input_count(&config.inputs, peers).map_err(|e| e.to_string())?;
-        config.faults.check(transport.size())?;
+        let faults = read_faults(&config.faults, config.faults_file.as_deref()).map_err(|e| e.to_string())?;
+        faults.check(transport.size())?;
         let capacities = match &config.capacities {
             Some(path) => read_capacities(path, peers, upload_slots).map_err(|e| e.to_string())?,
             None => vec![Capacity::uniform(upload_slots); peers],
         };
-        config.setup_error.clone().map_or(Ok((tracker, capacities)), Err)
+        config.setup_error.clone().map_or(Ok((tracker, capacities, faults)), Err)
     });
-    let (mut tracker, capacities) = match checked {
+    let (mut tracker, capacities, faults) = match checked {
         Ok(checked) => checked,
         Err(problem) => {
             for i in 0..peers {
@@ -55,10 +57,10 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
         upload_slots,
         strategy: config.strategy,
     };
-    let _ = feed.send(Feed::Begin(tracker.header(options, capacities.clone(), config.faults.clone())));
+    let _ = feed.send(Feed::Begin(tracker.header(options, capacities.clone(), faults.clone())));
     let clock = Clock::start();
     let events = FeedSink { feed: feed.clone(), clock };
-    for (to, msg) in tracker.start(clock.epoch_us(), &capacities, &events) {
+    for (to, msg) in tracker.start(clock.epoch_us(), &capacities, &faults, &events) {
         transport.send(to, &msg)?;
     }
     // Peers send their last events after the stop, so the run is over when all of those came.

@@ -94,12 +94,13 @@ impl Tracker {
         self.peers.iter().all(|p| p.done)
     }
 
-    /// The message that lets every peer start, to each of them, with the run's start time and
-    /// every peer's capacity.
-    pub fn start(&mut self, epoch_us: u64, capacities: &[Capacity], events: &dyn EventSink) -> Outgoing {
+    /// The message that lets every peer start, to each of them, with the run's start time, every
+    /// peer's capacity and the faults to inject.
+    pub fn start(&mut self, epoch_us: u64, capacities: &[Capacity], faults: &Faults, events: &dyn EventSink) -> Outgoing {
         events.emit(Event::Started);
         let catalog = self.catalog();
-        let start = || Message::Start { catalog: catalog.clone(), epoch_us, capacities: capacities.to_vec() };
+        let start =
+            || Message::Start { catalog: catalog.clone(), epoch_us, capacities: capacities.to_vec(), faults: faults.clone() };
         (0..self.peers.len()).map(|i| (Rank::from_peer_index(i), start())).collect()
     }
 
@@ -294,12 +295,13 @@ mod tests {
     }
 
     #[test]
-    fn start_goes_to_every_peer_with_the_catalog() {
+    fn start_goes_to_every_peer_with_the_catalog_capacities_and_faults() {
         let mut tracker = tracker();
         let capacities = [Capacity { upload_slots: 3, download_limit: Some(1) }; 4];
-        let out = tracker.start(77, &capacities, &NoEvents);
+        let faults = Faults { leaves: vec![crate::fault::Leave { peer: Rank(2), at_ms: 9 }], corrupt: vec![] };
+        let out = tracker.start(77, &capacities, &faults, &NoEvents);
         assert_eq!(out.len(), 4);
-        let start = Message::Start { catalog: vec!["a".into()], epoch_us: 77, capacities: capacities.to_vec() };
+        let start = Message::Start { catalog: vec!["a".into()], epoch_us: 77, capacities: capacities.to_vec(), faults };
         assert!(out.iter().all(|(_, m)| *m == start));
     }
 

@@ -151,7 +151,7 @@ impl Drop for MpiTransport {
 
 /// Reports a fault this rank cannot recover from and ends the whole job.
 fn fail(rank: Rank, problem: &str) -> ! {
-    eprintln!("mpitorrent: rank {rank}: error: {problem}");
+    crate::say(&format!("mpitorrent: rank {rank}: error: {problem}"));
     SimpleCommunicator::world().abort(1)
 }
 
