@@ -103,6 +103,28 @@ enum Command {
     Verify(VerifyArgs),
     /// The report's figures, computed from a log alone
     Stats(StatsArgs),
+    /// Run many random scenarios under mpirun, with random strategies, chunk times, capacities,
+    /// leaves and corruption, and check that none hangs and every output is right
+    Stress(StressArgs),
+}
+
+#[derive(Args)]
+struct StressArgs {
+    /// Runs to make
+    #[arg(long, default_value_t = 500)]
+    runs: u64,
+    /// Seed of the first run; run i draws everything from seed + i
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Ranks of the largest run, the tracker included
+    #[arg(long, default_value_t = 33, value_parser = clap::value_parser!(u32).range(3..))]
+    max_ranks: u32,
+    /// Seconds after which a run is stopped and counted as a hang
+    #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    limit: u64,
+    /// Folder where failing runs are kept, each with its inputs, command and output
+    #[arg(long, default_value = "stress-failures")]
+    keep: PathBuf,
 }
 
 #[derive(Args)]
@@ -288,6 +310,14 @@ fn main() -> ExitCode {
                 ExitCode::from(INPUT_ERROR)
             }
         },
+        Some(Command::Stress(args)) => match stress(&args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("mpitorrent stress: error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
         None => run_under_mpi(&cli.run),
     }
 }
@@ -365,6 +395,18 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         program: std::env::current_exe().context("finding this executable")?,
     };
     mpitorrent::bench::run(&options, &mut std::io::stdout().lock())
+}
+
+fn stress(args: &StressArgs) -> anyhow::Result<bool> {
+    let options = mpitorrent::stress::StressOptions {
+        runs: args.runs,
+        seed: args.seed,
+        max_ranks: args.max_ranks,
+        limit: Duration::from_secs(args.limit),
+        keep: args.keep.clone(),
+        program: std::env::current_exe().context("finding this executable")?,
+    };
+    mpitorrent::stress::run(&options, &mut std::io::stdout().lock())
 }
 
 fn generate(args: &GenArgs) -> anyhow::Result<()> {

@@ -2,6 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The name a choice has on the command line, as in `--piece-order rarest`.
+pub fn option_name(choice: &impl clap::ValueEnum) -> String {
+    choice.to_possible_value().expect("every choice has a name").get_name().to_string()
+}
+
 /// In which order a downloader asks for the chunks of a file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]

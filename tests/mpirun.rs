@@ -425,3 +425,19 @@ fn leaves_and_lies_under_mpirun_end_with_an_exit_code_that_says_what_happened() 
     assert!(refused.stderr.contains("bad.txt:2: '2' is not RANK:PROBABILITY, as in 3:0.2"), "{}", refused.stderr);
     assert!(!dir.path().join("c").join("client2_file1").exists());
 }
+
+/// CI's slice of `mpitorrent stress`: six random runs, with leaves and liars among them.
+#[test]
+fn a_slice_of_the_stress_runs_has_no_hang_and_no_wrong_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = std::process::Command::new(common::BINARY)
+        .args(["stress", "--runs", "6", "--seed", "1", "--max-ranks", "17", "--limit", "60"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{printed}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(printed.contains("6 runs: 0 hangs, 0 wrong outcomes"), "{printed}");
+    assert_eq!(printed.lines().filter(|l| l.contains(": ok in ")).count(), 6, "{printed}");
+    assert!(printed.contains(", leave ") && printed.contains(", corrupt "), "the slice has faults: {printed}");
+}

@@ -5,12 +5,12 @@
 //! Each run is a separate `mpirun` of this same executable, on a scenario written to a temporary
 //! folder; its outputs are checked hash by hash and its `--report` read back.
 
-pub mod launch;
 pub mod round_trips;
 
+use crate::launch;
 use crate::report::Report;
 use crate::scenario::{RandomSpec, Scenario};
-use crate::strategy::PieceOrder;
+use crate::strategy::{option_name, PieceOrder};
 use anyhow::{bail, Context};
 use round_trips::{RoundTrips, WINDOW};
 use std::io::Write;
@@ -112,11 +112,11 @@ fn run_once(
     let _ = std::fs::remove_dir_all(&dir);
     scenario.write(&dir.join("in")).context("writing the scenario")?;
     let chunk_time = chunk_time_ms.to_string();
-    let order = order_name(order);
+    let order = option_name(&order);
     let args =
         ["--inputs", "in", "--out", "out", "--report", "report.json", "--chunk-time", &chunk_time, "--piece-order", &order];
     let run = launch::launch(&dir, scenario.ranks(), &options.program, &args, options.timeout).context("starting mpirun")?;
-    if run.code.is_none() || run.wall >= options.timeout {
+    if run.timed_out {
         return Ok(Outcome::TimedOut);
     }
     if !run.success() {
@@ -140,7 +140,7 @@ fn raw_rate(options: &BenchOptions, work: &Path, ranks: u32) -> anyhow::Result<R
 }
 
 fn row(label: &str, order: PieceOrder, scenario: &Scenario, outcome: &Outcome, timeout: Duration) -> String {
-    let start = format!("| {label} | {} | {} | {} |", order_name(order), scenario.ranks(), scenario.chunks_wanted());
+    let start = format!("| {label} | {} | {} | {} |", option_name(&order), scenario.ranks(), scenario.chunks_wanted());
     let Outcome::Done(report) = outcome else {
         return format!("{start} | timed out after {} s | | | | | | | |", timeout.as_secs());
     };
@@ -157,10 +157,6 @@ fn row(label: &str, order: PieceOrder, scenario: &Scenario, outcome: &Outcome, t
         e.requests_per_chunk,
         report.chunks_delivered as f64 / report.wall_time_s,
     )
-}
-
-fn order_name(order: PieceOrder) -> String {
-    clap::ValueEnum::to_possible_value(&order).expect("every order has a name").get_name().to_string()
 }
 
 /// The machine the figures were measured on: processor, cores, memory, system, MPI.

@@ -37,10 +37,12 @@ use std::time::{Duration, Instant};
 /// to about 1.38 times the lower bound; 64 costs fairness (0.85) with 64 peers.
 pub const IN_FLIGHT: usize = 32;
 /// The longest a downloader waits before asking the tracker again when nobody holds a chunk.
-const LONGEST_BACKOFF: Duration = Duration::from_millis(100);
+const LONGEST_BACKOFF: Duration = Duration::from_millis(50);
 /// Swarm updates a downloader asks for in a row, without getting a chunk, before it gives up
-/// (about 4 s of backing off).
-const FRUITLESS_UPDATES: u32 = 50;
+/// (about 1.3 s of backing off). Only a peer that left can take a chunk's last copy with it, and
+/// every blocked downloader's ask reports what it holds, so a copy that exists shows up in the
+/// tracker's swarm long before.
+const FRUITLESS_UPDATES: u32 = 30;
 
 pub struct Downloader<'a, T: Transport> {
     pub transport: &'a T,
@@ -140,7 +142,8 @@ impl<T: Transport> Downloader<'_, T> {
 
     fn fetch_file(&self, file: FileId) -> Result<Fetched, RunError> {
         self.transport.send(Rank::TRACKER, &Message::FileRequest { file })?;
-        let envelope = self.receive()?;
+        // Once this peer has left, the tracker ignores it: the answer may never come.
+        let Some(envelope) = self.receive_until(self.leave_at)? else { return Ok(Fetched::Left) };
         let (hashes, swarm) = match envelope.msg {
             Message::FileInfo { file: f, hashes, swarm } if f == file => (hashes, swarm),
             other => return Err(unexpected("the file's hashes and swarm", other, envelope.from)),
@@ -477,10 +480,6 @@ impl<T: Transport> Downloader<'_, T> {
         self.transport.send(Rank::TRACKER, &Message::Update { file: fetch.file, received, queue })?;
         fetch.updating += 1;
         Ok(())
-    }
-
-    fn receive(&self) -> Result<crate::message::Envelope, RunError> {
-        Ok(self.transport.recv(Endpoint::Download, None)?.expect("no timeout was set"))
     }
 
     /// The next message, or `None` once `deadline` passed.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_mpitorrent");
 
-pub use mpitorrent::bench::launch::Launched as Run;
+pub use mpitorrent::launch::Launched as Run;
 
 /// `mpirun --oversubscribe -np <np> <binary> <args>` in `dir`, killed after `limit`.
 pub fn mpirun(dir: &Path, np: u32, args: &[&str], limit: Duration) -> Run {
@@ -19,7 +19,7 @@ pub fn mpirun(dir: &Path, np: u32, args: &[&str], limit: Duration) -> Run {
 
 /// `mpirun --oversubscribe -np <np> <program> <args>` in `dir`, killed after `limit`.
 pub fn launch(dir: &Path, np: u32, program: &Path, args: &[&str], limit: Duration) -> Run {
-    mpitorrent::bench::launch::launch(dir, np, program, args, limit).expect("mpirun and timeout are installed (see .ci/setup)")
+    mpitorrent::launch::launch(dir, np, program, args, limit).expect("mpirun and timeout are installed (see .ci/setup)")
 }
 
 /// Every output a correct run of the `in<R>.txt` files in `dir` writes, worked out from the

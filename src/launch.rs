@@ -1,5 +1,6 @@
 //! Starting a program under `mpirun` and measuring it: wall time, and the CPU time of mpirun and
-//! every rank. Used by `mpitorrent bench`, the cargo benchmarks and the integration tests.
+//! every rank. Used by `mpitorrent bench` and `stress`, the cargo benchmarks and the integration
+//! tests.
 
 use std::io::Read;
 use std::path::Path;
@@ -7,8 +8,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct Launched {
-    /// The exit code; `None` if killed by a signal (after the time limit, say).
+    /// The exit code; `None` if killed by a signal.
     pub code: Option<i32>,
+    /// It ran into the time limit and was stopped.
+    pub timed_out: bool,
     pub stdout: String,
     pub stderr: String,
     pub wall: Duration,
@@ -25,9 +28,10 @@ impl Launched {
 /// `mpirun --oversubscribe -np <np> <program> <args>` in `dir`, killed after `limit`.
 #[allow(clippy::zombie_processes)] // reaped by wait4 below, which std cannot see
 pub fn launch(dir: &Path, np: u32, program: &Path, args: &[&str], limit: Duration) -> std::io::Result<Launched> {
+    let limit = Duration::from_secs(limit.as_secs().max(1)); // what timeout(1) is given
     let started = Instant::now();
     let mut child = Command::new("timeout")
-        .args(["--kill-after=5", &limit.as_secs().max(1).to_string()])
+        .args(["--kill-after=5", &limit.as_secs().to_string()])
         .args(["mpirun", "--oversubscribe", "-np", &np.to_string()])
         .arg(program)
         .args(args)
@@ -57,6 +61,7 @@ pub fn launch(dir: &Path, np: u32, program: &Path, args: &[&str], limit: Duratio
     let seconds = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     Ok(Launched {
         code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        timed_out: started.elapsed() >= limit,
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
         wall: started.elapsed(),
