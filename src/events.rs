@@ -124,7 +124,8 @@ pub enum Event {
     PeerLeft {
         peer: Rank,
     },
-    /// `reporter` told the tracker that `suspect` sent a wrong hash; the tracker no longer lists it.
+    /// `reporter` told the tracker that `suspect` sent a wrong hash; the tracker lists it as a
+    /// suspect from then on.
     SourceReported {
         reporter: Rank,
         suspect: Rank,

@@ -49,6 +49,26 @@ fn live_finished_with_summary() {
 }
 
 #[test]
+fn faults_show_in_the_header_and_the_peers_they_hit() {
+    use mpitorrent::events::{Event, Stamped};
+    use mpitorrent::ids::{ChunkIdx, FileId, Rank};
+    let mut model = scripted(120);
+    let at = model.now + 1000;
+    let (file, chunk) = (FileId(2), ChunkIdx(0));
+    for event in [
+        Event::PeerLeft { peer: Rank(2) },
+        Event::ChunkTimedOut { downloader: Rank(6), uploader: Rank(2), file, chunk },
+        Event::ChunkRejected { downloader: Rank(3), uploader: Rank(1), file: FileId(0), chunk },
+        Event::FileAbandoned { peer: Rank(6), file },
+    ] {
+        model.apply(&Stamped { at, event });
+    }
+    let screen = render(&model, &ui(View::Peers, 0), Mode::Live, 110, 18);
+    assert!(screen.contains("faults: 1 left, 1 files given up, 1 timeouts, 1 wrong hashes"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
 fn help_overlay() {
     let help = Ui { help: true, ..Ui::default() };
     insta::assert_snapshot!(render(&scripted(10), &help, Mode::Live, 100, 22));

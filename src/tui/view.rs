@@ -49,7 +49,7 @@ pub fn rows(model: &SwarmModel, view: View) -> usize {
 
 pub fn draw(frame: &mut Frame, model: &SwarmModel, ui: &Ui, mode: Mode, theme: &Theme) {
     let footer_height = if matches!(mode, Mode::Replay(_)) { 3 } else { 1 };
-    let header_height = if model.finished.is_some() { 6 } else { 4 };
+    let header_height = 4 + 2 * u16::from(model.finished.is_some()) + u16::from(!faults(model).is_empty());
     let [header, body, footer] =
         Layout::vertical([Constraint::Length(header_height), Constraint::Min(3), Constraint::Length(footer_height)])
             .areas(frame.area());
@@ -87,8 +87,14 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, mode:
     let block = Block::bordered().title(title).title(Line::from(format!(" {} ", clock(model.now))).alignment(Alignment::Right));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let [gauge, counts, summary] =
-        Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let faults = faults(model);
+    let [gauge, counts, faults_area, summary] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(u16::from(!faults.is_empty())),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
     let (delivered, wanted) = (model.chunks_delivered(), model.chunks_wanted());
     let ratio = if wanted == 0 { 1.0 } else { delivered as f64 / wanted as f64 };
     frame.render_widget(
@@ -117,6 +123,7 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, mode:
         t.completions,
     );
     frame.render_widget(Paragraph::new(text).style(theme.dim()), counts);
+    frame.render_widget(Paragraph::new(format!("faults: {faults}")).style(theme.warning()), faults_area);
     if model.finished.is_some() {
         let report = model.report();
         let quit = if matches!(mode, Mode::Live) { " · q quits" } else { "" };
@@ -131,6 +138,19 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, mode:
         let lines = vec![Line::from(text), Line::from(efficiency_line(&report.efficiency))];
         frame.render_widget(Paragraph::new(lines).style(theme.done()), summary);
     }
+}
+
+/// What faults did so far (peers gone, files given up, requests timed out, lies caught), or "".
+fn faults(model: &SwarmModel) -> String {
+    let count = |f: fn(&crate::model::PeerView) -> u64| -> u64 { model.peers.iter().map(f).sum() };
+    let figures = [
+        (count(|p| u64::from(p.left)), "left"),
+        (count(|p| p.abandoned.len() as u64), "files given up"),
+        (count(|p| p.timeouts), "timeouts"),
+        (count(|p| p.bad_hashes), "wrong hashes"),
+    ];
+    let said: Vec<String> = figures.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
+    said.join(", ")
 }
 
 /// The run against the best any schedule could do, in one line of the final summary.
@@ -177,8 +197,12 @@ fn draw_peers(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme:
             .flat_map(|(f, &g)| {
                 let spec = &model.header.files[f.index()];
                 let pct = 100 * u64::from(g) / u64::from(spec.chunks.max(1));
-                let style = if pct == 100 { theme.done() } else { theme.bar() };
-                [Span::raw(format!("{} ", spec.name)), Span::styled(format!("{pct:>3}% "), style)]
+                let (text, style) = match (pct, peer.abandoned.contains(f)) {
+                    (_, true) => ("gave up ".to_string(), theme.warning()),
+                    (100, _) => (format!("{pct:>3}% "), theme.done()),
+                    _ => (format!("{pct:>3}% "), theme.bar()),
+                };
+                [Span::raw(format!("{} ", spec.name)), Span::styled(text, style)]
             })
             .collect();
         // One letter per file, in catalog order: its role in that file's swarm, or · if none.
@@ -218,6 +242,9 @@ fn draw_peers(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme:
 
 fn doing(model: &SwarmModel, index: usize, theme: &Theme) -> Line<'static> {
     let peer = &model.peers[index];
+    if peer.left {
+        return Line::from(Span::styled("left", theme.warning()));
+    }
     let serving_lately = peer.serving.is_some_and(|s| model.now.saturating_sub(s.3) <= 500_000);
     if model.finished.is_some() || (peer.done && !serving_lately) {
         return Line::from(Span::styled("done", theme.done()));
