@@ -2,6 +2,7 @@
 //! is a peer with a download thread and an upload thread. The tracker and peer logic talk only
 //! through [`transport::Transport`], so the same code runs under `mpirun` and inside tests.
 
+pub mod audit;
 pub mod bench;
 pub mod capacity;
 pub mod collector;

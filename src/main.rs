@@ -144,6 +144,9 @@ struct VerifyArgs {
     /// Folder holding the run's client<R>_<file>
     #[arg(long, default_value = ".")]
     out: PathBuf,
+    /// The run's log (--record): also check the protocol's rules and how the load was spread
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -289,17 +292,11 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Some(Command::Verify(args)) => match mpitorrent::verify::verify_outputs(&args.inputs, &args.out) {
-            Ok(checks) => {
-                print!("{}", mpitorrent::verify::table(&checks));
-                if checks.iter().all(|c| c.verdict.is_ok()) {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::FAILURE
-                }
-            }
+        Some(Command::Verify(args)) => match verify(&args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
             Err(e) => {
-                eprintln!("mpitorrent verify: error: {e}");
+                eprintln!("mpitorrent verify: error: {e:#}");
                 ExitCode::from(INPUT_ERROR)
             }
         },
@@ -350,6 +347,22 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
         Some(path) => write_report(path, &report),
         None => Ok(()),
     }
+}
+
+/// Prints a verdict per output, and with a log the protocol's rules and the load's spread;
+/// whether all is well.
+fn verify(args: &VerifyArgs) -> anyhow::Result<bool> {
+    let log = args.log.as_ref().map(|path| Log::read(path).map_err(anyhow::Error::msg)).transpose()?;
+    let checks = mpitorrent::verify::verify_outputs(&args.inputs, &args.out).map_err(anyhow::Error::msg)?;
+    print!("{}", mpitorrent::verify::table(&checks));
+    let outputs_ok = checks.iter().all(|c| c.verdict.is_ok());
+    let Some(log) = log else { return Ok(outputs_ok) };
+    if let Some(damage) = &log.damage {
+        eprintln!("mpitorrent verify: warning: {damage}");
+    }
+    let audit = mpitorrent::audit::audit(&log);
+    print!("\n{}", audit.table());
+    Ok(outputs_ok && audit.breaches.is_empty())
 }
 
 fn stats(args: &StatsArgs) -> anyhow::Result<()> {

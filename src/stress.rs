@@ -8,7 +8,8 @@
 //! - every output present is complete and correct, and nothing else is in the output folder;
 //! - an output is missing only for a peer that left, or for a file its peer gave up on, and a
 //!   peer gives up on a file only when an owner of it left;
-//! - nothing panicked or reported an error.
+//! - nothing panicked or reported an error;
+//! - its log keeps every rule of the protocol that `verify --log` checks.
 //!
 //! A failing run's folder (inputs, faults and capacity files, the command, its output) is kept.
 
@@ -16,6 +17,7 @@ use crate::capacity::{capacities_text, Capacity};
 use crate::fault::{Corrupt, Faults, Leave};
 use crate::ids::Rank;
 use crate::launch::{launch, Launched};
+use crate::log::Log;
 use crate::output::output_file_name;
 use crate::report::Report;
 use crate::scenario::{random_capacities, RandomSpec, Scenario};
@@ -144,6 +146,8 @@ impl Trial {
             "out",
             "--report",
             "report.json",
+            "--record",
+            "run.log",
             "--piece-order",
             &option_name(&self.strategy.pieces),
             "--peer-choice",
@@ -238,6 +242,15 @@ impl Trial {
     }
 }
 
+/// Whether the run's log shows it kept every rule of the protocol (see [`crate::audit`]).
+fn keeps_the_rules(log: &Path) -> Result<(), String> {
+    let audit = crate::audit::audit(&Log::read(log)?);
+    match audit.breaches.first() {
+        None => Ok(()),
+        Some(breach) => Err(format!("{} broken: run.log {breach}", breach.rule.describe())),
+    }
+}
+
 /// What became of one run.
 enum Outcome {
     Passed,
@@ -261,7 +274,7 @@ pub fn run(options: &StressOptions, out: &mut impl Write) -> anyhow::Result<bool
             Outcome::Hang
         } else {
             let report = std::fs::read_to_string(dir.join("report.json")).ok().and_then(|r| serde_json::from_str(&r).ok());
-            match trial.judge(&run, &dir.join("out"), report.as_ref()) {
+            match trial.judge(&run, &dir.join("out"), report.as_ref()).and_then(|()| keeps_the_rules(&dir.join("run.log"))) {
                 Ok(()) => Outcome::Passed,
                 Err(problem) => Outcome::Wrong(problem),
             }

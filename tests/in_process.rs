@@ -4,6 +4,7 @@
 mod common;
 
 use common::{check_outputs, random_spec};
+use mpitorrent::events::Event;
 use mpitorrent::fault::{Corrupt, Faults, Leave};
 use mpitorrent::hash::ChunkHash;
 use mpitorrent::ids::Rank;
@@ -368,6 +369,29 @@ fn a_recorded_run_replays_to_the_same_final_model() {
     assert_eq!(log.end.map(|e| e.at), live.finished);
     assert_eq!(log.model(), live);
     assert_eq!(live.chunks_delivered(), live.chunks_wanted());
+    assert_eq!(mpitorrent::audit::audit(&log).breaches, []);
+}
+
+#[test]
+fn a_recorded_run_with_faults_and_the_end_game_keeps_every_protocol_rule() {
+    let spec = RandomSpec { peers: 8, files: 3, chunks: 20..=80, owners: 2..=2, wanted: 1..=2 };
+    let scenario = Scenario::random(&spec, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.strategy = Strategy { pieces: PieceOrder::Rarest, end_game: true, ..config.strategy };
+    config.chunk_time = Duration::from_millis(1);
+    config.faults =
+        Faults { leaves: vec![Leave { peer: Rank(4), at_ms: 30 }], corrupt: vec![Corrupt { peer: Rank(2), probability: 0.3 }] };
+    scenario.write(&config.inputs).unwrap();
+    let path = dir.path().join("run.log");
+    let recorder = Recorder::create(&path, false).unwrap();
+    let ranks = scenario.ranks();
+    within(Duration::from_secs(60), move || run_in_process_with(ranks, &config, |t| t, Some(recorder)).unwrap());
+    let log = Log::read(&path).unwrap();
+    let happened = |what: fn(&Event) -> bool| log.events.iter().any(|e| what(&e.event));
+    assert!(happened(|e| matches!(e, Event::PeerLeft { .. })) && happened(|e| matches!(e, Event::ChunkRejected { .. })));
+    let audit = mpitorrent::audit::audit(&log);
+    assert_eq!(audit.breaches, [], "{}", audit.table());
 }
 
 #[test]

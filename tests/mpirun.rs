@@ -364,19 +364,39 @@ fn verify_judges_every_output_and_names_the_first_wrong_line() {
     let scenario = Scenario::random(&RandomSpec { peers: 4, files: 3, chunks: 5..=30, owners: 1..=1, wanted: 1..=2 }, 3);
     let dir = tempfile::tempdir().unwrap();
     scenario.write(&dir.path().join("in")).unwrap();
-    assert!(mpirun(dir.path(), scenario.ranks(), &["--inputs", "in", "--out", "out"], LIMIT).success());
-    let verify = || {
+    let args = ["--inputs", "in", "--out", "out", "--record", "run.log", "--end-game"];
+    assert!(mpirun(dir.path(), scenario.ranks(), &args, LIMIT).success());
+    let verify_with = |more: &[&str]| {
         let run = std::process::Command::new(common::BINARY)
             .args(["verify", "--inputs", "in", "--out", "out"])
+            .args(more)
             .current_dir(dir.path())
             .output()
             .unwrap();
         (run.status.code(), String::from_utf8_lossy(&run.stdout).into_owned())
     };
+    let verify = || verify_with(&[]);
     let (code, table) = verify();
     assert_eq!(code, Some(0), "{table}");
     let outputs = scenario.expected_outputs();
     assert_eq!(table.lines().filter(|l| l.contains(" ok, ")).count(), outputs.len(), "{table}");
+
+    // With the log: every rule kept, and a row per download with its sources.
+    let (code, table) = verify_with(&["--log", "run.log"]);
+    assert_eq!(code, Some(0), "{table}");
+    assert_eq!(table.lines().filter(|l| l.ends_with("  ok")).count(), 7, "{table}");
+    assert_eq!(table.lines().filter(|l| l.contains("% from peer ")).count(), outputs.len(), "{table}");
+    // A log in which a peer serves itself breaks a rule, named with its line.
+    let log = std::fs::read_to_string(dir.path().join("run.log")).unwrap();
+    let served = log.lines().position(|l| l.contains("ChunkServed")).unwrap();
+    let mut lines: Vec<String> = log.lines().map(String::from).collect();
+    let uploader = lines[served].split("\"uploader\":").nth(1).unwrap().split(',').next().unwrap().to_string();
+    lines[served] = lines[served].replacen("\"downloader\":", &format!("\"downloader\":{uploader},\"x\":"), 1);
+    std::fs::write(dir.path().join("bad.log"), lines.join("\n") + "\n").unwrap();
+    let (code, table) = verify_with(&["--log", "bad.log"]);
+    assert_eq!(code, Some(1), "{table}");
+    let broken = format!("BROKEN at line {}: the upload of chunk", served + 1);
+    assert!(table.lines().any(|l| l.starts_with("no peer asks itself") && l.contains(&broken)), "{table}");
 
     let (name, hashes) = &outputs[0];
     let damaged = dir.path().join("out").join(name);

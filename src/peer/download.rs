@@ -440,9 +440,9 @@ impl<T: Transport> Downloader<'_, T> {
             }
             return Ok(());
         }
+        let announce = || self.events.emit(Event::ChunkReceived { downloader: me, uploader: from, file, chunk });
         match hash {
-            Some(hash) if self.store.accept(file, chunk, hash).is_ok() => {
-                self.events.emit(Event::ChunkReceived { downloader: me, uploader: from, file, chunk });
+            Some(hash) if self.store.accept(file, chunk, hash, announce).is_ok() => {
                 fetch.tried.remove(&chunk);
                 fetch.got.insert(chunk.index());
                 fetch.held += 1;

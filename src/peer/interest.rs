@@ -158,7 +158,7 @@ mod tests {
         assert_eq!(interests.parked(), [(Rank(2), FileId(0)), (Rank(3), FileId(0))], "nothing to offer yet");
 
         // Chunk 0 is useful to rank 3 only.
-        store.accept(FileId(0), ChunkIdx(0), hashes[0]).unwrap();
+        store.accept(FileId(0), ChunkIdx(0), hashes[0], || ()).unwrap();
         interests.gained(&me, &store, FileId(0)).unwrap();
         let reply = b.recv(Endpoint::Download, Some(Duration::from_secs(5))).unwrap().unwrap();
         let Message::ChunkReply { asked: None, sent: None, holding: Holding::Some(bits), .. } = reply.msg else {

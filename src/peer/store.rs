@@ -86,8 +86,10 @@ impl ChunkStore {
         files[file.index()] = FileState::Partial { expected, held };
     }
 
-    /// Keeps a chunk that arrived with `hash`, if it matches the tracker's.
-    pub fn accept(&self, file: FileId, chunk: ChunkIdx, hash: ChunkHash) -> Result<(), StoreError> {
+    /// Keeps a chunk that arrived with `hash`, if it matches the tracker's, and then calls
+    /// `announce` before the store is let go: whatever it records (the chunk's arrival) comes
+    /// before anything the upload thread does with the chunk.
+    pub fn accept(&self, file: FileId, chunk: ChunkIdx, hash: ChunkHash, announce: impl FnOnce()) -> Result<(), StoreError> {
         let mut files = self.files.lock().expect("store lock");
         match files.get_mut(file.index()) {
             Some(FileState::Partial { expected, held }) if chunk.index() < expected.len() => {
@@ -95,6 +97,7 @@ impl ChunkStore {
                     return Err(StoreError::Mismatch(file, chunk));
                 }
                 held.insert(chunk.index());
+                announce();
                 Ok(())
             }
             _ => Err(StoreError::NotDownloading(file)),
@@ -140,18 +143,18 @@ mod tests {
     fn a_download_serves_only_verified_chunks_and_finishes_when_full() {
         let store = ChunkStore::new(1, []);
         store.begin(FileId(0), vec![h(1), h(2)]);
-        assert_eq!(store.accept(FileId(0), ChunkIdx(0), h(9)), Err(StoreError::Mismatch(FileId(0), ChunkIdx(0))));
+        assert_eq!(store.accept(FileId(0), ChunkIdx(0), h(9), || ()), Err(StoreError::Mismatch(FileId(0), ChunkIdx(0))));
         assert_eq!(store.serve(FileId(0), ChunkIdx(0)), None);
-        store.accept(FileId(0), ChunkIdx(1), h(2)).unwrap();
+        store.accept(FileId(0), ChunkIdx(1), h(2), || ()).unwrap();
         assert_eq!(store.serve(FileId(0), ChunkIdx(1)), Some(h(2)));
         let mut one = FixedBitSet::with_capacity(2);
         one.insert(1);
         assert_eq!(store.holding(FileId(0)), Holding::Some(one.clone()));
         assert!(store.offers(FileId(0), &FixedBitSet::with_capacity(2)) && !store.offers(FileId(0), &one));
         assert_eq!(store.finish(FileId(0)), Err(StoreError::Incomplete(FileId(0))));
-        store.accept(FileId(0), ChunkIdx(0), h(1)).unwrap();
+        store.accept(FileId(0), ChunkIdx(0), h(1), || ()).unwrap();
         assert_eq!(store.finish(FileId(0)), Ok(vec![h(1), h(2)]));
         assert_eq!(store.serve(FileId(0), ChunkIdx(0)), Some(h(1)));
-        assert_eq!(store.accept(FileId(0), ChunkIdx(0), h(1)), Err(StoreError::NotDownloading(FileId(0))));
+        assert_eq!(store.accept(FileId(0), ChunkIdx(0), h(1), || ()), Err(StoreError::NotDownloading(FileId(0))));
     }
 }
