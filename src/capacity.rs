@@ -13,10 +13,11 @@
 //! ```
 
 use crate::input::InputError;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Capacity {
     /// Chunks its upload thread serves at once, each taking the chunk time.
     pub upload_slots: u32,

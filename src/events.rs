@@ -4,11 +4,12 @@
 
 use crate::ids::{ChunkIdx, FileId, Rank};
 use crate::model::RunHeader;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A swarm member's role in one file, as the tracker sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Role {
     /// Holds the whole file.
     Seed,
@@ -19,7 +20,7 @@ pub enum Role {
 }
 
 /// A request the tracker handled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Request {
     FileRequest,
     /// A report of chunks received, every few chunks.
@@ -33,7 +34,7 @@ pub enum Request {
 }
 
 /// One member of a swarm as the tracker announces it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Member {
     pub peer: Rank,
     pub role: Role,
@@ -41,7 +42,7 @@ pub struct Member {
     pub uploads: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Event {
     /// The tracker heard from every peer and let the downloads begin.
     Started,
@@ -146,7 +147,7 @@ pub enum Event {
 /// An event and when it happened: microseconds since the tracker started the run. Every rank
 /// stamps by the system clock against the start time the tracker sent, so events of different
 /// ranks line up (exactly on one host; as well as the hosts' clocks agree on several).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Stamped {
     pub at: u64,
     pub event: Event,

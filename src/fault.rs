@@ -13,20 +13,21 @@
 
 use crate::ids::Rank;
 use crate::input::InputError;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Peer `peer` leaves `at_ms` milliseconds after the start: its upload thread stops answering,
 /// its download thread stops, and it tells the tracker, which drops it from every swarm.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Leave {
     pub peer: Rank,
     pub at_ms: u64,
 }
 
 /// Peer `peer` sends a wrong hash for a chunk with probability `probability`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Corrupt {
     pub peer: Rank,
     pub probability: f64,
@@ -37,7 +38,7 @@ impl Eq for Corrupt {}
 
 /// Every fault of a run. No field is ever skipped when serialized: the start message carries it
 /// in postcard, which has no field names.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Faults {
     #[serde(default)]
     pub leaves: Vec<Leave>,

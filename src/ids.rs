@@ -1,10 +1,11 @@
 //! Validated index newtypes, so a rank is never confused with a file or a chunk.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// An MPI rank. Rank 0 is the tracker; every other rank is a peer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Rank(pub u32);
 
 impl Rank {
@@ -28,7 +29,7 @@ impl fmt::Display for Rank {
 }
 
 /// A file's position in the tracker's catalog (names sorted), shared by every rank after the start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct FileId(pub u32);
 
 impl FileId {
@@ -38,7 +39,7 @@ impl FileId {
 }
 
 /// A chunk's position inside its file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct ChunkIdx(pub u32);
 
 impl ChunkIdx {

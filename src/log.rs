@@ -4,6 +4,7 @@
 
 use crate::events::Stamped;
 use crate::model::{RunHeader, SwarmModel};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -13,7 +14,8 @@ use std::time::{Duration, Instant};
 pub const FORMAT: &str = "mpitorrent-log";
 pub const VERSION: u32 = 1;
 
-#[derive(Serialize, Deserialize)]
+/// The first line: the format's name (`mpitorrent-log`) and version, and the run's header.
+#[derive(Serialize, Deserialize, JsonSchema)]
 struct HeaderLine {
     format: String,
     version: u32,
@@ -21,18 +23,36 @@ struct HeaderLine {
 }
 
 /// The closing line of a log whose run ended cleanly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct End {
     /// When the tracker stopped the peers, in microseconds since the start.
     pub at: u64,
     pub events: u64,
 }
 
-#[derive(Serialize, Deserialize)]
+/// Every later line: an event and when it happened (microseconds since the start), or the
+/// closing line.
+#[derive(Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 enum BodyLine {
     Event(Stamped),
     End { end: End },
+}
+
+/// The JSON Schema of every line of a log (`assets/log-schema.json`): the header on line 1,
+/// then body lines; so another implementation can write logs that `replay`, `stats` and
+/// `verify --log` read.
+pub fn schema() -> String {
+    let mut generator = schemars::SchemaGenerator::default();
+    let (header, body) = (generator.subschema_for::<HeaderLine>(), generator.subschema_for::<BodyLine>());
+    let schema = serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "mpitorrent log line",
+        "description": "A log is JSON lines: line 1 is the header, every later line an event or the closing line.",
+        "oneOf": [header, body],
+        "$defs": generator.take_definitions(true),
+    });
+    serde_json::to_string_pretty(&schema).expect("a schema serializes") + "\n"
 }
 
 /// Writes a log as the run goes: what came is flushed when the feed pauses, at most every
@@ -308,6 +328,35 @@ mod tests {
         let model = log.model();
         assert_eq!(model.chunks_delivered(), model.chunks_wanted());
         assert!(model.peers.iter().all(|p| p.done));
+    }
+
+    /// `MPITORRENT_WRITE_SCHEMA=1 cargo test` rewrites the file after a deliberate change.
+    #[test]
+    fn the_schema_file_describes_the_logs_this_code_writes_and_reads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/log-schema.json");
+        if std::env::var_os("MPITORRENT_WRITE_SCHEMA").is_some() {
+            std::fs::write(&path, schema()).unwrap();
+        }
+        let file = std::fs::read_to_string(&path).unwrap();
+        assert!(file == schema(), "{} is out of date: MPITORRENT_WRITE_SCHEMA=1 cargo test rewrites it", path.display());
+
+        let validator = jsonschema::validator_for(&serde_json::from_str(&file).unwrap()).unwrap();
+        let sample = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.log")).unwrap();
+        let fresh = written(&events(), Some(9));
+        let mut faulty = header();
+        faulty.capacities = vec![crate::capacity::Capacity { upload_slots: 2, download_limit: Some(3) }];
+        faulty.faults.leaves.push(crate::fault::Leave { peer: crate::ids::Rank(1), at_ms: 5 });
+        faulty.faults.corrupt.push(crate::fault::Corrupt { peer: crate::ids::Rank(1), probability: 0.5 });
+        let faulty = serde_json::to_string(&HeaderLine { format: FORMAT.into(), version: VERSION, header: faulty }).unwrap();
+        for (name, log) in [("demo.log", sample.as_str()), ("a fresh log", fresh.as_str()), ("a header with faults", &faulty)] {
+            for (at, line) in log.lines().enumerate() {
+                let value: serde_json::Value = serde_json::from_str(line).unwrap();
+                let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+                assert!(errors.is_empty(), "{name}:{}: {errors:?}", at + 1);
+            }
+        }
+        let wrong = serde_json::json!({"at": 5, "event": {"ChunkServed": {"uploader": 1}}});
+        assert!(!validator.is_valid(&wrong), "an event missing its fields is refused");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::fault::Faults;
 use crate::ids::{ChunkIdx, FileId, Rank};
 use crate::report::{PeerReport, Report, TrackerReport};
 use crate::strategy::Strategy;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -18,7 +19,7 @@ pub const HISTORY_BUCKET_US: u64 = 100_000;
 pub const HISTORY_LEN: usize = 64;
 
 /// What a run is about, known before its first event: the scenario and the options.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RunHeader {
     pub peers: u32,
     pub files: Vec<FileSpec>,
@@ -68,13 +69,13 @@ impl RunHeader {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FileSpec {
     pub name: String,
     pub chunks: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RunOptions {
     pub chunk_time_ms: u64,
     pub update_every: u32,

@@ -1,5 +1,6 @@
 //! The choices that shape how a swarm shares work, selectable per run and recorded with it.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The name a choice has on the command line, as in `--piece-order rarest`.
@@ -8,7 +9,7 @@ pub fn option_name(choice: &impl clap::ValueEnum) -> String {
 }
 
 /// In which order a downloader asks for the chunks of a file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum PieceOrder {
     /// First chunk first: the classic behaviour.
@@ -22,7 +23,7 @@ pub enum PieceOrder {
 }
 
 /// Which of the members holding a chunk a downloader asks for it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum PeerChoice {
     /// The one asked least since the last swarm update, the least busy (uploads served) among
@@ -38,7 +39,7 @@ pub enum PeerChoice {
     ShortestQueue,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct Strategy {
     pub pieces: PieceOrder,
