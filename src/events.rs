@@ -144,6 +144,21 @@ pub enum Event {
     },
 }
 
+/// A chunk that reached its downloader, and from whom: its uploader, downloader, file and chunk.
+pub type Arrival = (Rank, Rank, FileId, ChunkIdx);
+
+impl Event {
+    /// The chunk this event says reached a downloader, kept, rejected or as a duplicate.
+    pub fn arrival(&self) -> Option<Arrival> {
+        match *self {
+            Event::ChunkReceived { downloader, uploader, file, chunk }
+            | Event::ChunkRejected { downloader, uploader, file, chunk }
+            | Event::ChunkDuplicate { downloader, uploader, file, chunk } => Some((uploader, downloader, file, chunk)),
+            _ => None,
+        }
+    }
+}
+
 /// An event and when it happened: microseconds since the tracker started the run. Every rank
 /// stamps by the system clock against the start time the tracker sent, so events of different
 /// ranks line up (exactly on one host; as well as the hosts' clocks agree on several).

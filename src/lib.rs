@@ -8,6 +8,7 @@ pub mod capacity;
 pub mod collector;
 pub mod efficiency;
 pub mod events;
+pub mod export;
 pub mod fault;
 pub mod hash;
 pub mod ids;

@@ -103,9 +103,22 @@ enum Command {
     Verify(VerifyArgs),
     /// The report's figures, computed from a log alone
     Stats(StatsArgs),
+    /// Write a recorded run as a trace for Perfetto or chrome://tracing, or a log for ShiViz
+    Export(ExportArgs),
     /// Run many random scenarios under mpirun, with random strategies, chunk times, capacities,
     /// leaves and corruption, and check that none hangs and every output is right
     Stress(StressArgs),
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The log, written with --record
+    log: PathBuf,
+    #[arg(long, value_enum)]
+    format: mpitorrent::export::Format,
+    /// Write here instead of to standard output
+    #[arg(long, short)]
+    output: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -307,6 +320,13 @@ fn main() -> ExitCode {
                 ExitCode::from(INPUT_ERROR)
             }
         },
+        Some(Command::Export(args)) => match export(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mpitorrent export: error: {e:#}");
+                ExitCode::from(INPUT_ERROR)
+            }
+        },
         Some(Command::Stress(args)) => match stress(&args) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,
@@ -408,6 +428,28 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         program: std::env::current_exe().context("finding this executable")?,
     };
     mpitorrent::bench::run(&options, &mut std::io::stdout().lock())
+}
+
+fn export(args: &ExportArgs) -> anyhow::Result<()> {
+    let log = Log::read(&args.log).map_err(anyhow::Error::msg)?;
+    if let Some(damage) = &log.damage {
+        eprintln!("mpitorrent export: warning: {damage}");
+    }
+    let text = match args.format {
+        mpitorrent::export::Format::Chrome => mpitorrent::export::chrome::trace(&log),
+        mpitorrent::export::Format::Shiviz => mpitorrent::export::shiviz::text(&log),
+    };
+    match &args.output {
+        Some(path) => replace_atomically(path, text.as_bytes()).with_context(|| format!("writing {}", path.display())),
+        None => {
+            use std::io::Write;
+            match std::io::stdout().lock().write_all(text.as_bytes()) {
+                // Piped into `head`, say: the reader has what it wanted.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                written => written.context("writing to standard output"),
+            }
+        }
+    }
 }
 
 fn stress(args: &StressArgs) -> anyhow::Result<bool> {

@@ -398,6 +398,19 @@ fn verify_judges_every_output_and_names_the_first_wrong_line() {
     let broken = format!("BROKEN at line {}: the upload of chunk", served + 1);
     assert!(table.lines().any(|l| l.starts_with("no peer asks itself") && l.contains(&broken)), "{table}");
 
+    // The same log exported for Perfetto and for ShiViz.
+    for (format, file) in [("chrome", "trace.json"), ("shiviz", "run.shiviz")] {
+        let export = std::process::Command::new(common::BINARY)
+            .args(["export", "run.log", "--format", format, "-o", file])
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(export.success(), "{format}");
+    }
+    let trace: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("trace.json")).unwrap()).unwrap();
+    assert!(trace["traceEvents"].as_array().unwrap().iter().any(|e| e["ph"] == "f"));
+    assert!(std::fs::read_to_string(dir.path().join("run.shiviz")).unwrap().starts_with("\n\nstart (at "));
+
     let (name, hashes) = &outputs[0];
     let damaged = dir.path().join("out").join(name);
     let mut lines: Vec<String> = hashes.iter().map(|h| h.to_string()).collect();
