@@ -7,7 +7,7 @@
 //! arrivals (the peer's) by their times, which on one machine come from one clock; and a swarm
 //! list is checked against what its peers did anywhere in the log.
 
-use crate::events::{Event, Role, Stamped};
+use crate::events::{Arrival, Event, Role, Stamped};
 use crate::ids::{ChunkIdx, FileId, Rank};
 use crate::log::Log;
 use crate::model::RunHeader;
@@ -17,6 +17,7 @@ use std::fmt;
 /// The rules, in the order they are reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Rule {
+    KnownNames,
     AfterStart,
     NoSelfService,
     HeldWhenServed,
@@ -27,7 +28,8 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 7] = [
+    pub const ALL: [Rule; 8] = [
+        Rule::KnownNames,
         Rule::AfterStart,
         Rule::NoSelfService,
         Rule::HeldWhenServed,
@@ -39,6 +41,7 @@ impl Rule {
 
     pub fn describe(self) -> &'static str {
         match self {
+            Rule::KnownNames => "every event names peers, files and chunks of the run",
             Rule::AfterStart => "nobody asks for, serves or receives a chunk before the tracker's start",
             Rule::NoSelfService => "no peer asks itself for a chunk or serves itself",
             Rule::HeldWhenServed => "an uploader holds every chunk it serves",
@@ -47,6 +50,12 @@ impl Rule {
             Rule::SwarmsAgree => "the tracker's swarms list only what peers reported",
             Rule::StopAfterDone => "the tracker stops the run only after every peer is done or left",
         }
+    }
+
+    /// Whether the rule needs the whole log: it compares ranks, and a log cut short may lack a
+    /// rank's last events.
+    fn needs_whole_log(self) -> bool {
+        matches!(self, Rule::CompleteAfterChunks | Rule::SwarmsAgree | Rule::StopAfterDone)
     }
 }
 
@@ -81,6 +90,8 @@ pub struct Spread {
 pub struct Audit {
     /// The first breach of each rule broken, in the order of [`Rule::ALL`].
     pub breaches: Vec<Breach>,
+    /// Why the rules that need the whole log were not checked, if they were not.
+    pub not_whole: Option<String>,
     /// End-game duplicates: allowed, and counted.
     pub duplicates: u64,
     pub spread: Vec<Spread>,
@@ -95,7 +106,11 @@ impl Audit {
     pub fn table(&self) -> String {
         let mut text = String::from("rule                                                                      verdict\n");
         for rule in Rule::ALL {
-            let verdict = self.breach(rule).map_or("ok".to_string(), |b| format!("BROKEN at {b}"));
+            let verdict = match (self.breach(rule), &self.not_whole) {
+                (Some(b), _) => format!("BROKEN at {b}"),
+                (None, Some(why)) if rule.needs_whole_log() => format!("not checked: {why}"),
+                (None, _) => "ok".to_string(),
+            };
             text += &format!("{:<72}  {verdict}\n", rule.describe());
         }
         text += &format!("end-game duplicates: {}\n\n", self.duplicates);
@@ -115,13 +130,18 @@ impl Audit {
     }
 }
 
-/// Checks every rule against the log's events.
+/// Checks every rule against the log's events; those comparing ranks only if the log is whole.
 pub fn audit(log: &Log) -> Audit {
     let mut check = Checker::new(&log.header);
     for (index, stamped) in log.events.iter().enumerate() {
         check.event(index + 2, stamped);
     }
-    check.finish()
+    let not_whole = match (&log.damage, &log.end) {
+        (Some(damage), _) => Some(damage.clone()),
+        (None, None) => Some("the log has no closing line (the run did not end cleanly)".to_string()),
+        (None, Some(_)) => None,
+    };
+    check.finish(not_whole)
 }
 
 struct Checker<'a> {
@@ -137,6 +157,10 @@ struct Checker<'a> {
     left: HashSet<Rank>,
     /// Swarm listings to check once the whole log is read: line, file, member, role.
     listed: Vec<(usize, FileId, Rank, Role)>,
+    /// Whether the tracker's stop was seen.
+    stopped: bool,
+    /// The line of the last event read.
+    last_line: usize,
     duplicates: u64,
     breaches: Vec<Breach>,
 }
@@ -152,6 +176,8 @@ impl<'a> Checker<'a> {
             done: HashSet::new(),
             left: HashSet::new(),
             listed: Vec::new(),
+            stopped: false,
+            last_line: 1,
             duplicates: 0,
             breaches: Vec::new(),
         }
@@ -162,6 +188,36 @@ impl<'a> Checker<'a> {
         if self.breaches.iter().all(|b| b.rule != rule) {
             self.breaches.push(Breach { rule, line, why });
         }
+    }
+
+    /// What the event names that the run does not have, if anything.
+    fn stranger(&self, event: &Event) -> Option<String> {
+        let peers = self.header.peers;
+        let (mut ranks, file, chunk) = match *event {
+            Event::ChunkRequested { downloader, uploader, file, chunk }
+            | Event::ChunkServed { uploader, downloader, file, chunk }
+            | Event::ChunkNacked { downloader, uploader, file, chunk }
+            | Event::ChunkReceived { downloader, uploader, file, chunk }
+            | Event::ChunkRejected { downloader, uploader, file, chunk }
+            | Event::ChunkDuplicate { downloader, uploader, file, chunk }
+            | Event::ChunkTimedOut { downloader, uploader, file, chunk } => (vec![downloader, uploader], Some(file), Some(chunk)),
+            Event::FileCompleted { peer, file } | Event::FileAbandoned { peer, file } => (vec![peer], Some(file), None),
+            Event::PeerDone { peer } | Event::PeerLeft { peer } => (vec![peer], None, None),
+            Event::SwarmUpdated { file, ref members } => (members.iter().map(|m| m.peer).collect(), Some(file), None),
+            _ => (vec![], None, None),
+        };
+        ranks.retain(|r| r.0 == 0 || r.0 > peers);
+        if let Some(rank) = ranks.first() {
+            return Some(format!("rank {rank} is not a peer: the run has peers 1 to {peers}"));
+        }
+        let spec = match file {
+            Some(file) => match self.header.files.get(file.index()) {
+                Some(spec) => spec,
+                None => return Some(format!("file {} is not among the run's {} files", file.0, self.header.files.len())),
+            },
+            None => return None,
+        };
+        chunk.filter(|c| c.0 >= spec.chunks).map(|c| format!("chunk {} of {} is past its {} chunks", c.0, spec.name, spec.chunks))
     }
 
     fn owns(&self, peer: Rank, file: FileId) -> bool {
@@ -181,6 +237,11 @@ impl<'a> Checker<'a> {
     }
 
     fn event(&mut self, line: usize, stamped: &Stamped) {
+        self.last_line = line;
+        if let Some(stranger) = self.stranger(&stamped.event) {
+            self.breach(Rule::KnownNames, line, stranger);
+            return;
+        }
         match &stamped.event {
             Event::Started => self.started = true,
             Event::ChunkRequested { downloader, uploader, file, chunk }
@@ -198,7 +259,7 @@ impl<'a> Checker<'a> {
                         self.breach(Rule::HeldWhenServed, line, format!("{what} by peer {uploader}, which did not hold it"))
                     }
                     Event::ChunkReceived { .. } => {
-                        self.received_chunk(line, stamped.at, what, *downloader, *uploader, *file, *chunk)
+                        self.received_chunk(line, stamped.at, what, (*uploader, *downloader, *file, *chunk))
                     }
                     _ => {}
                 }
@@ -221,6 +282,7 @@ impl<'a> Checker<'a> {
                 self.left.insert(*peer);
             }
             Event::Shutdown => {
+                self.stopped = true;
                 let missing: Vec<String> = (0..self.header.peers as usize)
                     .map(Rank::from_peer_index)
                     .filter(|p| !self.done.contains(p) && !self.left.contains(p))
@@ -235,8 +297,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn received_chunk(&mut self, line: usize, at: u64, what: String, peer: Rank, from: Rank, file: FileId, chunk: ChunkIdx) {
+    fn received_chunk(&mut self, line: usize, at: u64, what: String, (from, peer, file, chunk): Arrival) {
         if self.holds(peer, file, chunk) {
             self.breach(Rule::NoChunkTwice, line, format!("{what} by peer {peer}, which held it already"));
         }
@@ -246,8 +307,18 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// The checks that need the whole log, then the audit.
-    fn finish(mut self) -> Audit {
+    /// The checks that need the whole log, unless it is not (`not_whole` says why), then the
+    /// audit.
+    fn finish(mut self, not_whole: Option<String>) -> Audit {
+        if not_whole.is_some() {
+            self.breaches.retain(|b| !b.rule.needs_whole_log());
+            self.breaches.sort_by_key(|b| b.rule);
+            let spread = self.spread();
+            return Audit { breaches: self.breaches, not_whole, duplicates: self.duplicates, spread };
+        }
+        if !self.stopped {
+            self.breach(Rule::StopAfterDone, self.last_line + 1, "the log closes without the tracker's stop".into());
+        }
         let completed: HashSet<(Rank, FileId)> = self.completions.iter().map(|&(_, _, p, f)| (p, f)).collect();
         for (line, at, peer, file) in std::mem::take(&mut self.completions) {
             let chunks = self.header.files.get(file.index()).map_or(0, |f| f.chunks);
@@ -275,8 +346,13 @@ impl<'a> Checker<'a> {
             }
         }
         self.breaches.sort_by_key(|b| b.rule);
-        let spread = self
-            .sources
+        let spread = self.spread();
+        Audit { breaches: self.breaches, not_whole, duplicates: self.duplicates, spread }
+    }
+
+    /// Each download's sources: how many, and the largest share from one.
+    fn spread(&self) -> Vec<Spread> {
+        self.sources
             .iter()
             .map(|(&(peer, file), by_source)| {
                 let chunks: u64 = by_source.values().sum();
@@ -284,8 +360,7 @@ impl<'a> Checker<'a> {
                 let file = self.name(file).to_string();
                 Spread { peer, file, chunks, sources: by_source.len(), top, top_share: most as f64 / chunks as f64 }
             })
-            .collect();
-        Audit { breaches: self.breaches, duplicates: self.duplicates, spread }
+            .collect()
     }
 }
 
@@ -348,9 +423,11 @@ mod tests {
         events
     }
 
+    /// The audit of a whole log of `events`, ten microseconds apart.
     fn audited(events: Vec<Event>) -> Audit {
+        let end = crate::log::End { at: events.len() as u64 * 10, events: events.len() as u64 };
         let events = events.into_iter().enumerate().map(|(i, event)| Stamped { at: i as u64 * 10, event }).collect();
-        audit(&Log { header: header(), events, end: None, damage: None })
+        audit(&Log { header: header(), events, end: Some(end), damage: None })
     }
 
     /// The only breach of `events`, as rule, line and reason.
@@ -410,6 +487,29 @@ mod tests {
         let mut stopped = run();
         stopped.remove(19); // peer 3 never says it is done
         assert_eq!(breach(stopped), (Rule::StopAfterDone, 21, "the stop, before peers 3 were done".into()));
+        let mut unstopped = run();
+        unstopped.pop();
+        assert_eq!(breach(unstopped), (Rule::StopAfterDone, 22, "the log closes without the tracker's stop".into()));
+
+        let mut strangers = run();
+        strangers.insert(3, Event::ChunkReceived { downloader: Rank(4), uploader: Rank(1), file: FileId(0), chunk: ChunkIdx(0) });
+        strangers.insert(4, Event::ChunkServed { uploader: Rank(1), downloader: Rank(2), file: FileId(0), chunk: ChunkIdx(2) });
+        let rank = (Rule::KnownNames, 5, "rank 4 is not a peer: the run has peers 1 to 3".to_string());
+        assert_eq!(breach(strangers.clone()), rank);
+        strangers.remove(3);
+        assert_eq!(breach(strangers), (Rule::KnownNames, 5, "chunk 2 of f is past its 2 chunks".into()));
+    }
+
+    #[test]
+    fn a_log_cut_short_leaves_the_rules_across_ranks_unchecked() {
+        let mut events = run();
+        events.truncate(17); // before the peers are done and the stop
+        let events = events.into_iter().enumerate().map(|(i, event)| Stamped { at: i as u64 * 10, event }).collect();
+        let audit = audit(&Log { header: header(), events, end: None, damage: None });
+        assert_eq!(audit.breaches, []);
+        let table = audit.table();
+        assert_eq!(table.matches("not checked: the log has no closing line").count(), 3, "{table}");
+        assert!(table.contains("no peer receives a chunk it holds (end-game duplicates aside)             ok"), "{table}");
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub fn read_capacities(path: &Path, peers: usize, default_slots: u32) -> Result<
 pub fn parse_capacities(text: &str, shown: &str, peers: usize, default_slots: u32) -> Result<Vec<Capacity>, InputError> {
     let mut capacities = vec![Capacity::uniform(default_slots); peers];
     let mut listed = vec![false; peers];
-    for (at, line) in text.lines().enumerate() {
+    for (at, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
         let error = |problem: String| InputError::new(shown, Some(at + 1), problem);
         let fields: Vec<&str> = line.split('#').next().unwrap_or("").split_whitespace().collect();
         if fields.is_empty() {
@@ -91,7 +91,7 @@ mod tests {
 
     #[test]
     fn listed_peers_get_their_capacities_and_the_others_the_default() {
-        let capacities = parse("# comment\n\n2 4\n3 1 2  # a slow one\n").unwrap();
+        let capacities = parse("\u{feff}# comment\r\n\n2 4\n3 1 2  # a slow one\n").unwrap();
         assert_eq!(capacities[0], Capacity { upload_slots: 2, download_limit: None });
         assert_eq!(capacities[1], Capacity { upload_slots: 4, download_limit: None });
         assert_eq!(capacities[2], Capacity { upload_slots: 1, download_limit: Some(2) });

@@ -93,7 +93,7 @@ pub fn read_faults(options: &Faults, path: Option<&Path>) -> Result<Faults, Inpu
 /// Parses a faults file's text; `shown` names it in errors.
 pub fn parse_faults(text: &str, shown: &str) -> Result<Faults, InputError> {
     let mut faults = Faults::default();
-    for (at, line) in text.lines().enumerate() {
+    for (at, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
         let error = |problem: String| InputError::new(shown, Some(at + 1), problem);
         let fields: Vec<&str> = line.split('#').next().unwrap_or("").split_whitespace().collect();
         match fields[..] {
@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn a_faults_file_reads_like_the_options_and_names_the_line_of_a_mistake() {
-        let faults = parse_faults("# faults\n\nleave 3@500  # the seed\ncorrupt 2:0.25\r\n", "f.txt").unwrap();
+        let faults = parse_faults("\u{feff}# faults\n\nleave 3@500  # the seed\ncorrupt 2:0.25\r\n", "f.txt").unwrap();
         assert_eq!(faults.leaves, [Leave { peer: Rank(3), at_ms: 500 }]);
         assert_eq!(faults.corrupt, [Corrupt { peer: Rank(2), probability: 0.25 }]);
         assert_eq!(parse_faults(&faults.text(), "again").unwrap(), faults);

@@ -32,7 +32,7 @@ pub struct RunHeader {
     /// it say nothing either), and every peer then has the options' upload slots.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capacities: Vec<Capacity>,
-    /// Peers that left or sent wrong hashes, by the run's options.
+    /// Peers that left or sent wrong hashes, by the run's options and its faults file.
     #[serde(default, skip_serializing_if = "Faults::is_empty")]
     pub faults: Faults,
 }

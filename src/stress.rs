@@ -9,7 +9,7 @@
 //! - an output is missing only for a peer that left, or for a file its peer gave up on, and a
 //!   peer gives up on a file only when an owner of it left;
 //! - nothing panicked or reported an error;
-//! - its log keeps every rule of the protocol that `verify --log` checks.
+//! - its log is whole and keeps every rule of the protocol that `verify --log` checks.
 //!
 //! A failing run's folder (inputs, faults and capacity files, the command, its output) is kept.
 
@@ -245,9 +245,10 @@ impl Trial {
 /// Whether the run's log shows it kept every rule of the protocol (see [`crate::audit`]).
 fn keeps_the_rules(log: &Path) -> Result<(), String> {
     let audit = crate::audit::audit(&Log::read(log)?);
-    match audit.breaches.first() {
-        None => Ok(()),
-        Some(breach) => Err(format!("{} broken: run.log {breach}", breach.rule.describe())),
+    match (audit.breaches.first(), audit.not_whole) {
+        (Some(breach), _) => Err(format!("{} broken: run.log {breach}", breach.rule.describe())),
+        (None, Some(why)) => Err(format!("run.log is not whole: {why}")),
+        (None, None) => Ok(()),
     }
 }
 
@@ -264,7 +265,7 @@ pub fn run(options: &StressOptions, out: &mut impl Write) -> anyhow::Result<bool
     let (mut hangs, mut wrong) = (0, 0);
     let mut slowest: Option<(Duration, Trial)> = None;
     for i in 0..options.runs {
-        let trial = Trial::draw(options.seed + i, options.max_ranks);
+        let trial = Trial::draw(options.seed.wrapping_add(i), options.max_ranks);
         let dir = work.path().join(format!("seed-{}", trial.seed));
         trial.write(&dir).with_context(|| format!("writing {}", dir.display()))?;
         let args = trial.args();

@@ -384,7 +384,7 @@ fn verify_judges_every_output_and_names_the_first_wrong_line() {
     // With the log: every rule kept, and a row per download with its sources.
     let (code, table) = verify_with(&["--log", "run.log"]);
     assert_eq!(code, Some(0), "{table}");
-    assert_eq!(table.lines().filter(|l| l.ends_with("  ok")).count(), 7, "{table}");
+    assert_eq!(table.lines().filter(|l| l.ends_with("  ok")).count(), 8, "{table}");
     assert_eq!(table.lines().filter(|l| l.contains("% from peer ")).count(), outputs.len(), "{table}");
     // A log in which a peer serves itself breaks a rule, named with its line.
     let log = std::fs::read_to_string(dir.path().join("run.log")).unwrap();
@@ -409,7 +409,8 @@ fn verify_judges_every_output_and_names_the_first_wrong_line() {
     }
     let trace: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("trace.json")).unwrap()).unwrap();
     assert!(trace["traceEvents"].as_array().unwrap().iter().any(|e| e["ph"] == "f"));
-    assert!(std::fs::read_to_string(dir.path().join("run.shiviz")).unwrap().starts_with("\n\nstart (at "));
+    let shiviz = std::fs::read_to_string(dir.path().join("run.shiviz")).unwrap();
+    assert!(shiviz.starts_with("(?<event>.*)\\n(?<host>\\S*) (?<clock>{.*})\n\nstart (at "), "{shiviz}");
 
     let (name, hashes) = &outputs[0];
     let damaged = dir.path().join("out").join(name);

@@ -2,7 +2,7 @@
 //! open): a process per rank; each peer's uploads and downloads on tracks of their own, as many
 //! of each as the transfers that overlap need (slices on one track must nest, and transfers only
 //! overlap); flow arrows from each upload to its download; a counter of the chunks each peer
-//! holds; the tracker's milestones as instant events.
+//! received; the tracker's milestones as instant events.
 //!
 //! An upload's slice ends when the chunk was served and lasts the chunk time; its download's
 //! slice starts with it and ends when the chunk arrived. Each arrow starts inside the upload's
@@ -24,7 +24,7 @@ const DOWNLOAD_TRACKS: u64 = 1001;
 /// of a long run would take far more memory than its text.
 pub fn trace(log: &Log) -> String {
     let header = &log.header;
-    let chunk_time = (header.options.chunk_time_ms * 1000).max(SHORTEST);
+    let chunk_time = header.options.chunk_time_ms.saturating_mul(1000).max(SHORTEST);
     let mut events = Events::default();
     events.push(json!({"ph": "M", "name": "process_name", "pid": 0, "args": {"name": "tracker"}}));
     for peer in 1..=header.peers {
@@ -37,24 +37,22 @@ pub fn trace(log: &Log) -> String {
     };
     let mut lanes = Lanes::default();
     for (id, t) in transfers(&log.events).iter().enumerate() {
-        let start = t.served_at.saturating_sub(chunk_time);
-        let upload = lanes.place(t.uploader, UPLOAD_TRACKS, start, t.served_at.max(start + SHORTEST));
-        let args = json!({"file": name(t), "to": t.downloader.0});
-        events.push(slice(
-            t.uploader,
-            upload,
-            start,
-            t.served_at.max(start + SHORTEST),
-            format!("→{} {}", t.downloader, name(t)),
-            args,
-        ));
-        events.push(json!({"ph": "s", "id": id, "name": "chunk", "cat": "transfer", "pid": t.uploader.0, "tid": upload, "ts": t.served_at.max(start + SHORTEST) - 1}));
+        let (chunk, start) = (name(t), t.served_at.saturating_sub(chunk_time));
+        let served = t.served_at.max(start.saturating_add(SHORTEST));
+        let upload = lanes.place(t.uploader, UPLOAD_TRACKS, start, served);
+        let args = json!({"file": chunk, "to": t.downloader.0});
+        events.push(slice(t.uploader, upload, start, served, format!("→{} {chunk}", t.downloader), args));
+        // An arrow only for a chunk that arrived: a flow needs both its ends.
         let Some(arrived) = t.arrived_at else { continue };
-        let end = arrived.max(start + SHORTEST);
+        let end = arrived.max(start.saturating_add(SHORTEST));
         let download = lanes.place(t.downloader, DOWNLOAD_TRACKS, start, end);
-        let args = json!({"file": name(t), "from": t.uploader.0});
-        events.push(slice(t.downloader, download, start, end, format!("←{} {}", t.uploader, name(t)), args));
-        events.push(json!({"ph": "f", "bp": "e", "id": id, "name": "chunk", "cat": "transfer", "pid": t.downloader.0, "tid": download, "ts": end - 1}));
+        let args = json!({"file": chunk, "from": t.uploader.0});
+        events.push(slice(t.downloader, download, start, end, format!("←{} {chunk}", t.uploader), args));
+        let flow = |ph: &str, rank: Rank, track: u64, ts: u64| json!({"ph": ph, "id": id, "name": "chunk", "cat": "transfer", "pid": rank.0, "tid": track, "ts": ts});
+        events.push(flow("s", t.uploader, upload, served - 1));
+        let mut finish = flow("f", t.downloader, download, end - 1);
+        finish["bp"] = "e".into(); // bound to the slice it lies in, the download
+        events.push(finish);
     }
     for (rank, first, count) in lanes.tracks() {
         let kind = if first == UPLOAD_TRACKS { "upload" } else { "download" };
@@ -82,16 +80,24 @@ pub fn trace(log: &Log) -> String {
             _ => {}
         }
     }
-    format!("{{\"traceEvents\":[{}],\"displayTimeUnit\":\"ms\"}}\n", events.0.join(","))
+    events.0 + "],\"displayTimeUnit\":\"ms\"}\n"
 }
 
-/// Trace events, each as its JSON text.
-#[derive(Default)]
-struct Events(Vec<String>);
+/// The trace's text so far: its start and the events, comma-separated.
+struct Events(String);
+
+impl Default for Events {
+    fn default() -> Self {
+        Events("{\"traceEvents\":[".to_string())
+    }
+}
 
 impl Events {
     fn push(&mut self, event: Value) {
-        self.0.push(event.to_string());
+        if !self.0.ends_with('[') {
+            self.0.push(',');
+        }
+        self.0 += &event.to_string();
     }
 }
 
@@ -173,7 +179,7 @@ mod tests {
             ends += 1;
         }
         let arrivals = crate::export::transfers(&log.events).iter().filter(|t| t.arrived_at.is_some()).count();
-        assert_eq!(ends, arrivals);
+        assert_eq!((ends, starts.len()), (arrivals, arrivals), "an arrow per arrival, each with both ends");
         assert!(of("C").count() > 0 && of("i").any(|e| e["name"] == "Started"));
     }
 }

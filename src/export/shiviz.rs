@@ -1,12 +1,11 @@
 //! A run as a ShiViz log: the default parser expression's format, each event a line of text and
 //! then a line `<host> <vector clock>`, the hosts `tracker` and `peer1`, `peer2`, .... The file
-//! begins with two empty lines, which ShiViz reads as "the default expression" and "one
-//! execution".
+//! begins with that expression and an empty line (one execution), as ShiViz expects of a file.
 //!
 //! Every rank's clock counts its own events from 1, one by one. The arrival of a chunk (kept,
 //! rejected or a duplicate) merges the clock its uploader had when it served it, so ShiViz draws
 //! the transfer as a message. Events are taken in time order, each rank's in the order it
-//! emitted them.
+//! emitted them, and an upload before an arrival stamped the same microsecond.
 
 use crate::events::{Arrival, Event, Stamped};
 use crate::ids::{FileId, Rank};
@@ -14,17 +13,20 @@ use crate::log::Log;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write as _;
 
+/// ShiViz's default parser expression, written on the file's first line.
+pub const DEFAULT_EXPRESSION: &str = r"(?<event>.*)\n(?<host>\S*) (?<clock>{.*})";
+
 /// A vector clock: each host's count of events, hosts not yet heard of left out.
 type Clock = BTreeMap<String, u64>;
 
 pub fn text(log: &Log) -> String {
     let mut order: Vec<&Stamped> = log.events.iter().collect();
-    order.sort_by_key(|s| s.at); // stable: a rank's events keep their order
+    order.sort_by_key(|s| (s.at, s.event.arrival().is_some())); // stable: a rank's events keep their order
     let name = |file: FileId| log.header.files.get(file.index()).map_or("?", |f| f.name.as_str()).to_string();
     let mut clocks: HashMap<Rank, Clock> = HashMap::new();
     // The uploader's clock at each upload not yet arrived: (uploader, downloader, file, chunk).
     let mut in_transit: HashMap<Arrival, VecDeque<Clock>> = HashMap::new();
-    let mut out = String::from("\n\n");
+    let mut out = format!("{DEFAULT_EXPRESSION}\n\n");
     for stamped in order {
         let Some((rank, what)) = describe(&stamped.event, &name) else { continue };
         let clock = clocks.entry(rank).or_default();
@@ -98,10 +100,12 @@ mod tests {
     fn the_log_reads_as_shiviz_default_expression_expects() {
         let log = crate::export::recorded_run();
         let text = text(&log);
-        let body = text.strip_prefix("\n\n").expect("two empty lines: the default expression, one execution");
+        let body = text.strip_prefix(&format!("{DEFAULT_EXPRESSION}\n\n")).expect("the expression, then no delimiter");
         let lines: Vec<&str> = body.lines().collect();
         assert_eq!(lines.len() % 2, 0);
         let mut last: HashMap<String, Clock> = HashMap::new();
+        // Each upload's text as the arrival will say it, and the uploader's count when it served.
+        let mut uploads: HashMap<String, VecDeque<u64>> = HashMap::new();
         let mut arrivals = 0;
         for pair in lines.chunks(2) {
             let (event, stamp) = (pair[0], pair[1]);
@@ -111,8 +115,18 @@ mod tests {
             let before = last.remove(host).unwrap_or_default();
             assert_eq!(clock[host], before.get(host).copied().unwrap_or(0) + 1, "{event} / {stamp}");
             assert!(before.iter().all(|(h, n)| clock.get(h).is_some_and(|m| m >= n)), "{stamp} after {before:?}");
-            if let Some(from) = event.split(" from peer ").nth(1).and_then(|r| r.split(' ').next()) {
-                assert!(clock.get(&format!("peer{from}")).is_some_and(|&n| n >= 1), "{event} / {stamp}");
+            let words: Vec<&str> = event.split(' ').collect();
+            if let ["serves", chunk, "to", "peer", to, ..] = words[..] {
+                uploads.entry(format!("{chunk} {host} {to}")).or_default().push_back(clock[host]);
+            }
+            let arrival = matches!(words[0], "receives" | "rejects");
+            if let Some(at) = words.iter().position(|&w| w == "from").filter(|_| arrival) {
+                // "receives f#3 from peer 2", "rejects a wrong hash for f#3 from peer 2", ...
+                let (chunk, from) = (words[at - 1], words[at + 2]);
+                let me = host.trim_start_matches("peer");
+                let served = uploads.get_mut(&format!("{chunk} peer{from} {me}")).and_then(VecDeque::pop_front);
+                let served = served.unwrap_or_else(|| panic!("{event}: no upload before it"));
+                assert!(clock[&format!("peer{from}")] >= served, "{event} / {stamp}: knows of its upload");
                 arrivals += 1;
             }
             last.insert(host.to_string(), clock);

@@ -49,11 +49,12 @@ pub fn rows(model: &SwarmModel, view: View) -> usize {
 
 pub fn draw(frame: &mut Frame, model: &SwarmModel, ui: &Ui, mode: Mode, theme: &Theme) {
     let footer_height = if matches!(mode, Mode::Replay(_)) { 3 } else { 1 };
-    let header_height = 4 + 2 * u16::from(model.finished.is_some()) + u16::from(!faults(model).is_empty());
+    let faults = faults(model);
+    let header_height = 4 + 2 * u16::from(model.finished.is_some()) + u16::from(!faults.is_empty());
     let [header, body, footer] =
         Layout::vertical([Constraint::Length(header_height), Constraint::Min(3), Constraint::Length(footer_height)])
             .areas(frame.area());
-    draw_header(frame, header, model, ui, mode, theme);
+    draw_header(frame, header, model, ui, mode, &faults, theme);
     match ui.view {
         View::Peers => draw_peers(frame, body, model, ui, theme),
         View::Files => draw_files(frame, body, model, ui, theme),
@@ -66,7 +67,7 @@ pub fn draw(frame: &mut Frame, model: &SwarmModel, ui: &Ui, mode: Mode, theme: &
     }
 }
 
-fn draw_header(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, mode: Mode, theme: &Theme) {
+fn draw_header(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, mode: Mode, faults: &str, theme: &Theme) {
     let (what, state) = match mode {
         Mode::Live if model.finished.is_some() => ("live".to_string(), "finished".to_string()),
         Mode::Live if !model.started => ("live".to_string(), "starting".to_string()),
@@ -87,7 +88,6 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, mode:
     let block = Block::bordered().title(title).title(Line::from(format!(" {} ", clock(model.now))).alignment(Alignment::Right));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let faults = faults(model);
     let [gauge, counts, faults_area, summary] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
