@@ -7,6 +7,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The arguments of a run in a folder of its own: inputs in `in/`, outputs to `out/`, the
+/// report to `report.json`; the callers of [`launch`] read them from there.
+pub const RUN_IN_FOLDER: [&str; 6] = ["--inputs", "in", "--out", "out", "--report", "report.json"];
+
 pub struct Launched {
     /// The exit code; `None` if killed by a signal.
     pub code: Option<i32>,

@@ -173,6 +173,9 @@ struct BenchArgs {
     /// Piece orders to run each scenario with
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [PieceOrder::Sequential, PieceOrder::Random, PieceOrder::Rarest])]
     orders: Vec<PieceOrder>,
+    /// Peer choices to run each scenario and piece order with
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [PeerChoice::Busyness, PeerChoice::FirstFree])]
+    peer_choices: Vec<PeerChoice>,
     /// Peers of the random multi-file swarm (0: none)
     #[arg(long, default_value_t = 32)]
     swarm_peers: usize,
@@ -421,6 +424,7 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         peers: args.peers.clone(),
         chunks: args.chunks.clone(),
         orders: args.orders.clone(),
+        choices: args.peer_choices.clone(),
         swarm_peers: args.swarm_peers,
         chunk_time_ms: args.chunk_time,
         timeout: Duration::from_secs(args.timeout),

@@ -139,30 +139,26 @@ impl Trial {
 
     /// The run's arguments, relative to its folder.
     pub fn args(&self) -> Vec<String> {
-        let mut args: Vec<String> = [
-            "--inputs",
-            "in",
-            "--out",
-            "out",
-            "--report",
-            "report.json",
-            "--record",
-            "run.log",
-            "--piece-order",
-            &option_name(&self.strategy.pieces),
-            "--peer-choice",
-            &option_name(&self.strategy.peers),
-            "--seed",
-            &self.seed.to_string(),
-            "--chunk-time",
-            &self.chunk_time_ms.to_string(),
-            "--update-every",
-            &self.update_every.to_string(),
-            "--upload-slots",
-            &self.upload_slots.to_string(),
-        ]
-        .map(String::from)
-        .into();
+        let mut args: Vec<String> = crate::launch::RUN_IN_FOLDER.map(String::from).into();
+        args.extend(
+            [
+                "--record",
+                "run.log",
+                "--piece-order",
+                &option_name(&self.strategy.pieces),
+                "--peer-choice",
+                &option_name(&self.strategy.peers),
+                "--seed",
+                &self.seed.to_string(),
+                "--chunk-time",
+                &self.chunk_time_ms.to_string(),
+                "--update-every",
+                &self.update_every.to_string(),
+                "--upload-slots",
+                &self.upload_slots.to_string(),
+            ]
+            .map(String::from),
+        );
         if self.strategy.end_game {
             args.push("--end-game".into());
         }

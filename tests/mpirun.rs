@@ -286,7 +286,19 @@ fn without_a_terminal_the_dashboard_falls_back_to_headless_with_one_warning() {
 
 #[test]
 fn bench_prints_every_run_with_its_figures_and_the_raw_mpi_rate() {
-    let args = ["bench", "--peers", "3,4", "--chunks", "12", "--orders", "sequential,rarest", "--swarm-peers", "4"];
+    let args = [
+        "bench",
+        "--peers",
+        "3,4",
+        "--chunks",
+        "12",
+        "--orders",
+        "sequential,rarest",
+        "--peer-choices",
+        "first-free",
+        "--swarm-peers",
+        "4",
+    ];
     let bench =
         std::process::Command::new(common::BINARY).args(args).args(["--chunk-time", "5", "--timeout", "60"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&bench.stdout);
@@ -297,10 +309,11 @@ fn bench_prints_every_run_with_its_figures_and_the_raw_mpi_rate() {
         stdout.lines().filter(|l| l.starts_with("| flash crowd") || l.starts_with("| random")).map(cells).collect();
     assert_eq!(runs.len(), 6, "two crowds and a swarm, two orders each:\n{stdout}");
     for run in &runs {
+        assert_eq!(run[2], "first-free", "{run:?}");
         // bound, makespan, ratio, fairness: a run never beats the bound.
-        let ratio: f64 = run[6].parse().unwrap_or_else(|_| panic!("{run:?}"));
+        let ratio: f64 = run[7].parse().unwrap_or_else(|_| panic!("{run:?}"));
         assert!(ratio >= 1.0, "{run:?}");
-        let fairness: f64 = run[7].parse().unwrap();
+        let fairness: f64 = run[8].parse().unwrap();
         assert!(fairness > 0.0 && fairness <= 1.0, "{run:?}");
     }
     let rates: Vec<Vec<String>> =

@@ -10,7 +10,7 @@ pub mod round_trips;
 use crate::launch;
 use crate::report::Report;
 use crate::scenario::{RandomSpec, Scenario};
-use crate::strategy::{option_name, PieceOrder};
+use crate::strategy::{option_name, PeerChoice, PieceOrder};
 use anyhow::{bail, Context};
 use round_trips::{RoundTrips, WINDOW};
 use std::io::Write;
@@ -23,6 +23,8 @@ pub struct BenchOptions {
     /// Flash crowd file sizes, in chunks.
     pub chunks: Vec<usize>,
     pub orders: Vec<PieceOrder>,
+    /// Peer choices to run each scenario and order with.
+    pub choices: Vec<PeerChoice>,
     /// Peers of the random multi-file swarm (none: no such run).
     pub swarm_peers: usize,
     /// The chunk time of the runs measured in rounds.
@@ -59,9 +61,9 @@ pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
     )?;
     writeln!(
         out,
-        "| scenario | piece order | ranks | chunks | bound | makespan | ratio | fairness | max/mean uploads | tracker msgs/chunk | requests/chunk | chunks/s |"
+        "| scenario | piece order | peer choice | ranks | chunks | bound | makespan | ratio | fairness | max/mean uploads | tracker msgs/chunk | requests/chunk | chunks/s |"
     )?;
-    writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|")?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")?;
     let mut scenarios: Vec<(String, Scenario)> = Vec::new();
     for &k in &options.chunks {
         for &n in &options.peers {
@@ -73,9 +75,11 @@ pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
     }
     for (label, scenario) in &scenarios {
         for &order in &options.orders {
-            let outcome = run_once(options, work.path(), scenario, order, options.chunk_time_ms)?;
-            writeln!(out, "{}", row(label, order, scenario, &outcome, options.timeout))?;
-            out.flush()?;
+            for &choice in &options.choices {
+                let outcome = run_once(options, work.path(), scenario, (order, choice), options.chunk_time_ms)?;
+                writeln!(out, "{}", row(label, (order, choice), scenario, &outcome, options.timeout))?;
+                out.flush()?;
+            }
         }
     }
     writeln!(out, "\nAt --chunk-time 0 (rarest first, flash crowd of the largest k): our chunks per second against the raw MPI")?;
@@ -86,7 +90,7 @@ pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
     for &n in &options.peers {
         let scenario = Scenario::flash_crowd(n, k, 1);
         let raw = raw_rate(options, work.path(), scenario.ranks())?;
-        let ours = run_once(options, work.path(), &scenario, PieceOrder::Rarest, 0)?;
+        let ours = run_once(options, work.path(), &scenario, (PieceOrder::Rarest, PeerChoice::Busyness), 0)?;
         let line = match ours {
             Outcome::Done(report) => {
                 let rate = report.chunks_delivered as f64 / report.wall_time_s;
@@ -105,16 +109,16 @@ fn run_once(
     options: &BenchOptions,
     work: &Path,
     scenario: &Scenario,
-    order: PieceOrder,
+    (order, choice): (PieceOrder, PeerChoice),
     chunk_time_ms: u64,
 ) -> anyhow::Result<Outcome> {
     let dir = work.join("run");
     let _ = std::fs::remove_dir_all(&dir);
     scenario.write(&dir.join("in")).context("writing the scenario")?;
     let chunk_time = chunk_time_ms.to_string();
-    let order = option_name(&order);
-    let args =
-        ["--inputs", "in", "--out", "out", "--report", "report.json", "--chunk-time", &chunk_time, "--piece-order", &order];
+    let (order, choice) = (option_name(&order), option_name(&choice));
+    let mut args = launch::RUN_IN_FOLDER.to_vec();
+    args.extend(["--chunk-time", &chunk_time, "--piece-order", &order, "--peer-choice", &choice]);
     let run = launch::launch(&dir, scenario.ranks(), &options.program, &args, options.timeout).context("starting mpirun")?;
     if run.timed_out {
         return Ok(Outcome::TimedOut);
@@ -139,10 +143,17 @@ fn raw_rate(options: &BenchOptions, work: &Path, ranks: u32) -> anyhow::Result<R
         .with_context(|| format!("reading the raw MPI measure's output: {}", run.stdout.trim()))
 }
 
-fn row(label: &str, order: PieceOrder, scenario: &Scenario, outcome: &Outcome, timeout: Duration) -> String {
-    let start = format!("| {label} | {} | {} | {} |", option_name(&order), scenario.ranks(), scenario.chunks_wanted());
+fn row(
+    label: &str,
+    (order, choice): (PieceOrder, PeerChoice),
+    scenario: &Scenario,
+    outcome: &Outcome,
+    timeout: Duration,
+) -> String {
+    let (order, choice) = (option_name(&order), option_name(&choice));
+    let start = format!("| {label} | {order} | {choice} | {} | {} |", scenario.ranks(), scenario.chunks_wanted());
     let Outcome::Done(report) = outcome else {
-        return format!("{start} | timed out after {} s | | | | | | | |", timeout.as_secs());
+        return format!("{start} timed out after {} s | | | | | | | |", timeout.as_secs());
     };
     let e = &report.efficiency;
     let figure = |x: Option<f64>, digits: usize| x.map_or("-".to_string(), |x| format!("{x:.digits$}"));

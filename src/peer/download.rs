@@ -16,6 +16,7 @@ use crate::events::{Event, EventSink};
 use crate::ids::{ChunkIdx, FileId, Rank};
 use crate::message::{Endpoint, Message, Received, Sent};
 use crate::output::{output_file_name, write_atomically};
+use crate::peer::first_free;
 use crate::peer::interest::{Interests, Requesters};
 use crate::peer::order::ChunkOrder;
 use crate::peer::store::ChunkStore;
@@ -65,6 +66,16 @@ pub struct Downloader<'a, T: Transport> {
     pub silent: RefCell<HashSet<Rank>>,
 }
 
+/// An interest of this peer at a member.
+struct Interest {
+    member: Rank,
+    /// When it times out, if it must be answered in time: once withdrawn, and with first-free
+    /// when sent to a member known to hold something this peer lacks (it owes a free slot within
+    /// the longest queue, like a request).
+    due: Option<Instant>,
+    withdrawn: bool,
+}
+
 /// How a file's download ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Fetched {
@@ -92,9 +103,8 @@ struct Fetch {
     waiting: Vec<ChunkIdx>,
     /// Requests awaiting an answer: the chunk, whom it was asked of, and when the request times out.
     in_flight: Vec<(ChunkIdx, Rank, Instant)>,
-    /// Members holding an interest of this peer, and, once it is withdrawn, when the withdrawal
-    /// times out.
-    interests: Vec<(Rank, Option<Instant>)>,
+    /// Interests of this peer awaiting an answer.
+    interests: Vec<Interest>,
     /// Giving up: no more requests, only the answers still due are awaited.
     abandoned: bool,
     /// Members that failed a chunk since the last swarm update.
@@ -188,7 +198,7 @@ impl<T: Transport> Downloader<'_, T> {
                 self.requesters.take(file).into_iter().for_each(|member| fetch.view.meet(member));
                 self.request_more(&mut fetch)?;
             }
-            if fetch.in_flight.is_empty() && fetch.updating == 0 && fetch.wants_more() {
+            if fetch.in_flight.is_empty() && !fetch.awaits_a_slot() && fetch.updating == 0 && fetch.wants_more() {
                 // Every missing chunk waits for a holder: ask the tracker again, after a pause
                 // if asking did not help last time.
                 if fetch.fruitless == FRUITLESS_UPDATES {
@@ -225,8 +235,8 @@ impl<T: Transport> Downloader<'_, T> {
                     fetch.tried.clear();
                     fetch.reconsider();
                     // A member gone from the swarm left the run: its interests are never answered.
-                    let gone: Vec<Rank> = fetch.interests.iter().map(|&(m, _)| m).filter(|&m| !fetch.view.lists(m)).collect();
-                    fetch.interests.retain(|(m, _)| !gone.contains(m));
+                    let gone: Vec<Rank> = fetch.interests.iter().map(|i| i.member).filter(|&m| !fetch.view.lists(m)).collect();
+                    fetch.interests.retain(|i| !gone.contains(&i.member));
                     self.silent.borrow_mut().extend(gone);
                 }
                 other => return Err(unexpected("a chunk reply or a swarm update", other, envelope.from)),
@@ -281,9 +291,15 @@ impl<T: Transport> Downloader<'_, T> {
                 fetch.retry.push_back(chunk);
             }
         }
-        let overdue = |withdrawn: &Option<Instant>| withdrawn.is_some_and(|at| at <= now);
-        silent.extend(fetch.interests.iter().filter(|(_, w)| overdue(w)).map(|&(member, _)| member));
-        fetch.interests.retain(|(_, w)| !overdue(w));
+        let (overdue, waiting): (Vec<Interest>, Vec<Interest>) =
+            std::mem::take(&mut fetch.interests).into_iter().partition(|i| i.due.is_some_and(|at| at <= now));
+        fetch.interests = waiting;
+        for interest in overdue {
+            silent.insert(interest.member);
+            if !interest.withdrawn {
+                fetch.view.forget(interest.member); // it owed a free slot: it may have left
+            }
+        }
         Ok(())
     }
 
@@ -292,6 +308,13 @@ impl<T: Transport> Downloader<'_, T> {
     /// and the next chunk tried instead: the scan goes on as long as some member not that busy
     /// may hold one.
     fn request_more(&self, fetch: &mut Fetch) -> Result<(), RunError> {
+        if first_free(self.config) {
+            // Chunks are asked for by name only when a member answers an interest.
+            if fetch.retry.is_empty() && fetch.order.is_empty() {
+                self.end_game(fetch)?;
+            }
+            return self.interest_or_withdraw(fetch);
+        }
         let choice = self.config.strategy.peers;
         let mut deferred = Vec::new();
         let mut busy = self.saturated(&fetch.in_flight);
@@ -335,14 +358,20 @@ impl<T: Transport> Downloader<'_, T> {
             return self.withdraw_all(fetch);
         }
         let asked: Vec<Rank> =
-            fetch.in_flight.iter().map(|&(_, m, _)| m).chain(fetch.interests.iter().map(|&(m, _)| m)).collect();
+            fetch.in_flight.iter().map(|&(_, m, _)| m).chain(fetch.interests.iter().map(|i| i.member)).collect();
         let held_or_coming = fetch.held_or_coming();
-        for member in fetch.view.strangers(&held_or_coming, fetch.chunks, &asked) {
-            if fetch.outstanding() >= self.window() {
+        let first_free = first_free(self.config);
+        for member in fetch.view.strangers(&held_or_coming, fetch.chunks, &asked, first_free) {
+            // First-free keeps an interest at every member: it costs an uploader nothing but a
+            // place in its list, and one at a member that will never serve must not crowd out one
+            // at a member that will.
+            if fetch.outstanding() >= self.window() && !first_free {
                 break;
             }
             debug_assert_ne!(member, me);
-            fetch.interests.push((member, None));
+            let owes = first_free && fetch.view.offers(member, &held_or_coming, fetch.chunks);
+            let due = owes.then(|| Instant::now() + self.request_timeout());
+            fetch.interests.push(Interest { member, due, withdrawn: false });
             self.transport.send(member, &Message::ChunkRequest { file, chunk: None, held: held_or_coming.clone() })?;
         }
         Ok(())
@@ -351,9 +380,9 @@ impl<T: Transport> Downloader<'_, T> {
     /// Withdraws every interest not yet withdrawn; each withdrawal is answered, or times out.
     fn withdraw_all(&self, fetch: &mut Fetch) -> Result<(), RunError> {
         let due = Instant::now() + self.request_timeout();
-        for (member, withdrawn) in fetch.interests.iter_mut().filter(|(_, w)| w.is_none()) {
-            *withdrawn = Some(due);
-            self.transport.send(*member, &Message::Withdraw { file: fetch.file })?;
+        for interest in fetch.interests.iter_mut().filter(|i| !i.withdrawn) {
+            (interest.due, interest.withdrawn) = (Some(due), true);
+            self.transport.send(interest.member, &Message::Withdraw { file: fetch.file })?;
         }
         Ok(())
     }
@@ -365,17 +394,32 @@ impl<T: Transport> Downloader<'_, T> {
     }
 
     /// An interest came back: the member holds something this peer lacks now (its holding, just
-    /// learnt, says what), or the interest was withdrawn.
+    /// learnt, says what), or the interest was withdrawn. With first-free, the member also has a
+    /// slot free for this peer: the first chunk in the piece order it may be asked for is.
     fn on_interest_answered(&self, fetch: &mut Fetch, from: Rank, sent: Option<Sent>) -> Result<(), RunError> {
-        let at = fetch.interests.iter().position(|&(m, _)| m == from).filter(|_| sent.is_none());
+        let at = fetch.interests.iter().position(|i| i.member == from).filter(|_| sent.is_none());
         let Some(at) = at else {
             if self.silent.borrow().contains(&from) {
                 return Ok(()); // the answer to an interest given up on
             }
             return Err(RunError::Protocol(format!("rank {from} answered an interest it did not have, or with a chunk")));
         };
-        fetch.interests.swap_remove(at);
-        Ok(())
+        let interest = fetch.interests.swap_remove(at);
+        if !first_free(self.config) || interest.withdrawn || fetch.abandoned {
+            return Ok(());
+        }
+        let free = |c: &ChunkIdx| {
+            !fetch.got.contains(c.index())
+                && !fetch.in_flight.iter().any(|&(f, _, _)| f == *c)
+                && !fetch.tried.get(c).is_some_and(|t| t.contains(&from))
+                && fetch.view.may_ask(from, *c)
+        };
+        let retried = fetch.retry.iter().position(free).and_then(|at| fetch.retry.remove(at));
+        // Unused, the promised slot runs out at the member, and the next interest says so.
+        match retried.or_else(|| fetch.order.take_first(free)) {
+            Some(chunk) => self.request(fetch, chunk, from),
+            None => Ok(()),
+        }
     }
 
     /// With every missing chunk asked for once, asks a second member for those still on their
@@ -510,7 +554,12 @@ impl Fetch {
 
     /// When the next request or withdrawal times out.
     fn next_due(&self) -> Option<Instant> {
-        self.in_flight.iter().map(|&(_, _, due)| due).chain(self.interests.iter().filter_map(|&(_, w)| w)).min()
+        self.in_flight.iter().map(|&(_, _, due)| due).chain(self.interests.iter().filter_map(|i| i.due)).min()
+    }
+
+    /// Whether an interest waits for a slot that its member owes this peer (first-free).
+    fn awaits_a_slot(&self) -> bool {
+        self.interests.iter().any(|i| i.due.is_some() && !i.withdrawn)
     }
 
     /// Requests and interests awaiting an answer.

@@ -2,6 +2,11 @@
 //! to offer yet. Each is answered, with the peer's holding and no chunk, as soon as the peer holds
 //! something the requester lacks, so a new holder is asked at once, without anyone polling. The
 //! answer carries no chunk, so it costs no upload slot; the requester then asks for a chunk by name.
+//!
+//! With a chunk time, an interest is also how a downloader asks for an upload slot: it is
+//! answered only when a slot is free as well, and the answer promises that slot to the requester
+//! until its named request comes (or a short while passes). So a downloader chooses its chunk when
+//! the upload can start, with what it knows then, instead of queueing a choice made long before.
 
 use crate::ids::{FileId, Rank};
 use crate::message::Message;
@@ -11,6 +16,7 @@ use crate::transport::Transport;
 use fixedbitset::FixedBitSet;
 use std::collections::HashSet;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// The peers that asked this one for chunks of each file, for its download thread: a peer that
 /// joined a swarm after this one got the swarm from the tracker is known this way before the
@@ -57,9 +63,28 @@ struct Parked {
 #[derive(Default)]
 pub struct Interests {
     parked: Mutex<Vec<Parked>>,
+    /// With a chunk time: the upload slots, and who was promised one.
+    slots: Option<Mutex<Slots>>,
+}
+
+/// The upload slots interests may be promised.
+struct Slots {
+    total: usize,
+    /// Taken by transfers under way and requests waiting.
+    busy: usize,
+    /// Slots promised by an answer: to whom, for which file, until when.
+    promised: Vec<(Rank, FileId, Instant)>,
+    /// How long a promise holds without its named request.
+    hold: Duration,
 }
 
 impl Interests {
+    /// Interests answered only with a free upload slot out of `total`, each promised for `hold`.
+    pub fn gated(total: usize, hold: Duration) -> Interests {
+        let slots = Slots { total, busy: 0, promised: Vec::new(), hold };
+        Interests { parked: Mutex::default(), slots: Some(Mutex::new(slots)) }
+    }
+
     /// Answers `from`'s interest in `file` now if this peer holds a chunk it lacks, else parks it.
     pub fn offer<T: Transport>(
         &self,
@@ -72,7 +97,9 @@ impl Interests {
         // Checking the store under the lock: a chunk accepted meanwhile either shows here or
         // finds the interest parked in `gained`.
         let mut parked = self.parked.lock().expect("interests");
-        if !store.offers(file, &held) {
+        // A new interest from a requester means it did not use what it was promised.
+        self.release(from, file);
+        if !store.offers(file, &held) || !self.promise(from, file) {
             parked.push(Parked { from, file, held });
             return Ok(());
         }
@@ -80,30 +107,85 @@ impl Interests {
         answer(transport, store, from, file)
     }
 
+    /// Takes a free slot for `from`, if slots are counted; whether it may be answered.
+    fn promise(&self, from: Rank, file: FileId) -> bool {
+        let Some(slots) = &self.slots else { return true };
+        let mut slots = slots.lock().expect("slots");
+        if slots.busy + slots.promised.len() >= slots.total {
+            return false;
+        }
+        let until = Instant::now() + slots.hold;
+        slots.promised.push((from, file, until));
+        true
+    }
+
+    /// Drops a promise to `from` for `file`: its named request came, or it will not.
+    pub fn release(&self, from: Rank, file: FileId) {
+        if let Some(slots) = &self.slots {
+            let mut slots = slots.lock().expect("slots");
+            if let Some(at) = slots.promised.iter().position(|&(r, f, _)| (r, f) == (from, file)) {
+                slots.promised.swap_remove(at);
+            }
+        }
+    }
+
+    /// The upload thread's slots taken by transfers and waiting requests changed to `busy`, or
+    /// time passed: promises past their time are dropped, and the interests that now fit are
+    /// answered. When the next promise runs out, if one is held.
+    pub fn reconsider<T: Transport>(&self, transport: &T, store: &ChunkStore, busy: usize) -> Result<Option<Instant>, RunError> {
+        let Some(slots) = &self.slots else { return Ok(None) };
+        {
+            let mut slots = slots.lock().expect("slots");
+            slots.busy = busy;
+            let now = Instant::now();
+            slots.promised.retain(|&(_, _, until)| until > now);
+        }
+        self.answer_where(transport, store, None, |p| store.offers(p.file, &p.held))?;
+        Ok(slots.lock().expect("slots").promised.iter().map(|&(_, _, until)| until).min())
+    }
+
     /// After this peer gained a chunk of `file`: answers the interests it can serve now.
     pub fn gained<T: Transport>(&self, transport: &T, store: &ChunkStore, file: FileId) -> Result<(), RunError> {
-        self.answer_where(transport, store, file, |p| store.offers(file, &p.held))
+        self.answer_where(transport, store, Some(file), |p| store.offers(file, &p.held))
     }
 
-    /// `from` needs nothing more of `file`: answers its parked interests in it now.
+    /// `from` needs nothing more of `file`: answers its parked interests in it now, without a
+    /// slot, and drops what it was promised.
     pub fn withdraw<T: Transport>(&self, transport: &T, store: &ChunkStore, from: Rank, file: FileId) -> Result<(), RunError> {
-        self.answer_where(transport, store, file, |p| p.from == from)
+        self.release(from, file);
+        let answered: Vec<Parked> = {
+            let mut parked = self.parked.lock().expect("interests");
+            let (mine, rest): (Vec<Parked>, Vec<Parked>) = parked.drain(..).partition(|p| (p.from, p.file) == (from, file));
+            *parked = rest;
+            mine
+        };
+        answered.into_iter().try_for_each(|p| answer(transport, store, p.from, p.file))
     }
 
+    /// Answers, oldest first, the parked interests (in `file`, or any) that are `ready`, each
+    /// while a slot can be promised.
     fn answer_where<T: Transport>(
         &self,
         transport: &T,
         store: &ChunkStore,
-        file: FileId,
+        file: Option<FileId>,
         ready: impl Fn(&Parked) -> bool,
     ) -> Result<(), RunError> {
-        let answered: Vec<Rank> = {
+        let answered: Vec<Parked> = {
             let mut parked = self.parked.lock().expect("interests");
-            let (ready, rest): (Vec<Parked>, Vec<Parked>) = parked.drain(..).partition(|p| p.file == file && ready(p));
+            let mut answered = Vec::new();
+            let mut rest = Vec::new();
+            for p in parked.drain(..) {
+                if file.is_none_or(|f| f == p.file) && ready(&p) && self.promise(p.from, p.file) {
+                    answered.push(p);
+                } else {
+                    rest.push(p);
+                }
+            }
             *parked = rest;
-            ready.into_iter().map(|p| p.from).collect()
+            answered
         };
-        answered.into_iter().try_for_each(|to| answer(transport, store, to, file))
+        answered.into_iter().try_for_each(|p| answer(transport, store, p.from, p.file))
     }
 
     #[cfg(test)]
@@ -176,5 +258,35 @@ mod tests {
         interests.offer(&me, &store, Rank(3), FileId(0), held(&[1])).unwrap();
         assert!(b.recv(Endpoint::Download, Some(Duration::from_secs(5))).unwrap().is_some());
         assert!(interests.parked().is_empty());
+    }
+
+    #[test]
+    fn with_slots_counted_an_interest_is_answered_only_into_a_free_slot_which_it_is_promised() {
+        let [_, me, a, b]: [_; 4] = local_network(4).try_into().ok().unwrap();
+        let store = ChunkStore::new(1, [(FileId(0), (0..3).map(ChunkHash::from_u128).collect())]);
+        let interests = Interests::gated(1, Duration::from_millis(50));
+        let nothing = FixedBitSet::with_capacity(3);
+        let answered = |t: &crate::transport::local::LocalTransport| {
+            t.recv(Endpoint::Download, Some(Duration::from_millis(100))).unwrap().is_some()
+        };
+        interests.offer(&me, &store, Rank(2), FileId(0), nothing.clone()).unwrap();
+        assert!(answered(&a), "a free slot: answered, and promised to rank 2");
+        interests.offer(&me, &store, Rank(3), FileId(0), nothing.clone()).unwrap();
+        assert!(!answered(&b) && interests.parked() == [(Rank(3), FileId(0))], "the only slot is promised");
+
+        // Rank 2's named request came and takes the slot; only when it is nearly free again is
+        // rank 3 answered.
+        interests.release(Rank(2), FileId(0));
+        assert_eq!(interests.reconsider(&me, &store, 1).unwrap(), None);
+        assert!(!answered(&b));
+        assert!(interests.reconsider(&me, &store, 0).unwrap().is_some(), "a promise runs out later");
+        assert!(answered(&b) && interests.parked().is_empty());
+
+        // A promise never used runs out, and the slot goes to the next interest.
+        interests.offer(&me, &store, Rank(2), FileId(0), nothing).unwrap();
+        assert!(!answered(&a), "promised to rank 3");
+        std::thread::sleep(Duration::from_millis(60));
+        interests.reconsider(&me, &store, 0).unwrap();
+        assert!(answered(&a));
     }
 }

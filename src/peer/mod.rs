@@ -16,7 +16,7 @@ use crate::input::{input_path, read_peer_input, InputError, PeerInput};
 use crate::message::{Endpoint, Message, Registration};
 use crate::output::check_writable;
 use crate::run::{RunConfig, RunError};
-use crate::strategy::PieceOrder;
+use crate::strategy::{PeerChoice, PieceOrder};
 use crate::transport::Transport;
 use crossbeam_channel::Sender;
 use download::Downloader;
@@ -26,8 +26,19 @@ use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
+use std::time::Duration;
 use store::ChunkStore;
 use upload::Uploader;
+
+/// Whether chunks go to the first member with a free upload slot (`--peer-choice first-free`),
+/// which needs a chunk time: without one, every slot is always free.
+pub fn first_free(config: &RunConfig) -> bool {
+    config.strategy.peers == PeerChoice::FirstFree && !config.chunk_time.is_zero()
+}
+
+/// How long a promised upload slot waits for its named request beyond two chunk times: the
+/// round trip of the answer and the request, with room for a busy machine.
+const PROMISE_SLACK: Duration = Duration::from_millis(5);
 
 pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(), RunError> {
     let me = transport.rank();
@@ -59,7 +70,11 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
     let corrupt = faults.corruption_of(me).map(|p| (p, SmallRng::seed_from_u64(config.strategy.seed ^ u64::from(me.0))));
     let events = Arc::new(Forwarder::start(transport.clone(), Clock::since(epoch_us)));
     let upload_queue = Arc::new(AtomicU32::new(0));
-    let interests = Arc::new(Interests::default());
+    // First-free with a chunk time: an interest waits for a free upload slot too (see `interest`).
+    let interests = Arc::new(match first_free(config) {
+        false => Interests::default(),
+        true => Interests::gated(capacities[me.peer_index()].upload_slots as usize, config.chunk_time * 2 + PROMISE_SLACK),
+    });
     let requesters = Arc::new(Requesters::default());
     // Each thread reports here when it ends; the first error ends the peer at once, without
     // waiting for the other thread, which may be waiting for a message that will never come.

@@ -38,6 +38,12 @@ impl ChunkOrder {
         }
     }
 
+    /// Takes out the first chunk, in order, that is `wanted`.
+    pub fn take_first(&mut self, wanted: impl FnMut(&ChunkIdx) -> bool) -> Option<ChunkIdx> {
+        let at = self.remaining.iter().position(wanted)?;
+        self.remaining.remove(at)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.remaining.is_empty()
     }

@@ -92,9 +92,21 @@ impl<T: Transport> Uploader<'_, T> {
                 continue; // a slot came free: start the next transfer first
             }
             self.queue.store((waiting.len() + sending.len()) as u32, Ordering::Relaxed);
-            // Sleep until a request comes or the next transfer is done.
-            let until_next =
-                sending.iter().map(|(at, _)| *at).chain(self.leave_at).min().map(|at| at.saturating_duration_since(now));
+            // A slot is promised half a chunk time before it comes free, so the requester's
+            // choice arrives by then and the slot does not idle through the round trip.
+            let ahead = self.chunk_time / 2;
+            let busy_ahead = waiting.len() + sending.iter().filter(|(at, _)| *at > now + ahead).count();
+            let promised = self.interests.reconsider(self.transport, self.store, busy_ahead)?;
+            let nearly_free = sending.iter().map(|(at, _)| *at - ahead).filter(|&at| at > now);
+            // Sleep until a request comes, a transfer is nearly or wholly done, or a promise runs out.
+            let until_next = sending
+                .iter()
+                .map(|(at, _)| *at)
+                .chain(nearly_free)
+                .chain(self.leave_at)
+                .chain(promised)
+                .min()
+                .map(|at| at.saturating_duration_since(now));
             let Some(envelope) = self.transport.recv(Endpoint::Upload, until_next)? else { continue };
             let from = envelope.from;
             if let Message::ChunkRequest { file, .. } = envelope.msg {
@@ -105,6 +117,7 @@ impl<T: Transport> Uploader<'_, T> {
                     self.interests.offer(self.transport, self.store, from, file, held)?
                 }
                 Message::ChunkRequest { file, chunk: Some(chunk), held } => {
+                    self.interests.release(from, file); // the slot it was promised, if it was
                     let request = Request { to: from, file, chunk, held };
                     if self.store.serve(file, chunk).is_none() {
                         let holding = self.store.holding(file);

@@ -106,12 +106,13 @@ impl SwarmView {
     }
 
     /// Members other than this peer and those in `skip` known to hold none of the file's
-    /// `chunks` chunks that `got` lacks, in this peer's own order.
-    pub fn strangers(&self, got: &FixedBitSet, chunks: usize, skip: &[Rank]) -> Vec<Rank> {
+    /// `chunks` chunks that `got` lacks (or all of them, with `holders_too`), in this peer's own
+    /// order.
+    pub fn strangers(&self, got: &FixedBitSet, chunks: usize, skip: &[Rank], holders_too: bool) -> Vec<Rank> {
         let mut strangers: Vec<Rank> = self
             .swarm
             .iter()
-            .filter(|m| m.rank != self.me && !skip.contains(&m.rank) && !m.holding.offers(got, chunks))
+            .filter(|m| m.rank != self.me && !skip.contains(&m.rank) && (holders_too || !m.holding.offers(got, chunks)))
             .map(|m| m.rank)
             .collect();
         strangers.sort_by_key(|&rank| self.tiebreak(rank));
@@ -139,7 +140,8 @@ impl SwarmView {
         let holders = if trusted.is_empty() { holders } else { trusted };
         let free: Vec<usize> = holders.into_iter().filter(|&i| !busy.contains(&self.swarm[i].rank)).collect();
         let at = match choice {
-            PeerChoice::Busyness => {
+            // First-free asks by name only in the end game: the least busy, then.
+            PeerChoice::Busyness | PeerChoice::FirstFree => {
                 free.iter().copied().min_by_key(|&i| (self.asked[i], self.swarm[i].uploads, self.tiebreak(self.swarm[i].rank)))
             }
             PeerChoice::Random => free.choose(rng).copied(),
@@ -157,6 +159,19 @@ impl SwarmView {
         self.asked[at] += 1;
         self.last = Some(self.swarm[at].rank);
         Pick::Chosen(self.swarm[at].rank)
+    }
+
+    /// Whether `member` holds `chunk` and may be asked for it: a suspect only if no one else
+    /// holds it.
+    pub fn may_ask(&self, member: Rank, chunk: ChunkIdx) -> bool {
+        let Some(m) = self.swarm.iter().find(|m| m.rank == member) else { return false };
+        m.holding.has(chunk)
+            && (!m.suspect || !self.swarm.iter().any(|o| o.rank != self.me && !o.suspect && o.holding.has(chunk)))
+    }
+
+    /// Whether `member` holds a chunk of the file's `chunks` that `got` lacks.
+    pub fn offers(&self, member: Rank, got: &FixedBitSet, chunks: usize) -> bool {
+        self.swarm.iter().any(|m| m.rank == member && m.holding.offers(got, chunks))
     }
 
     /// How many members other than this peer hold each of the file's `chunks` chunks.
@@ -274,7 +289,7 @@ mod tests {
             bits.insert(1);
             bits
         };
-        let strangers: BTreeSet<Rank> = view.strangers(&mine, 10, &[]).into_iter().collect();
+        let strangers: BTreeSet<Rank> = view.strangers(&mine, 10, &[], false).into_iter().collect();
         assert_eq!(strangers, [Rank(3), Rank(4)].into(), "neither holds a chunk this peer lacks; itself is no stranger");
         assert!(view.learn(Rank(4), &holds(&[5])));
         assert!(!view.learn(Rank(4), &holds(&[5])), "nothing new");
@@ -283,8 +298,12 @@ mod tests {
         view.meet(Rank(9));
         assert!(view.learn(Rank(9), &holds(&[7])));
         assert_eq!(view.holders(10)[7], 1);
-        assert_eq!(view.strangers(&mine, 10, &[]), [Rank(3)], "rank 4 holds chunk 5, which this peer lacks");
-        assert_eq!(view.strangers(&mine, 10, &[Rank(3)]), []);
+        assert_eq!(view.strangers(&mine, 10, &[], false), [Rank(3)], "rank 4 holds chunk 5, which this peer lacks");
+        assert_eq!(view.strangers(&mine, 10, &[Rank(3)], false), []);
+        let everyone: BTreeSet<Rank> = view.strangers(&mine, 10, &[Rank(3)], true).into_iter().collect();
+        assert_eq!(everyone, [Rank(4), Rank(9)].into(), "holders too, with first-free");
+        assert!(view.offers(Rank(4), &mine, 10) && !view.offers(Rank(3), &mine, 10));
+        assert!(view.may_ask(Rank(4), ChunkIdx(5)) && !view.may_ask(Rank(4), ChunkIdx(6)));
         view.refresh(swarm);
         assert_eq!(view.holders(10)[5], 1, "the tracker's older swarm does not forget it");
     }
