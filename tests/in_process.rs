@@ -448,6 +448,27 @@ fn a_lying_uploader_is_caught_reported_and_avoided() {
     assert!(from_liar < report.chunks_delivered / 4, "{from_liar} of {} chunks came from the liar", report.chunks_delivered);
 }
 
+#[test]
+fn with_first_free_a_lying_only_owner_still_delivers_and_nothing_spins() {
+    // The only owner lies half the time; with first-free every chunk still comes from it, each
+    // lie caught and the chunk asked again, and a member that failed a chunk is not asked for it
+    // again by interest after interest.
+    let scenario = Scenario::flash_crowd(4, 60, 3);
+    let faults = Faults { leaves: vec![], corrupt: vec![Corrupt { peer: Rank(1), probability: 0.5 }] };
+    let scenario2 = scenario.clone();
+    let (report, dir) = within(Duration::from_secs(60), move || {
+        run_tweaked(&scenario2, |c| RunConfig {
+            chunk_time: Duration::from_millis(1),
+            faults,
+            strategy: Strategy { pieces: PieceOrder::Rarest, peers: PeerChoice::FirstFree, ..c.strategy },
+            ..c
+        })
+    });
+    check_outputs(&scenario.expected_outputs(), &dir.path().join("out"));
+    assert!(report.peers.iter().map(|p| p.bad_hashes).sum::<u64>() > 0, "the lies were caught");
+    assert!(report.efficiency.requests_per_chunk < 3.0, "{:?}", report.efficiency);
+}
+
 /// Runs `scenario` in-process with `faults` and a chunk time of `chunk_ms`, within a minute.
 fn run_with_faults(scenario: &Scenario, faults: Faults, chunk_ms: u64) -> (Report, tempfile::TempDir) {
     let scenario = scenario.clone();

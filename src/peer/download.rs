@@ -206,6 +206,11 @@ impl<T: Transport> Downloader<'_, T> {
                     continue;
                 }
                 fetch.fruitless += 1;
+                if first_free(self.config) {
+                    // What its interests said it holds or has coming may be out of date (a chunk
+                    // on its way may have gone back to be asked again): they are sent anew.
+                    self.withdraw_all(&mut fetch)?;
+                }
                 if let Some(pause) = fetch.backoff {
                     std::thread::sleep(pause);
                 }
@@ -362,17 +367,21 @@ impl<T: Transport> Downloader<'_, T> {
         let held_or_coming = fetch.held_or_coming();
         let first_free = first_free(self.config);
         for member in fetch.view.strangers(&held_or_coming, fetch.chunks, &asked, first_free) {
-            // First-free keeps an interest at every member: it costs an uploader nothing but a
-            // place in its list, and one at a member that will never serve must not crowd out one
-            // at a member that will.
-            if fetch.outstanding() >= self.window() && !first_free {
+            // First-free keeps an interest at every member while it may ask for more: it costs an
+            // uploader nothing but a place in its list, and one at a member that will never serve
+            // must not crowd out one at a member that will.
+            let full = if first_free { fetch.in_flight.len() } else { fetch.outstanding() } >= self.window();
+            if full {
                 break;
             }
             debug_assert_ne!(member, me);
-            let owes = first_free && fetch.view.offers(member, &held_or_coming, fetch.chunks);
+            // Chunks it would not ask this member for count as held, so the member answers only
+            // when it can serve one it would.
+            let held = if first_free { fetch.not_from(member) } else { held_or_coming.clone() };
+            let owes = first_free && fetch.view.offers(member, &held, fetch.chunks);
             let due = owes.then(|| Instant::now() + self.request_timeout());
             fetch.interests.push(Interest { member, due, withdrawn: false });
-            self.transport.send(member, &Message::ChunkRequest { file, chunk: None, held: held_or_coming.clone() })?;
+            self.transport.send(member, &Message::ChunkRequest { file, chunk: None, held })?;
         }
         Ok(())
     }
@@ -405,7 +414,7 @@ impl<T: Transport> Downloader<'_, T> {
             return Err(RunError::Protocol(format!("rank {from} answered an interest it did not have, or with a chunk")));
         };
         let interest = fetch.interests.swap_remove(at);
-        if !first_free(self.config) || interest.withdrawn || fetch.abandoned {
+        if !first_free(self.config) || interest.withdrawn || fetch.abandoned || fetch.in_flight.len() >= self.window() {
             return Ok(());
         }
         let free = |c: &ChunkIdx| {
@@ -574,6 +583,21 @@ impl Fetch {
         coming.sort_unstable();
         coming.dedup();
         self.held + coming.len() < self.chunks
+    }
+
+    /// What this peer would not ask `member` for: the chunks it holds or has on their way, those
+    /// the member failed, and those it may not be asked for (a suspect, when others hold them).
+    fn not_from(&self, member: Rank) -> FixedBitSet {
+        let held = self.held_or_coming();
+        let mut bits = held.clone();
+        for c in (0..self.chunks).filter(|&c| !held.contains(c)) {
+            let chunk = ChunkIdx(c as u32);
+            let failed = self.tried.get(&chunk).is_some_and(|t| t.contains(&member));
+            if failed || (self.view.holds(member, chunk) && !self.view.may_ask(member, chunk)) {
+                bits.insert(c);
+            }
+        }
+        bits
     }
 
     /// The chunks this peer holds or has on their way: what it wants from nobody else.

@@ -85,6 +85,11 @@ impl Interests {
         Interests { parked: Mutex::default(), slots: Some(Mutex::new(slots)) }
     }
 
+    /// Whether interests wait for free upload slots (first-free with a chunk time).
+    pub fn gated_slots(&self) -> bool {
+        self.slots.is_some()
+    }
+
     /// Answers `from`'s interest in `file` now if this peer holds a chunk it lacks, else parks it.
     pub fn offer<T: Transport>(
         &self,
@@ -97,8 +102,10 @@ impl Interests {
         // Checking the store under the lock: a chunk accepted meanwhile either shows here or
         // finds the interest parked in `gained`.
         let mut parked = self.parked.lock().expect("interests");
-        // A new interest from a requester means it did not use what it was promised.
+        // A new interest from a requester means it did not use what it was promised, and
+        // replaces one it may have left here (it gave up waiting for it).
         self.release(from, file);
+        parked.retain(|p| (p.from, p.file) != (from, file));
         if !store.offers(file, &held) || !self.promise(from, file) {
             parked.push(Parked { from, file, held });
             return Ok(());
@@ -119,8 +126,8 @@ impl Interests {
         true
     }
 
-    /// Drops a promise to `from` for `file`: its named request came, or it will not.
-    pub fn release(&self, from: Rank, file: FileId) {
+    /// Drops a promise to `from` for `file`: it will not be used.
+    fn release(&self, from: Rank, file: FileId) {
         if let Some(slots) = &self.slots {
             let mut slots = slots.lock().expect("slots");
             if let Some(at) = slots.promised.iter().position(|&(r, f, _)| (r, f) == (from, file)) {
@@ -129,19 +136,35 @@ impl Interests {
         }
     }
 
+    /// A named request from `from` for `file` came: it takes the slot it was promised, if it was,
+    /// or another, until the upload thread counts its slots again.
+    pub fn fulfil(&self, from: Rank, file: FileId) {
+        if let Some(slots) = &self.slots {
+            let mut slots = slots.lock().expect("slots");
+            if let Some(at) = slots.promised.iter().position(|&(r, f, _)| (r, f) == (from, file)) {
+                slots.promised.swap_remove(at);
+            }
+            slots.busy += 1;
+        }
+    }
+
     /// The upload thread's slots taken by transfers and waiting requests changed to `busy`, or
     /// time passed: promises past their time are dropped, and the interests that now fit are
-    /// answered. When the next promise runs out, if one is held.
+    /// answered. When to look again: when the next promise runs out, and, while interests are
+    /// parked, within a promise's time, since the download thread may promise a slot meanwhile.
     pub fn reconsider<T: Transport>(&self, transport: &T, store: &ChunkStore, busy: usize) -> Result<Option<Instant>, RunError> {
         let Some(slots) = &self.slots else { return Ok(None) };
-        {
+        let now = Instant::now();
+        let hold = {
             let mut slots = slots.lock().expect("slots");
             slots.busy = busy;
-            let now = Instant::now();
             slots.promised.retain(|&(_, _, until)| until > now);
-        }
+            slots.hold
+        };
         self.answer_where(transport, store, None, |p| store.offers(p.file, &p.held))?;
-        Ok(slots.lock().expect("slots").promised.iter().map(|&(_, _, until)| until).min())
+        let parked = !self.parked.lock().expect("interests").is_empty();
+        let promised = slots.lock().expect("slots").promised.iter().map(|&(_, _, until)| until).min();
+        Ok(promised.into_iter().chain(parked.then_some(now + hold)).min())
     }
 
     /// After this peer gained a chunk of `file`: answers the interests it can serve now.
@@ -152,9 +175,10 @@ impl Interests {
     /// `from` needs nothing more of `file`: answers its parked interests in it now, without a
     /// slot, and drops what it was promised.
     pub fn withdraw<T: Transport>(&self, transport: &T, store: &ChunkStore, from: Rank, file: FileId) -> Result<(), RunError> {
-        self.release(from, file);
         let answered: Vec<Parked> = {
             let mut parked = self.parked.lock().expect("interests");
+            // Under the lock, so that `gained` cannot promise it a slot in between.
+            self.release(from, file);
             let (mine, rest): (Vec<Parked>, Vec<Parked>) = parked.drain(..).partition(|p| (p.from, p.file) == (from, file));
             *parked = rest;
             mine
@@ -276,8 +300,8 @@ mod tests {
 
         // Rank 2's named request came and takes the slot; only when it is nearly free again is
         // rank 3 answered.
-        interests.release(Rank(2), FileId(0));
-        assert_eq!(interests.reconsider(&me, &store, 1).unwrap(), None);
+        interests.fulfil(Rank(2), FileId(0));
+        assert!(interests.reconsider(&me, &store, 1).unwrap().is_some(), "rank 3 is parked: look again soon");
         assert!(!answered(&b));
         assert!(interests.reconsider(&me, &store, 0).unwrap().is_some(), "a promise runs out later");
         assert!(answered(&b) && interests.parked().is_empty());

@@ -96,15 +96,16 @@ impl<T: Transport> Uploader<'_, T> {
             // choice arrives by then and the slot does not idle through the round trip.
             let ahead = self.chunk_time / 2;
             let busy_ahead = waiting.len() + sending.iter().filter(|(at, _)| *at > now + ahead).count();
-            let promised = self.interests.reconsider(self.transport, self.store, busy_ahead)?;
-            let nearly_free = sending.iter().map(|(at, _)| *at - ahead).filter(|&at| at > now);
+            let look_again = self.interests.reconsider(self.transport, self.store, busy_ahead)?;
+            let gated = self.interests.gated_slots();
+            let nearly_free = sending.iter().map(|(at, _)| *at - ahead).filter(|&at| gated && at > now);
             // Sleep until a request comes, a transfer is nearly or wholly done, or a promise runs out.
             let until_next = sending
                 .iter()
                 .map(|(at, _)| *at)
                 .chain(nearly_free)
                 .chain(self.leave_at)
-                .chain(promised)
+                .chain(look_again)
                 .min()
                 .map(|at| at.saturating_duration_since(now));
             let Some(envelope) = self.transport.recv(Endpoint::Upload, until_next)? else { continue };
@@ -117,7 +118,7 @@ impl<T: Transport> Uploader<'_, T> {
                     self.interests.offer(self.transport, self.store, from, file, held)?
                 }
                 Message::ChunkRequest { file, chunk: Some(chunk), held } => {
-                    self.interests.release(from, file); // the slot it was promised, if it was
+                    self.interests.fulfil(from, file);
                     let request = Request { to: from, file, chunk, held };
                     if self.store.serve(file, chunk).is_none() {
                         let holding = self.store.holding(file);

@@ -169,6 +169,11 @@ impl SwarmView {
             && (!m.suspect || !self.swarm.iter().any(|o| o.rank != self.me && !o.suspect && o.holding.has(chunk)))
     }
 
+    /// Whether `member` is known to hold `chunk`.
+    pub fn holds(&self, member: Rank, chunk: ChunkIdx) -> bool {
+        self.swarm.iter().any(|m| m.rank == member && m.holding.has(chunk))
+    }
+
     /// Whether `member` holds a chunk of the file's `chunks` that `got` lacks.
     pub fn offers(&self, member: Rank, got: &FixedBitSet, chunks: usize) -> bool {
         self.swarm.iter().any(|m| m.rank == member && m.holding.offers(got, chunks))
