@@ -5,8 +5,9 @@
 //!
 //! When a slot comes free, the waiting request for the chunk this peer has sent least often goes
 //! first (the earliest among equals): a chunk it has just received is forwarded before those it
-//! already spread, so new chunks double their holders as fast as slots allow. With `rarest`, an
-//! original owner super-seeds: asked for a chunk it has sent before, it sends instead one it has
+//! already spread, so new chunks double their holders as fast as slots allow; a request that has
+//! waited a chunk time per peer goes first, so none is passed over until its requester gives up.
+//! With `rarest`, an original owner super-seeds: asked for a chunk it has sent before, it sends instead one it has
 //! never sent and the requester lacks, so its scarce upload puts a new chunk into the swarm each
 //! time, and each chunk leaves it once before any leaves it twice.
 
@@ -31,6 +32,8 @@ struct Request {
     chunk: ChunkIdx,
     /// What the requester held when it asked.
     held: FixedBitSet,
+    /// When it came.
+    since: Instant,
 }
 
 /// A chunk being sent: to whom, for which request, and what.
@@ -74,7 +77,7 @@ impl<T: Transport> Uploader<'_, T> {
         let mut sends: HashMap<FileId, Sends> = HashMap::new();
         loop {
             while sending.len() < self.slots && !waiting.is_empty() {
-                let next = next_request(&waiting, &sends);
+                let next = next_request(&waiting, &sends, self.patience());
                 let request = waiting.remove(next);
                 let upload = self.start(request, &waiting, &mut sends);
                 sending.push((Instant::now() + self.chunk_time, upload));
@@ -119,7 +122,7 @@ impl<T: Transport> Uploader<'_, T> {
                 }
                 Message::ChunkRequest { file, chunk: Some(chunk), held } => {
                     self.interests.fulfil(from, file);
-                    let request = Request { to: from, file, chunk, held };
+                    let request = Request { to: from, file, chunk, held, since: Instant::now() };
                     if self.store.serve(file, chunk).is_none() {
                         let holding = self.store.holding(file);
                         self.transport.send(from, &Message::ChunkReply { file, asked: Some(chunk), sent: None, holding })?;
@@ -140,7 +143,7 @@ impl<T: Transport> Uploader<'_, T> {
     /// Begins sending what `request` gets: the chunk it asked for, or, super-seeding, one never
     /// sent that the requester lacks and has not asked this peer for (in `queued`).
     fn start(&self, request: Request, queued: &[Request], sends: &mut HashMap<FileId, Sends>) -> Upload {
-        let Request { to, file, chunk: asked, held } = request;
+        let Request { to, file, chunk: asked, held, .. } = request;
         let chunks = self.store.chunks(file);
         let record = sends.entry(file).or_insert_with(|| Sends { times: vec![0; chunks], never: chunks });
         let mut chunk = asked;
@@ -161,6 +164,12 @@ impl<T: Transport> Uploader<'_, T> {
         let hash =
             self.store.serve(file, chunk).expect("only held chunks are sent: asked ones were checked, fresh ones are owned");
         Upload { to, file, asked, sent: Sent { chunk, hash } }
+    }
+
+    /// How long a request may wait before it goes first: a chunk time for each peer, half of
+    /// what a downloader allows beyond its first second (see its request timeout).
+    fn patience(&self) -> Duration {
+        self.chunk_time * (self.transport.size() - 1)
     }
 
     /// Leaves: tells the tracker, then takes every message and answers none, until its stop.
@@ -189,8 +198,13 @@ impl<T: Transport> Uploader<'_, T> {
     }
 }
 
-/// The waiting request for the chunk sent least often so far, the earliest among equals.
-fn next_request(waiting: &[Request], sends: &HashMap<FileId, Sends>) -> usize {
+/// The waiting request for the chunk sent least often so far, the earliest among equals; but
+/// the earliest of all once it has waited `patience`, so that no request for a chunk sent often
+/// is passed over until its requester gives up on it.
+fn next_request(waiting: &[Request], sends: &HashMap<FileId, Sends>, patience: Duration) -> usize {
+    if waiting.first().is_some_and(|r| r.since.elapsed() >= patience) {
+        return 0;
+    }
     let times = |r: &Request| sends.get(&r.file).map_or(0, |s| s.times[r.chunk.index()]);
     (0..waiting.len()).min_by_key(|&i| (times(&waiting[i]), i)).expect("a request waits")
 }
@@ -221,6 +235,24 @@ mod tests {
             Message::ChunkReply { asked, sent, holding: Holding::All, .. } => (asked.map(|c| c.0), sent.map(|s| s.chunk.0)),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn the_least_sent_chunk_goes_first_until_a_request_has_waited_too_long() {
+        let request = |chunk: u32, waited: Duration| Request {
+            to: Rank(2),
+            file: FileId(0),
+            chunk: ChunkIdx(chunk),
+            held: FixedBitSet::new(),
+            since: Instant::now() - waited,
+        };
+        // Chunk 0 went out five times, chunk 1 never.
+        let sends = HashMap::from([(FileId(0), Sends { times: vec![5, 0], never: 1 })]);
+        let patience = Duration::from_millis(100);
+        let fresh = [request(0, Duration::ZERO), request(1, Duration::ZERO)];
+        assert_eq!(next_request(&fresh, &sends, patience), 1, "the chunk sent least often");
+        let starved = [request(0, Duration::from_millis(150)), request(1, Duration::ZERO)];
+        assert_eq!(next_request(&starved, &sends, patience), 0, "a request waiting too long goes first");
     }
 
     #[test]
