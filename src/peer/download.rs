@@ -417,12 +417,9 @@ impl<T: Transport> Downloader<'_, T> {
         if !first_free(self.config) || interest.withdrawn || fetch.abandoned || fetch.in_flight.len() >= self.window() {
             return Ok(());
         }
-        let free = |c: &ChunkIdx| {
-            !fetch.got.contains(c.index())
-                && !fetch.in_flight.iter().any(|&(f, _, _)| f == *c)
-                && !fetch.tried.get(c).is_some_and(|t| t.contains(&from))
-                && fetch.view.may_ask(from, *c)
-        };
+        // What its interest told the member it would not ask it for, as of now.
+        let unwanted = fetch.not_from(from);
+        let free = |c: &ChunkIdx| !unwanted.contains(c.index()) && fetch.view.holds(from, *c);
         let retried = fetch.retry.iter().position(free).and_then(|at| fetch.retry.remove(at));
         // Unused, the promised slot runs out at the member, and the next interest says so.
         match retried.or_else(|| fetch.order.take_first(free)) {

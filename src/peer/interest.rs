@@ -78,6 +78,15 @@ struct Slots {
     hold: Duration,
 }
 
+impl Slots {
+    /// Drops the promise to `from` for `file`, if there is one.
+    fn unpromise(&mut self, from: Rank, file: FileId) {
+        if let Some(at) = self.promised.iter().position(|&(r, f, _)| (r, f) == (from, file)) {
+            self.promised.swap_remove(at);
+        }
+    }
+}
+
 impl Interests {
     /// Interests answered only with a free upload slot out of `total`, each promised for `hold`.
     pub fn gated(total: usize, hold: Duration) -> Interests {
@@ -129,10 +138,7 @@ impl Interests {
     /// Drops a promise to `from` for `file`: it will not be used.
     fn release(&self, from: Rank, file: FileId) {
         if let Some(slots) = &self.slots {
-            let mut slots = slots.lock().expect("slots");
-            if let Some(at) = slots.promised.iter().position(|&(r, f, _)| (r, f) == (from, file)) {
-                slots.promised.swap_remove(at);
-            }
+            slots.lock().expect("slots").unpromise(from, file);
         }
     }
 
@@ -141,9 +147,7 @@ impl Interests {
     pub fn fulfil(&self, from: Rank, file: FileId) {
         if let Some(slots) = &self.slots {
             let mut slots = slots.lock().expect("slots");
-            if let Some(at) = slots.promised.iter().position(|&(r, f, _)| (r, f) == (from, file)) {
-                slots.promised.swap_remove(at);
-            }
+            slots.unpromise(from, file);
             slots.busy += 1;
         }
     }
