@@ -81,7 +81,9 @@ pub fn run(feed: Receiver<Feed>, recorder: Option<Recorder>, mut screen: Screen,
             // Every tick, even when nothing changed: a resized terminal is redrawn at its new size.
             recv(ticks) -> _ => {
                 collector.pause();
-                if let Some(model) = frozen.as_ref().or(collector.model()) {
+                // After the tracker's stop the model says finished, but the peers' last events are
+                // still on their way: the final state is drawn once they are all in (`finish`).
+                if let Some(model) = frozen.as_ref().or(collector.model()).filter(|m| m.finished.is_none()) {
                     let _ = screen.draw(|frame| draw(frame, model, &ui, Mode::Live, &theme));
                 }
             },
