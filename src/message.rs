@@ -92,8 +92,18 @@ impl Holding {
     pub fn offers(&self, held: &FixedBitSet, chunks: usize) -> bool {
         match self {
             Holding::All => held.count_ones(..chunks.min(held.len())) < chunks,
-            Holding::Some(bits) => bits.difference(held).any(|c| c < chunks),
+            Holding::Some(bits) => offers(bits, held, chunks),
         }
+    }
+}
+
+/// Whether `bits` has any of a file's `chunks` chunks that `held` lacks.
+pub fn offers(bits: &FixedBitSet, held: &FixedBitSet, chunks: usize) -> bool {
+    if bits.len() <= chunks {
+        // Word by word: this runs for every interest at every member, on files of thousands of chunks.
+        !bits.is_subset(held)
+    } else {
+        bits.difference(held).any(|c| c < chunks)
     }
 }
 

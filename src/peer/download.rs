@@ -419,7 +419,8 @@ impl<T: Transport> Downloader<'_, T> {
         }
         // What its interest told the member it would not ask it for, as of now.
         let unwanted = fetch.not_from(from);
-        let free = |c: &ChunkIdx| !unwanted.contains(c.index()) && fetch.view.holds(from, *c);
+        let holding = fetch.view.holding(from);
+        let free = |c: &ChunkIdx| !unwanted.contains(c.index()) && holding.is_some_and(|h| h.has(*c));
         let retried = fetch.retry.iter().position(free).and_then(|at| fetch.retry.remove(at));
         // Unused, the promised slot runs out at the member, and the next interest says so.
         match retried.or_else(|| fetch.order.take_first(free)) {
@@ -585,15 +586,10 @@ impl Fetch {
     /// What this peer would not ask `member` for: the chunks it holds or has on their way, those
     /// the member failed, and those it may not be asked for (a suspect, when others hold them).
     fn not_from(&self, member: Rank) -> FixedBitSet {
-        let held = self.held_or_coming();
-        let mut bits = held.clone();
-        for c in (0..self.chunks).filter(|&c| !held.contains(c)) {
-            let chunk = ChunkIdx(c as u32);
-            let failed = self.tried.get(&chunk).is_some_and(|t| t.contains(&member));
-            if failed || (self.view.holds(member, chunk) && !self.view.may_ask(member, chunk)) {
-                bits.insert(c);
-            }
-        }
+        let mut bits = self.held_or_coming();
+        let failed = self.tried.iter().filter(|(_, members)| members.contains(&member));
+        failed.for_each(|(chunk, _)| bits.insert(chunk.index()));
+        self.view.withheld(member, self.chunks).into_iter().for_each(|c| bits.insert(c));
         bits
     }
 

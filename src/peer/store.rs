@@ -3,7 +3,7 @@
 
 use crate::hash::ChunkHash;
 use crate::ids::{ChunkIdx, FileId};
-use crate::message::Holding;
+use crate::message::{self, Holding};
 use fixedbitset::FixedBitSet;
 use std::sync::Mutex;
 
@@ -66,7 +66,7 @@ impl ChunkStore {
         let files = self.files.lock().expect("store lock");
         match files.get(file.index()) {
             Some(FileState::Whole(hashes)) => Holding::All.offers(held, hashes.len()),
-            Some(FileState::Partial { expected, held: mine }) => mine.difference(held).any(|c| c < expected.len()),
+            Some(FileState::Partial { expected, held: mine }) => message::offers(mine, held, expected.len()),
             _ => false,
         }
     }

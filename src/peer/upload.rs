@@ -75,12 +75,18 @@ impl<T: Transport> Uploader<'_, T> {
         // Transfers under way and when each is done.
         let mut sending: Vec<(Instant, Upload)> = Vec::new();
         let mut sends: HashMap<FileId, Sends> = HashMap::new();
+        // When each idle slot came free. A transfer starts when its slot came free or its request
+        // came, whichever is later, rather than when this thread gets a core to notice: the
+        // link was free then, and a thread waiting for a core must not stretch every round.
+        let mut free_since = vec![Instant::now(); self.slots];
         loop {
             while sending.len() < self.slots && !waiting.is_empty() {
                 let next = next_request(&waiting, &sends, self.patience());
                 let request = waiting.remove(next);
+                let slot = (0..free_since.len()).min_by_key(|&i| free_since[i]).expect("a slot is idle");
+                let start = free_since.swap_remove(slot).max(request.since);
                 let upload = self.start(request, &waiting, &mut sends);
-                sending.push((Instant::now() + self.chunk_time, upload));
+                sending.push((start + self.chunk_time, upload));
             }
             let now = Instant::now();
             if self.leave_at.is_some_and(|at| at <= now) {
@@ -88,7 +94,8 @@ impl<T: Transport> Uploader<'_, T> {
             }
             let (done, busy): (Vec<_>, Vec<_>) = sending.into_iter().partition(|(at, _)| *at <= now);
             sending = busy;
-            for (_, upload) in done {
+            for (at, upload) in done {
+                free_since.push(at);
                 self.answer(upload)?;
             }
             if sending.len() < self.slots && !waiting.is_empty() {

@@ -31,12 +31,65 @@ pub struct SwarmView {
     salt: u64,
     /// Members that sent this peer a wrong hash: suspects for good, whatever the tracker says.
     shunned: Vec<Rank>,
+    /// Holders of each chunk, kept up to date as holdings grow: rarest first ranks chunks by
+    /// them after nearly every answer, too often to count them over the swarm each time.
+    counts: Counts,
+}
+
+/// How many members other than this peer hold each chunk: those that hold the whole file, and
+/// per chunk those that hold only some.
+#[derive(Default)]
+struct Counts {
+    whole: u32,
+    some: Vec<u32>,
+}
+
+impl Counts {
+    fn of(me: Rank, swarm: &Swarm) -> Counts {
+        let mut counts = Counts::default();
+        swarm.iter().filter(|m| m.rank != me).for_each(|m| counts.add(&m.holding));
+        counts
+    }
+
+    fn add(&mut self, holding: &Holding) {
+        match holding {
+            Holding::All => self.whole += 1,
+            Holding::Some(bits) => bits.ones().for_each(|c| self.add_chunk(c)),
+        }
+    }
+
+    fn add_chunk(&mut self, chunk: usize) {
+        if chunk >= self.some.len() {
+            self.some.resize(chunk + 1, 0);
+        }
+        self.some[chunk] += 1;
+    }
+
+    fn remove(&mut self, holding: &Holding) {
+        match holding {
+            Holding::All => self.whole -= 1,
+            Holding::Some(bits) => bits.ones().for_each(|c| self.some[c] -= 1),
+        }
+    }
+
+    /// A member's holding grows from `old` by `news`.
+    fn grow(&mut self, old: &Holding, news: &Holding) {
+        match (old, news) {
+            (Holding::All, _) => {}
+            (Holding::Some(_), Holding::All) => {
+                self.remove(old);
+                self.whole += 1;
+            }
+            (Holding::Some(old), Holding::Some(new)) => new.difference(old).for_each(|c| self.add_chunk(c)),
+        }
+    }
 }
 
 impl SwarmView {
     pub fn new(me: Rank, swarm: Swarm, salt: u64) -> SwarmView {
         let asked = vec![0; swarm.len()];
-        SwarmView { me, swarm, asked, last: None, salt, shunned: Vec::new() }
+        let counts = Counts::of(me, &swarm);
+        SwarmView { me, swarm, asked, last: None, salt, shunned: Vec::new(), counts }
     }
 
     /// Takes the tracker's fresh swarm, keeping what members told since that the tracker does
@@ -55,7 +108,10 @@ impl SwarmView {
     /// Leaves `member` out until a swarm from the tracker lists it again (it did not answer).
     pub fn forget(&mut self, member: Rank) {
         if let Some(at) = self.swarm.iter().position(|m| m.rank == member) {
-            self.swarm.remove(at);
+            let gone = self.swarm.remove(at);
+            if member != self.me {
+                self.counts.remove(&gone.holding);
+            }
             self.asked.remove(at);
         }
     }
@@ -88,7 +144,11 @@ impl SwarmView {
 
     /// Takes what `member` said it holds; whether it holds chunks this view did not know of.
     pub fn learn(&mut self, member: Rank, holding: &Holding) -> bool {
-        self.swarm.iter_mut().find(|m| m.rank == member).is_some_and(|m| m.holding.learn(holding))
+        let Some(m) = self.swarm.iter_mut().find(|m| m.rank == member) else { return false };
+        if member != self.me {
+            self.counts.grow(&m.holding, holding);
+        }
+        m.holding.learn(holding)
     }
 
     /// What the members other than this peer and those in `busy` hold between them, if anything.
@@ -161,17 +221,17 @@ impl SwarmView {
         Pick::Chosen(self.swarm[at].rank)
     }
 
-    /// Whether `member` holds `chunk` and may be asked for it: a suspect only if no one else
-    /// holds it.
-    pub fn may_ask(&self, member: Rank, chunk: ChunkIdx) -> bool {
-        let Some(m) = self.swarm.iter().find(|m| m.rank == member) else { return false };
-        m.holding.has(chunk)
-            && (!m.suspect || !self.swarm.iter().any(|o| o.rank != self.me && !o.suspect && o.holding.has(chunk)))
+    /// What `member` is known to hold, if it is a member.
+    pub fn holding(&self, member: Rank) -> Option<&Holding> {
+        self.swarm.iter().find(|m| m.rank == member).map(|m| &m.holding)
     }
 
-    /// Whether `member` is known to hold `chunk`.
-    pub fn holds(&self, member: Rank, chunk: ChunkIdx) -> bool {
-        self.swarm.iter().any(|m| m.rank == member && m.holding.has(chunk))
+    /// The chunks of the file's `chunks` that `member` holds but may not be asked for: a
+    /// suspect is asked only for chunks no member but suspects holds.
+    pub fn withheld(&self, member: Rank, chunks: usize) -> Vec<usize> {
+        let Some(suspect) = self.swarm.iter().find(|m| m.rank == member && m.suspect) else { return Vec::new() };
+        let trusted = |chunk| self.swarm.iter().any(|o| o.rank != self.me && !o.suspect && o.holding.has(chunk));
+        (0..chunks).filter(|&c| suspect.holding.has(ChunkIdx(c as u32)) && trusted(ChunkIdx(c as u32))).collect()
     }
 
     /// Whether `member` holds a chunk of the file's `chunks` that `got` lacks.
@@ -181,14 +241,8 @@ impl SwarmView {
 
     /// How many members other than this peer hold each of the file's `chunks` chunks.
     pub fn holders(&self, chunks: usize) -> Vec<u32> {
-        let mut counts = vec![0; chunks];
-        for member in self.swarm.iter().filter(|m| m.rank != self.me) {
-            match &member.holding {
-                Holding::All => counts.iter_mut().for_each(|c| *c += 1),
-                Holding::Some(bits) => bits.ones().filter(|&c| c < chunks).for_each(|c| counts[c] += 1),
-            }
-        }
-        counts
+        let Counts { whole, some } = &self.counts;
+        (0..chunks).map(|c| whole + some.get(c).copied().unwrap_or(0)).collect()
     }
 }
 
@@ -308,9 +362,13 @@ mod tests {
         let everyone: BTreeSet<Rank> = view.strangers(&mine, 10, &[Rank(3)], true).into_iter().collect();
         assert_eq!(everyone, [Rank(4), Rank(9)].into(), "holders too, with first-free");
         assert!(view.offers(Rank(4), &mine, 10) && !view.offers(Rank(3), &mine, 10));
-        assert!(view.may_ask(Rank(4), ChunkIdx(5)) && !view.may_ask(Rank(4), ChunkIdx(6)));
+        assert!(view.holding(Rank(4)).is_some_and(|h| h.has(ChunkIdx(5)) && !h.has(ChunkIdx(6))));
+        assert_eq!(view.withheld(Rank(4), 10), [] as [usize; 0], "not a suspect");
+        view.learn(Rank(3), &holds(&[5, 6]));
+        view.shun(Rank(3));
+        assert_eq!(view.withheld(Rank(3), 10), [5], "rank 4 holds chunk 5 too, and no one else holds 1 or 6");
         view.refresh(swarm);
-        assert_eq!(view.holders(10)[5], 1, "the tracker's older swarm does not forget it");
+        assert_eq!(view.holders(10)[5], 2, "the tracker's older swarm does not forget ranks 3 and 4 hold it");
     }
 
     #[test]
@@ -321,5 +379,27 @@ mod tests {
             0,
         );
         assert_eq!(view.holders(4), [1, 2, 2, 1]);
+    }
+
+    #[test]
+    fn holders_kept_as_holdings_grow_match_a_count_over_the_swarm() {
+        use rand::Rng;
+        let mut rng = rng();
+        let swarm: Swarm = (1..7).map(|r| member(r, 0, holds(&[r as usize]))).collect();
+        let mut view = SwarmView::new(Rank(2), swarm, 0);
+        for step in 0..300 {
+            let member = Rank(rng.gen_range(1..9));
+            match step % 50 {
+                49 => view.forget(member),
+                _ if rng.gen_bool(0.02) => drop(view.learn(member, &Holding::All)),
+                _ => {
+                    view.meet(member);
+                    let news: Vec<usize> = (0..rng.gen_range(0..4)).map(|_| rng.gen_range(0..10)).collect();
+                    view.learn(member, &holds(&news));
+                }
+            }
+            let counted = SwarmView::new(Rank(2), view.swarm.clone(), 0).holders(10);
+            assert_eq!(view.holders(10), counted, "after step {step}");
+        }
     }
 }

@@ -1,12 +1,12 @@
 //! How ranks exchange messages. The tracker and the peers only ever see this trait; MPI is one
 //! implementation, threads with channels (for tests) the other.
 
+pub mod inbox;
 pub mod local;
 pub mod mpi;
 
 use crate::ids::Rank;
 use crate::message::{Endpoint, Envelope, Message};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Select};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,38 +36,4 @@ pub trait Transport: Send + Sync + 'static {
     fn recv(&self, endpoint: Endpoint, timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
         self.recv_any(&[endpoint], timeout)
     }
-}
-
-/// Blocks on the channels of `endpoints`: `None` after `timeout`, an error once nothing can arrive.
-fn take<T>(
-    inboxes: &[Receiver<T>; 4],
-    endpoints: &[Endpoint],
-    timeout: Option<Duration>,
-    rank: Rank,
-) -> Result<Option<T>, TransportError> {
-    let gone = |_| TransportError::Gone(rank);
-    if let [endpoint] = endpoints {
-        let inbox = &inboxes[endpoint.index()];
-        return match timeout {
-            None => inbox.recv().map(Some).map_err(gone),
-            Some(t) => match inbox.recv_timeout(t) {
-                Ok(item) => Ok(Some(item)),
-                Err(RecvTimeoutError::Timeout) => Ok(None),
-                Err(RecvTimeoutError::Disconnected) => Err(TransportError::Gone(rank)),
-            },
-        };
-    }
-    let mut select = Select::new();
-    for endpoint in endpoints {
-        select.recv(&inboxes[endpoint.index()]);
-    }
-    let ready = match timeout {
-        None => select.select(),
-        Some(t) => match select.select_timeout(t) {
-            Ok(ready) => ready,
-            Err(_) => return Ok(None),
-        },
-    };
-    let inbox = &inboxes[endpoints[ready.index()].index()];
-    ready.recv(inbox).map(Some).map_err(gone)
 }

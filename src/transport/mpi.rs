@@ -2,8 +2,8 @@
 //!
 //! Open MPI's blocking receive and probe spin on the CPU while they wait, so dozens of ranks on two
 //! cores would starve each other. Instead one receiver thread per rank polls with a matched probe
-//! (`MPI_Improbe` + `MPI_Mrecv`) and hands each message, by its tag, to the channel of the thread
-//! it is for, where that thread blocks without spinning. Between polls the receiver sleeps for a
+//! (`MPI_Improbe` + `MPI_Mrecv`) and puts each message, by its tag, in the inbox of the thread it
+//! is for, where that thread blocks without spinning. Between polls the receiver sleeps for a
 //! quarter of the time since this rank last sent or received anything (0.2 to 20 ms): a busy rank
 //! reacts within a fraction of a millisecond, an idle one wakes a few dozen times a second.
 //! Sending wakes a dozing receiver, since a reply is likely to follow.
@@ -15,10 +15,10 @@
 //! A message this rank cannot handle (undecodable, or for a thread it does not run) is a bug
 //! somewhere in the job: the receiver reports it and aborts the whole job rather than drop it.
 
-use super::{take, Transport, TransportError};
+use super::inbox::Inboxes;
+use super::{Transport, TransportError};
 use crate::ids::Rank;
 use crate::message::{Endpoint, Envelope, Message};
-use crossbeam_channel::{Receiver, Sender};
 use mpi::ffi;
 use mpi::point_to_point::{MatchedReceiveVec, Source};
 use mpi::topology::{Communicator, SimpleCommunicator};
@@ -38,7 +38,6 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 pub struct MpiTransport {
     rank: Rank,
     size: u32,
-    inboxes: [Receiver<Envelope>; 4],
     shared: Arc<Shared>,
     receiver: Mutex<Option<JoinHandle<()>>>,
 }
@@ -53,6 +52,7 @@ struct Shared {
     dozing: AtomicBool,
     receiver: OnceLock<Thread>,
     outbox: Mutex<Outbox>,
+    inboxes: Inboxes<Envelope>,
 }
 
 #[derive(Default)]
@@ -110,9 +110,6 @@ impl MpiTransport {
     pub fn start() -> MpiTransport {
         let world = SimpleCommunicator::world();
         let rank = Rank(world.rank() as u32);
-        let (senders, inboxes): (Vec<Sender<Envelope>>, Vec<Receiver<Envelope>>) =
-            Endpoint::ALL.iter().map(|_| crossbeam_channel::unbounded()).unzip();
-        let inboxes: [Receiver<Envelope>; 4] = inboxes.try_into().expect("one inbox per endpoint");
         let shared = Arc::new(Shared {
             rank,
             epoch: Instant::now(),
@@ -120,16 +117,17 @@ impl MpiTransport {
             dozing: AtomicBool::new(false),
             receiver: OnceLock::new(),
             outbox: Mutex::default(),
+            inboxes: Inboxes::default(),
         });
         let receiver = {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name("mpi-receiver".into())
-                .spawn(move || receive_loop(&shared, &senders))
+                .spawn(move || receive_loop(&shared))
                 .expect("spawn the receiver thread")
         };
         let _ = shared.receiver.set(receiver.thread().clone());
-        MpiTransport { rank, size: world.size() as u32, inboxes, shared, receiver: Mutex::new(Some(receiver)) }
+        MpiTransport { rank, size: world.size() as u32, shared, receiver: Mutex::new(Some(receiver)) }
     }
 
     /// Refuses further sends, lets the receiver finish this rank's pending ones, and stops it.
@@ -156,7 +154,15 @@ fn fail(rank: Rank, problem: &str) -> ! {
 }
 
 /// The one place this rank receives from MPI: any source, any tag, sorted by tag to the endpoints.
-fn receive_loop(shared: &Shared, senders: &[Sender<Envelope>]) {
+fn receive_loop(shared: &Shared) {
+    // However this thread ends, the rank's threads waiting for messages must learn of it.
+    struct CloseInboxes<'a>(&'a Inboxes<Envelope>);
+    impl Drop for CloseInboxes<'_> {
+        fn drop(&mut self) {
+            self.0.close();
+        }
+    }
+    let _closing = CloseInboxes(&shared.inboxes);
     let world = SimpleCommunicator::world();
     let mut closed_at = None;
     loop {
@@ -195,7 +201,7 @@ fn receive_loop(shared: &Shared, senders: &[Sender<Envelope>]) {
             fail(shared.rank, &format!("rank {from} sent {msg:?}, which is for a {endpoint:?} thread this rank does not run"));
         }
         // The endpoint's thread may have finished; a message it would never read is harmless then.
-        let _ = senders[endpoint.index()].send(Envelope { from, msg });
+        shared.inboxes.put(endpoint, Envelope { from, msg });
     }
 }
 
@@ -245,6 +251,6 @@ impl Transport for MpiTransport {
     }
 
     fn recv_any(&self, endpoints: &[Endpoint], timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
-        take(&self.inboxes, endpoints, timeout, self.rank)
+        self.shared.inboxes.take(endpoints, timeout).map_err(|_| TransportError::Gone(self.rank))
     }
 }
