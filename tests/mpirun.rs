@@ -153,6 +153,17 @@ fn bad_inputs_end_the_run_with_one_message() {
     }
 }
 
+/// A mistyped option on many ranks: mpirun of Open MPI 4.1 hung when 33 ranks all exited with
+/// clap's error before MPI started.
+#[test]
+fn a_mistyped_option_on_many_ranks_ends_the_job_with_one_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = mpirun(dir.path(), 40, &["--tuii"], LIMIT);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert_eq!(run.stderr.matches("unexpected argument '--tuii'").count(), 1, "{}", run.stderr);
+    assert!(run.wall < Duration::from_secs(20), "took {:?}", run.wall);
+}
+
 /// Every scenario in `inputs/` is what `mpitorrent gen` writes for the arguments in its
 /// `gen.args`, and runs to completion.
 #[test]

@@ -1,4 +1,5 @@
-//! A rank's inboxes: a queue per endpoint, which the endpoint's one thread blocks on.
+//! A rank's inboxes: a queue per endpoint, which the endpoint's one thread blocks on (a second
+//! thread waiting on the same endpoint would not be woken).
 //!
 //! Not a channel: crossbeam's (and std's) receive spins and then yields its core four times
 //! before it blocks. With 65 ranks on two cores, every thread that finds its inbox empty then
@@ -16,7 +17,10 @@ pub struct Inboxes<T> {
 }
 
 struct State<T> {
-    queues: [VecDeque<T>; 4],
+    /// Each item with its place in the order of arrival, so that a thread waiting on several
+    /// endpoints takes them in that order.
+    queues: [VecDeque<(u64, T)>; 4],
+    arrived: u64,
     /// The thread parked on each endpoint, if one is.
     waiting: [Option<Thread>; 4],
     /// Nothing more will be put.
@@ -29,7 +33,7 @@ pub struct Closed;
 
 impl<T> Default for Inboxes<T> {
     fn default() -> Self {
-        let state = State { queues: Default::default(), waiting: Default::default(), closed: false };
+        let state = State { queues: Default::default(), arrived: 0, waiting: Default::default(), closed: false };
         Inboxes { state: Mutex::new(state) }
     }
 }
@@ -38,7 +42,9 @@ impl<T> Inboxes<T> {
     /// Queues `item` for `endpoint` and wakes the thread waiting there.
     pub fn put(&self, endpoint: Endpoint, item: T) {
         let mut state = self.state.lock().expect("inboxes");
-        state.queues[endpoint.index()].push_back(item);
+        state.arrived += 1;
+        let place = state.arrived;
+        state.queues[endpoint.index()].push_back((place, item));
         let waiting = state.waiting[endpoint.index()].take();
         drop(state);
         if let Some(thread) = waiting {
@@ -55,13 +61,14 @@ impl<T> Inboxes<T> {
         waiting.iter().for_each(Thread::unpark);
     }
 
-    /// The next item for any of `endpoints` (the first of them first), waiting for one without
-    /// spinning; `None` after `timeout` (never, when it is `None`).
+    /// The oldest item for any of `endpoints`, waiting for one without spinning; `None` after
+    /// `timeout` (never, when it is `None`).
     pub fn take(&self, endpoints: &[Endpoint], timeout: Option<Duration>) -> Result<Option<T>, Closed> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut state = self.state.lock().expect("inboxes");
         loop {
-            let item = endpoints.iter().find_map(|e| state.queues[e.index()].pop_front());
+            let oldest = endpoints.iter().filter_map(|e| Some((state.queues[e.index()].front()?.0, e.index()))).min();
+            let item = oldest.and_then(|(_, at)| state.queues[at].pop_front()).map(|(_, item)| item);
             let now = Instant::now();
             let timed_out = deadline.is_some_and(|d| d <= now);
             if item.is_some() || state.closed || timed_out {
@@ -71,7 +78,11 @@ impl<T> Inboxes<T> {
                     item => Ok(item),
                 };
             }
-            endpoints.iter().for_each(|e| state.waiting[e.index()] = Some(thread::current()));
+            for e in endpoints {
+                let waiting = &mut state.waiting[e.index()];
+                debug_assert!(waiting.as_ref().is_none_or(|t| t.id() == thread::current().id()), "two threads wait on {e:?}");
+                *waiting = Some(thread::current());
+            }
             drop(state);
             // A put between the unlock and the park leaves its wake-up for the park to consume.
             match deadline {
@@ -99,6 +110,10 @@ mod tests {
         inboxes.put(Endpoint::Upload, 1);
         inboxes.put(Endpoint::Events, 2);
         assert_eq!(taker.join().unwrap(), Some(2));
+        inboxes.put(Endpoint::Events, 3);
+        inboxes.put(Endpoint::Tracker, 4);
+        let both = [Endpoint::Tracker, Endpoint::Events];
+        assert_eq!([(); 2].map(|_| inboxes.take(&both, None).unwrap()), [Some(3), Some(4)], "in the order they came");
         assert_eq!(inboxes.take(&[Endpoint::Download], Some(Duration::from_millis(10))).unwrap(), None);
         assert_eq!(inboxes.take(&[Endpoint::Upload], None).unwrap(), Some(1));
     }

@@ -1,5 +1,5 @@
 //! How ranks exchange messages. The tracker and the peers only ever see this trait; MPI is one
-//! implementation, threads with channels (for tests) the other.
+//! implementation, threads in one process (for tests) the other.
 
 pub mod inbox;
 pub mod local;
