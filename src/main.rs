@@ -286,8 +286,9 @@ fn parse_range(text: &str) -> Result<RangeInclusive<usize>, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::try_parse().unwrap_or_else(|e| {
-        // Under mpirun only the first rank says what is wrong (or prints the help): Open MPI
-        // 4.1's mpirun hangs when 33 or more ranks exit with an error before MPI starts.
+        // Under mpirun (every rank given the same arguments) only the first rank says what is
+        // wrong, or prints the help: Open MPI 4.1's mpirun hangs when 33 or more ranks exit
+        // with an error before MPI starts.
         let rank = ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"].iter().find_map(|v| std::env::var(v).ok());
         if rank.is_some_and(|r| r != "0") {
             std::process::exit(0);

@@ -1,5 +1,5 @@
 //! The raw MPI request and reply rate: the ceiling for any protocol that moves a chunk with one
-//! request and one answer. Run under mpirun as `mpitorrent bench --round-trips` (hidden); rank 0
+//! request and one answer. Run under mpirun as `mpitorrent bench --round-trips-ms` (hidden); rank 0
 //! prints the result as one JSON line.
 //!
 //! Every rank but 0 keeps a window of requests out, as a downloader does, each to a random other

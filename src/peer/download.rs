@@ -396,10 +396,8 @@ impl<T: Transport> Downloader<'_, T> {
         Ok(())
     }
 
-    /// How long a request may go unanswered before it is asked of another member: a second, plus
-    /// twice the time a chunk could wait in the longest queue (one request of every peer).
     fn request_timeout(&self) -> Duration {
-        Duration::from_secs(1) + self.config.chunk_time * 2 * self.capacities.len() as u32
+        super::request_timeout(self.config.chunk_time, self.capacities.len() as u32)
     }
 
     /// An interest came back: the member holds something this peer lacks now (its holding, just
@@ -448,7 +446,8 @@ impl<T: Transport> Downloader<'_, T> {
             }
             let mut asked: Vec<Rank> = fetch.in_flight.iter().filter(|&&(c, _, _)| c == chunk).map(|&(_, up, _)| up).collect();
             asked.extend(fetch.tried.get(&chunk).into_iter().flatten());
-            if let Pick::Chosen(uploader) = fetch.view.pick(chunk, &asked, &[], self.config.strategy.peers, &mut fetch.rng) {
+            let busy = self.saturated(&fetch.in_flight);
+            if let Pick::Chosen(uploader) = fetch.view.pick(chunk, &asked, &busy, self.config.strategy.peers, &mut fetch.rng) {
                 self.request(fetch, chunk, uploader)?;
             }
         }

@@ -30,6 +30,22 @@ use std::time::Duration;
 use store::ChunkStore;
 use upload::Uploader;
 
+/// How long a named request may go unanswered before it is asked of another member: a second,
+/// plus twice the time a chunk could wait in the longest queue (each other peer's requests
+/// there, one per slot).
+pub fn request_timeout(chunk_time: Duration, peers: u32) -> Duration {
+    Duration::from_secs(1) + chunk_time * 2 * peers
+}
+
+/// How long an uploader lets a request wait before it goes first: its requester's timeout less
+/// a chunk time for each other peer's request ahead of it, and 0.2 s for the messages' trips.
+/// Any earlier gives up least-sent-first wherever requests queue long: at half the timeout the
+/// sequential order ran 15% slower on a 16-peer flash crowd, at a chunk time per peer 2 to 3
+/// times slower.
+pub fn patience(chunk_time: Duration, peers: u32) -> Duration {
+    request_timeout(chunk_time, peers) - chunk_time * peers - Duration::from_millis(200)
+}
+
 /// Whether chunks go to the first member with a free upload slot (`--peer-choice first-free`),
 /// which needs a chunk time: without one, every slot is always free.
 pub fn first_free(config: &RunConfig) -> bool {

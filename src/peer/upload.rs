@@ -173,13 +173,8 @@ impl<T: Transport> Uploader<'_, T> {
         Upload { to, file, asked, sent: Sent { chunk, hash } }
     }
 
-    /// How long a request may wait before it goes first: what its requester allows (see its
-    /// request timeout) less a chunk time for each peer's request that may be ahead of it (a
-    /// requester has at most one per slot here) and 0.2 s to spare. Any earlier gives up
-    /// least-sent-first wherever requests queue long: at half the timeout, the sequential order
-    /// ran 15% slower on a 16-peer flash crowd, at a chunk time per peer 2 to 3 times slower.
     fn patience(&self) -> Duration {
-        Duration::from_millis(800) + self.chunk_time * (self.transport.size() - 1)
+        super::patience(self.chunk_time, self.transport.size() - 1)
     }
 
     /// Leaves: tells the tracker, then takes every message and answers none, until its stop.
@@ -210,7 +205,7 @@ impl<T: Transport> Uploader<'_, T> {
 
 /// The waiting request for the chunk sent least often so far, the earliest among equals; but
 /// the earliest of all once it has waited `patience`, so that no request for a chunk sent often
-/// is passed over until its requester gives up on it.
+/// is passed over until its requester's timeout.
 fn next_request(waiting: &[Request], sends: &HashMap<FileId, Sends>, patience: Duration) -> usize {
     if waiting.first().is_some_and(|r| r.since.elapsed() >= patience) {
         return 0;
