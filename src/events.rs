@@ -137,6 +137,14 @@ pub enum Event {
         file: FileId,
         chunks: u32,
     },
+    /// The interests (requests naming no chunk, each answered once) and withdrawals of interests
+    /// a peer sent in all, as its download thread finishes: counted, not an event each, since
+    /// first-free sends one to every member for nearly every chunk.
+    InterestsSent {
+        peer: Rank,
+        interests: u64,
+        withdrawals: u64,
+    },
     /// The CPU time a rank used in all, sent as it finishes (under mpirun, one process a rank).
     CpuUsed {
         rank: Rank,

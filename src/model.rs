@@ -127,6 +127,9 @@ pub struct PeerView {
     /// Uploads per [`HISTORY_BUCKET_US`], the latest [`HISTORY_LEN`] buckets.
     pub upload_history: History,
     pub requests: u64,
+    /// Interests and withdrawals sent, as the peer reported them when it finished.
+    pub interests: u64,
+    pub withdrawals: u64,
     pub nacks: u64,
     pub bad_hashes: u64,
     /// End-game copies of chunks already held.
@@ -335,6 +338,12 @@ impl SwarmModel {
                 }
             }
             Event::SegmentReported { .. } | Event::SourceReported { .. } => {}
+            Event::InterestsSent { peer, interests, withdrawals } => {
+                if let Some(view) = self.peer_mut(*peer) {
+                    view.interests += interests;
+                    view.withdrawals += withdrawals;
+                }
+            }
             Event::CpuUsed { micros, .. } => self.cpu_us += micros,
         }
     }
@@ -393,6 +402,8 @@ impl SwarmModel {
                 downloaded_from: p.downloaded_from.iter().map(|(r, n)| (r.0, *n)).collect(),
                 uploads_served: p.uploads,
                 requests_sent: p.requests,
+                interests_sent: p.interests,
+                withdrawals_sent: p.withdrawals,
                 nacks_received: p.nacks,
                 bad_hashes: p.bad_hashes,
                 duplicates: p.duplicates,
@@ -512,6 +523,7 @@ mod tests {
         }
         model.apply(&at(20, request(2, Request::FileComplete, 0)));
         model.apply(&at(20, Event::FileCompleted { peer: Rank(2), file: FileId(0) }));
+        model.apply(&at(21, Event::InterestsSent { peer: Rank(2), interests: 4, withdrawals: 1 }));
         model.apply(&at(21, Event::PeerDone { peer: Rank(2) }));
         model.apply(&at(2_000_000, Event::Shutdown));
         let report = model.report();
@@ -520,6 +532,8 @@ mod tests {
         assert_eq!(report.peers[1].completed, ["a"]);
         assert_eq!(report.peers[1].downloaded_from, BTreeMap::from([(1, 3)]));
         assert_eq!((report.peers[1].requests_sent, report.peers[1].nacks_received), (1, 1));
+        assert_eq!((report.peers[1].interests_sent, report.peers[1].withdrawals_sent), (4, 1));
+        assert_eq!(report.peer_messages_per_chunk(), (2.0 * (1.0 + 4.0) + 1.0) / 3.0, "each request and interest answered");
         assert_eq!(report.peers[0].uploads_served, 3);
         assert_eq!(report.tracker.messages_received, 3 + 2);
         assert_eq!(report.tracker.messages_sent, 3 + 1 + 3);

@@ -49,6 +49,12 @@ pub struct PeerReport {
     pub uploads_served: u64,
     /// Chunk requests sent, NACKed ones included.
     pub requests_sent: u64,
+    /// Interests sent: requests naming no chunk, each answered once.
+    #[serde(default)]
+    pub interests_sent: u64,
+    /// Interests withdrawn before their answer.
+    #[serde(default)]
+    pub withdrawals_sent: u64,
     pub nacks_received: u64,
     pub bad_hashes: u64,
     /// End-game copies of chunks it already held.
@@ -74,13 +80,14 @@ impl Report {
         self.peers.iter().any(|p| !p.left && !p.abandoned.is_empty())
     }
 
-    /// Peer-to-peer messages (requests and answers) per chunk delivered.
+    /// Peer-to-peer messages per chunk delivered: requests and interests, each with its answer,
+    /// and withdrawals.
     pub fn peer_messages_per_chunk(&self) -> f64 {
-        let requests: u64 = self.peers.iter().map(|p| p.requests_sent).sum();
+        let messages: u64 = self.peers.iter().map(|p| 2 * (p.requests_sent + p.interests_sent) + p.withdrawals_sent).sum();
         if self.chunks_delivered == 0 {
             0.0
         } else {
-            2.0 * requests as f64 / self.chunks_delivered as f64
+            messages as f64 / self.chunks_delivered as f64
         }
     }
 
@@ -119,10 +126,10 @@ impl Report {
             e.requests_per_chunk,
             e.duplicates,
         );
-        text += "peer  files  downloaded  sources  uploads  requests  NACKs  bad  timeouts  duplicates\n";
+        text += "peer  files  downloaded  sources  uploads  requests  interests  NACKs  bad  timeouts  duplicates\n";
         for p in &self.peers {
             text += &format!(
-                "{:<4}  {:>2}/{:<2}  {:>10}  {:>7}  {:>7}  {:>8}  {:>5}  {:>3}  {:>8}  {:>10}{}\n",
+                "{:<4}  {:>2}/{:<2}  {:>10}  {:>7}  {:>7}  {:>8}  {:>9}  {:>5}  {:>3}  {:>8}  {:>10}{}\n",
                 p.rank,
                 p.completed.len(),
                 p.wanted.len(),
@@ -130,6 +137,7 @@ impl Report {
                 p.downloaded_from.len(),
                 p.uploads_served,
                 p.requests_sent,
+                p.interests_sent,
                 p.nacks_received,
                 p.bad_hashes,
                 p.timeouts,

@@ -467,6 +467,14 @@ fn with_first_free_a_lying_only_owner_still_delivers_and_nothing_spins() {
     check_outputs(&scenario.expected_outputs(), &dir.path().join("out"));
     assert!(report.peers.iter().map(|p| p.bad_hashes).sum::<u64>() > 0, "the lies were caught");
     assert!(report.efficiency.requests_per_chunk < 3.0, "{:?}", report.efficiency);
+    // Without the end game, a chunk is asked for by name only in answer to an interest, and the
+    // interests are counted among the peers' messages.
+    for peer in &report.peers {
+        assert!(peer.interests_sent >= peer.requests_sent, "{peer:?}");
+    }
+    let (requests, interests): (u64, u64) =
+        report.peers.iter().map(|p| (p.requests_sent, p.interests_sent)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    assert!(report.peer_messages_per_chunk() >= 2.0 * (requests + interests) as f64 / report.chunks_delivered as f64);
 }
 
 /// Runs `scenario` in-process with `faults` and a chunk time of `chunk_ms`, within a minute.

@@ -61,9 +61,9 @@ pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
     )?;
     writeln!(
         out,
-        "| scenario | piece order | peer choice | ranks | chunks | bound | makespan | ratio | fairness | max/mean uploads | tracker msgs/chunk | requests/chunk | chunks/s |"
+        "| scenario | piece order | peer choice | ranks | chunks | bound | makespan | ratio | fairness | max/mean uploads | tracker msgs/chunk | requests/chunk | peer msgs/chunk | chunks/s |"
     )?;
-    writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")?;
     let mut scenarios: Vec<(String, Scenario)> = Vec::new();
     for &k in &options.chunks {
         for &n in &options.peers {
@@ -153,12 +153,12 @@ fn row(
     let (order, choice) = (option_name(&order), option_name(&choice));
     let start = format!("| {label} | {order} | {choice} | {} | {} |", scenario.ranks(), scenario.chunks_wanted());
     let Outcome::Done(report) = outcome else {
-        return format!("{start} timed out after {} s | | | | | | | |", timeout.as_secs());
+        return format!("{start} timed out after {} s | | | | | | | | |", timeout.as_secs());
     };
     let e = &report.efficiency;
     let figure = |x: Option<f64>, digits: usize| x.map_or("-".to_string(), |x| format!("{x:.digits$}"));
     format!(
-        "{start} {} | {} | {} | {} | {} | {:.3} | {:.2} | {:.0} |",
+        "{start} {} | {} | {} | {} | {} | {:.3} | {:.2} | {:.2} | {:.0} |",
         e.lower_bound_rounds,
         figure(e.makespan_rounds, 0),
         figure(e.makespan_ratio, 2),
@@ -166,6 +166,7 @@ fn row(
         figure(e.upload_max_over_mean, 2),
         report.tracker.messages_per_chunk,
         e.requests_per_chunk,
+        report.peer_messages_per_chunk(),
         report.chunks_delivered as f64 / report.wall_time_s,
     )
 }

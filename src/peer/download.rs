@@ -27,7 +27,7 @@ use crate::transport::Transport;
 use fixedbitset::FixedBitSet;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -64,6 +64,9 @@ pub struct Downloader<'a, T: Transport> {
     /// Members that once failed to answer in time, or were dropped from a swarm: their late
     /// answers are expected, not breaches of the protocol.
     pub silent: RefCell<HashSet<Rank>>,
+    /// Interests and withdrawals sent, reported when the thread finishes.
+    pub interests_sent: Cell<u64>,
+    pub withdrawals_sent: Cell<u64>,
 }
 
 /// An interest of this peer at a member.
@@ -124,12 +127,18 @@ impl<T: Transport> Downloader<'_, T> {
     /// Fetches every wanted file in turn; whether this peer left before the end (its upload
     /// thread tells the tracker).
     pub fn run(&self, wanted: &[FileId]) -> Result<bool, RunError> {
+        let mut left = false;
         for &file in wanted {
             if self.fetch_file(file)? == Fetched::Left {
-                return Ok(true);
+                left = true;
+                break;
             }
         }
-        Ok(false)
+        let (interests, withdrawals) = (self.interests_sent.get(), self.withdrawals_sent.get());
+        if interests + withdrawals > 0 {
+            self.events.emit(Event::InterestsSent { peer: self.me(), interests, withdrawals });
+        }
+        Ok(left)
     }
 
     fn me(&self) -> Rank {
@@ -382,6 +391,7 @@ impl<T: Transport> Downloader<'_, T> {
             let due = owes.then(|| Instant::now() + self.request_timeout());
             fetch.interests.push(Interest { member, due, withdrawn: false });
             self.transport.send(member, &Message::ChunkRequest { file, chunk: None, held })?;
+            self.interests_sent.set(self.interests_sent.get() + 1);
         }
         Ok(())
     }
@@ -392,6 +402,7 @@ impl<T: Transport> Downloader<'_, T> {
         for interest in fetch.interests.iter_mut().filter(|i| !i.withdrawn) {
             (interest.due, interest.withdrawn) = (Some(due), true);
             self.transport.send(interest.member, &Message::Withdraw { file: fetch.file })?;
+            self.withdrawals_sent.set(self.withdrawals_sent.get() + 1);
         }
         Ok(())
     }

@@ -133,6 +133,8 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
                 requesters: &requesters,
                 leave_at,
                 silent: Default::default(),
+                interests_sent: Default::default(),
+                withdrawals_sent: Default::default(),
             };
             // A peer that leaves says so from its upload thread, which leaves even when done.
             if !downloader.run(&wanted)? {
