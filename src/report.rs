@@ -81,7 +81,7 @@ impl Report {
     }
 
     /// Peer-to-peer messages per chunk delivered: requests and interests, each with its answer,
-    /// and withdrawals.
+    /// and withdrawals. With faults it counts high: a member that left answers no interest.
     pub fn peer_messages_per_chunk(&self) -> f64 {
         let messages: u64 = self.peers.iter().map(|p| 2 * (p.requests_sent + p.interests_sent) + p.withdrawals_sent).sum();
         if self.chunks_delivered == 0 {
