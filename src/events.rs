@@ -138,8 +138,9 @@ pub enum Event {
         chunks: u32,
     },
     /// The interests (requests naming no chunk, each answered once) and withdrawals of interests
-    /// a peer sent in all, as its download thread finishes: counted, not an event each, since
-    /// first-free sends one to every member for nearly every chunk.
+    /// a peer sent since it last said, with each report to the tracker and as its download thread
+    /// finishes: counted, not an event each, since first-free sends one to every member for
+    /// nearly every chunk.
     InterestsSent {
         peer: Rank,
         interests: u64,

@@ -64,7 +64,8 @@ pub struct Downloader<'a, T: Transport> {
     /// Members that once failed to answer in time, or were dropped from a swarm: their late
     /// answers are expected, not breaches of the protocol.
     pub silent: RefCell<HashSet<Rank>>,
-    /// Interests and withdrawals sent, reported when the thread finishes.
+    /// Interests and withdrawals sent since they were last reported (with each report to the
+    /// tracker, and when the thread finishes).
     pub interests_sent: Cell<u64>,
     pub withdrawals_sent: Cell<u64>,
 }
@@ -134,11 +135,16 @@ impl<T: Transport> Downloader<'_, T> {
                 break;
             }
         }
-        let (interests, withdrawals) = (self.interests_sent.get(), self.withdrawals_sent.get());
+        self.report_interests();
+        Ok(left)
+    }
+
+    /// Emits the interests and withdrawals sent since the last time, if any.
+    fn report_interests(&self) {
+        let (interests, withdrawals) = (self.interests_sent.take(), self.withdrawals_sent.take());
         if interests + withdrawals > 0 {
             self.events.emit(Event::InterestsSent { peer: self.me(), interests, withdrawals });
         }
-        Ok(left)
     }
 
     fn me(&self) -> Rank {
@@ -541,6 +547,7 @@ impl<T: Transport> Downloader<'_, T> {
         let received = std::mem::take(&mut fetch.unreported);
         let (peer, file, chunks) = (self.me(), fetch.file, received.len() as u32);
         self.events.emit(Event::SegmentReported { peer, file, chunks });
+        self.report_interests();
         let queue = self.upload_queue.load(Ordering::Relaxed);
         self.transport.send(Rank::TRACKER, &Message::Update { file: fetch.file, received, queue })?;
         fetch.updating += 1;
