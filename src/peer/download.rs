@@ -173,7 +173,7 @@ impl<T: Transport> Downloader<'_, T> {
             match envelope.msg {
                 Message::FileInfo { file: f, hashes, swarm } if f == file => break (hashes, swarm),
                 // A late answer to a request of the last file that timed out.
-                Message::ChunkReply { .. } if self.silent.borrow().contains(&envelope.from) => {}
+                Message::ChunkReply { .. } if self.expects_late(envelope.from) => {}
                 other => return Err(unexpected("the file's hashes and swarm", other, envelope.from)),
             }
         };
@@ -237,7 +237,7 @@ impl<T: Transport> Downloader<'_, T> {
                 continue;
             };
             match envelope.msg {
-                Message::ChunkReply { file: f, .. } if f != file && self.silent.borrow().contains(&envelope.from) => {
+                Message::ChunkReply { file: f, .. } if f != file && self.expects_late(envelope.from) => {
                     // A late answer to a request of an earlier file that timed out.
                 }
                 Message::ChunkReply { file: f, asked, sent, holding } if f == file => {
@@ -423,7 +423,7 @@ impl<T: Transport> Downloader<'_, T> {
     fn on_interest_answered(&self, fetch: &mut Fetch, from: Rank, sent: Option<Sent>) -> Result<(), RunError> {
         let at = fetch.interests.iter().position(|i| i.member == from).filter(|_| sent.is_none());
         let Some(at) = at else {
-            if self.silent.borrow().contains(&from) {
+            if self.expects_late(from) {
                 return Ok(()); // the answer to an interest given up on
             }
             return Err(RunError::Protocol(format!("rank {from} answered an interest it did not have, or with a chunk")));
@@ -485,7 +485,7 @@ impl<T: Transport> Downloader<'_, T> {
     fn on_reply(&self, fetch: &mut Fetch, from: Rank, asked: ChunkIdx, sent: Option<Sent>) -> Result<(), RunError> {
         let (me, file) = (self.me(), fetch.file);
         let Some(at) = fetch.in_flight.iter().position(|&(c, up, _)| c == asked && up == from) else {
-            if self.silent.borrow().contains(&from) {
+            if self.expects_late(from) {
                 return Ok(()); // too late: the request timed out and went elsewhere
             }
             return Err(RunError::Protocol(format!("rank {from} answered for chunk {} it was not asked for", asked.0)));
@@ -552,6 +552,12 @@ impl<T: Transport> Downloader<'_, T> {
         self.transport.send(Rank::TRACKER, &Message::Update { file: fetch.file, received, queue })?;
         fetch.updating += 1;
         Ok(())
+    }
+
+    /// Whether `member` once failed to answer in time or was dropped from a swarm, so that a late
+    /// answer from it is expected rather than a breach of the protocol.
+    fn expects_late(&self, member: Rank) -> bool {
+        self.silent.borrow().contains(&member)
     }
 
     /// The next message, or `None` once `deadline` passed.
