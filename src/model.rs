@@ -127,7 +127,7 @@ pub struct PeerView {
     /// Uploads per [`HISTORY_BUCKET_US`], the latest [`HISTORY_LEN`] buckets.
     pub upload_history: History,
     pub requests: u64,
-    /// Interests and withdrawals sent, as the peer reported them when it finished.
+    /// Interests and withdrawals sent, as the peer reported them so far.
     pub interests: u64,
     pub withdrawals: u64,
     pub nacks: u64,
