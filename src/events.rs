@@ -6,7 +6,7 @@ use crate::ids::{ChunkIdx, FileId, Rank};
 use crate::model::RunHeader;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A swarm member's role in one file, as the tracker sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -196,9 +196,9 @@ pub struct Clock {
 }
 
 impl Clock {
-    /// A clock that starts now: the tracker's.
-    pub fn start() -> Clock {
-        Clock { epoch_us: now_us() }
+    /// A clock that starts `lead` from now: the tracker's.
+    pub fn starting_in(lead: Duration) -> Clock {
+        Clock { epoch_us: now_us() + lead.as_micros() as u64 }
     }
 
     /// A clock that started at the tracker's `epoch_us`.

@@ -15,7 +15,7 @@ use crate::ids::{FileId, Rank};
 use crate::input::{input_path, read_peer_input, InputError, PeerInput};
 use crate::message::{Endpoint, Message, Registration};
 use crate::output::check_writable;
-use crate::run::{RunConfig, RunError};
+use crate::run::{start_lead, RunConfig, RunError};
 use crate::strategy::{PeerChoice, PieceOrder};
 use crate::transport::Transport;
 use crossbeam_channel::Sender;
@@ -26,7 +26,7 @@ use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use store::ChunkStore;
 use upload::Uploader;
 
@@ -78,6 +78,9 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
         other => return Err(RunError::Protocol(format!("expected the tracker's start, got {other:?}"))),
     };
     let input = input.map_err(|e| RunError::Protocol(format!("the tracker started a run despite {e}")))?;
+    // The run starts a little after the message (see `start_lead`); a clock ahead of the
+    // tracker's must not hold this peer back longer than that.
+    let start = instant_after_start(epoch_us, 0).min(Instant::now() + start_lead(&*transport));
     let (store, owned, wanted) = prepare(&catalog, input)?;
     let super_seeds = if config.strategy.pieces == PieceOrder::Rarest { owned } else { Vec::new() };
 
@@ -89,7 +92,13 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
     // First-free with a chunk time: an interest waits for a free upload slot too (see `interest`).
     let interests = Arc::new(match first_free(config) {
         false => Interests::default(),
-        true => Interests::gated(capacities[me.peer_index()].upload_slots as usize, config.chunk_time * 2 + PROMISE_SLACK),
+        true => {
+            // An owner super-seeding puts a new chunk into the swarm with every upload, on every
+            // schedule's critical path: one named request waits ready for its next slot, so the
+            // slot never idles for a round trip. The chunk is chosen when the transfer starts.
+            let slots = capacities[me.peer_index()].upload_slots as usize;
+            Interests::gated(slots, usize::from(!super_seeds.is_empty()), config.chunk_time * 2 + PROMISE_SLACK)
+        }
     });
     let requesters = Arc::new(Requesters::default());
     // Each thread reports here when it ends; the first error ends the peer at once, without
@@ -136,6 +145,9 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
                 interests_sent: Default::default(),
                 withdrawals_sent: Default::default(),
             };
+            // Everything is ready by then, so that all peers' first requests go out together.
+            std::thread::sleep(start.saturating_duration_since(Instant::now()));
+            transport.expect_messages();
             // A peer that leaves says so from its upload thread, which leaves even when done.
             if !downloader.run(&wanted)? {
                 transport.send(Rank::TRACKER, &Message::PeerDone)?;

@@ -166,17 +166,18 @@ impl SwarmView {
     }
 
     /// Members other than this peer and those in `skip` known to hold none of the file's
-    /// `chunks` chunks that `got` lacks (or all of them, with `holders_too`), in this peer's own
-    /// order.
+    /// `chunks` chunks that `got` lacks (or all of them, with `holders_too`: those known to hold
+    /// one first), in this peer's own order.
     pub fn strangers(&self, got: &FixedBitSet, chunks: usize, skip: &[Rank], holders_too: bool) -> Vec<Rank> {
-        let mut strangers: Vec<Rank> = self
+        let mut strangers: Vec<(bool, Rank)> = self
             .swarm
             .iter()
-            .filter(|m| m.rank != self.me && !skip.contains(&m.rank) && (holders_too || !m.holding.offers(got, chunks)))
-            .map(|m| m.rank)
+            .filter(|m| m.rank != self.me && !skip.contains(&m.rank))
+            .map(|m| (m.holding.offers(got, chunks), m.rank))
+            .filter(|&(offers, _)| holders_too || !offers)
             .collect();
-        strangers.sort_by_key(|&rank| self.tiebreak(rank));
-        strangers
+        strangers.sort_by_key(|&(offers, rank)| (!offers, self.tiebreak(rank)));
+        strangers.into_iter().map(|(_, rank)| rank).collect()
     }
 
     fn tiebreak(&self, rank: Rank) -> u64 {

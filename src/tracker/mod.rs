@@ -12,7 +12,7 @@ use crate::input::check_input_count;
 use crate::message::{Endpoint, Message};
 use crate::model::RunOptions;
 use crate::peer::download::IN_FLIGHT;
-use crate::run::{RunConfig, RunError};
+use crate::run::{start_lead, RunConfig, RunError};
 use crate::transport::Transport;
 use crossbeam_channel::Sender;
 use registry::Registry;
@@ -58,11 +58,14 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
         strategy: config.strategy,
     };
     let _ = feed.send(Feed::Begin(tracker.header(options, capacities.clone(), faults.clone())));
-    let clock = Clock::start();
+    let clock = Clock::starting_in(start_lead(transport));
     let events = FeedSink { feed: feed.clone(), clock };
     for (to, msg) in tracker.start(clock.epoch_us(), &capacities, &faults, &events) {
         transport.send(to, &msg)?;
     }
+    // Every peer asks for its first file as the run starts.
+    std::thread::sleep(start_lead(transport));
+    transport.expect_messages();
     // Peers send their last events after the stop, so the run is over when all of those came.
     let mut finished_peers = 0;
     while !tracker.all_done() || finished_peers < peers {

@@ -32,6 +32,16 @@ pub trait Transport: Send + Sync + 'static {
     /// spinning. `None` after `timeout` (never, when it is `None`).
     fn recv_any(&self, endpoints: &[Endpoint], timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError>;
 
+    /// The longest a message to this rank may wait before it is noticed: zero unless the
+    /// transport looks for messages between pauses.
+    fn notice_within(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    /// Messages are due now: a transport that pauses between looks for them looks often for a
+    /// while.
+    fn expect_messages(&self) {}
+
     /// Waits for the next message to `endpoint` of this rank, as [`Transport::recv_any`] does.
     fn recv(&self, endpoint: Endpoint, timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
         self.recv_any(&[endpoint], timeout)

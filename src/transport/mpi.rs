@@ -250,6 +250,15 @@ impl Transport for MpiTransport {
         Ok(())
     }
 
+    fn notice_within(&self) -> Duration {
+        LONGEST_PAUSE
+    }
+
+    fn expect_messages(&self) {
+        self.shared.touch();
+        self.shared.wake_receiver();
+    }
+
     fn recv_any(&self, endpoints: &[Endpoint], timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
         self.shared.inboxes.take(endpoints, timeout).map_err(|_| TransportError::Gone(self.rank))
     }
