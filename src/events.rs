@@ -139,8 +139,8 @@ pub enum Event {
     },
     /// The interests (requests naming no chunk, each answered once) and withdrawals of interests
     /// a peer sent since it last said, with each report to the tracker and as its download thread
-    /// finishes: counted, not an event each, since first-free sends one to every member for
-    /// nearly every chunk.
+    /// finishes: counted, not an event each, since first-free sends one or more for nearly every
+    /// chunk.
     InterestsSent {
         peer: Rank,
         interests: u64,

@@ -37,8 +37,8 @@ pub enum PeerChoice {
     /// The holder with the shortest upload queue, as last reported, counting this peer's own
     /// requests to it since.
     ShortestQueue,
-    /// With a chunk time: an interest at every member, answered when the member has a free
-    /// upload slot and a chunk this peer lacks; the peer then names the chunk, by the piece
+    /// With a chunk time: interests at up to 16 members (those known to hold a chunk this peer
+    /// lacks first), each answered when its member has a free upload slot and such a chunk; the peer then names the chunk, by the piece
     /// order, so chunk and uploader are chosen when the upload can start. Without a chunk time,
     /// as `busyness`.
     FirstFree,

@@ -383,12 +383,15 @@ impl<T: Transport> Downloader<'_, T> {
         if !fetch.has_free_chunks() {
             return self.withdraw_all(fetch);
         }
-        let asked: Vec<Rank> =
-            fetch.in_flight.iter().map(|&(_, m, _)| m).chain(fetch.interests.iter().map(|i| i.member)).collect();
-        let held_or_coming = fetch.held_or_coming();
         let first_free = first_free(self.config);
         let mut live = fetch.interests.iter().filter(|i| !i.withdrawn).count();
         let mut owed = fetch.awaits_a_slot();
+        if first_free && live >= INTERESTS && owed {
+            return Ok(());
+        }
+        let asked: Vec<Rank> =
+            fetch.in_flight.iter().map(|&(_, m, _)| m).chain(fetch.interests.iter().map(|i| i.member)).collect();
+        let held_or_coming = fetch.held_or_coming();
         for member in fetch.view.strangers(&held_or_coming, fetch.chunks, &asked, first_free) {
             if first_free && live >= INTERESTS && owed {
                 break;
@@ -402,12 +405,12 @@ impl<T: Transport> Downloader<'_, T> {
             // will never serve does not crowd out a request; beyond its interests, one more at a
             // member that owes a slot when none of those does (the members that hold what it
             // lacks change as it goes), else it would ask the tracker again for nothing.
-            let full = match first_free {
-                true => fetch.in_flight.len() >= self.window() || (live >= INTERESTS && !owes),
-                false => fetch.outstanding() >= self.window(),
-            };
-            if full {
-                break;
+            match first_free {
+                true if fetch.in_flight.len() >= self.window() => break,
+                // Only a member that owes a slot may have the one more; the next may.
+                true if live >= INTERESTS && !owes => continue,
+                false if fetch.outstanding() >= self.window() => break,
+                _ => {}
             }
             (live, owed) = (live + 1, owed || owes);
             let due = owes.then(|| Instant::now() + self.request_timeout());
@@ -445,18 +448,23 @@ impl<T: Transport> Downloader<'_, T> {
             return Err(RunError::Protocol(format!("rank {from} answered an interest it did not have, or with a chunk")));
         };
         let interest = fetch.interests.swap_remove(at);
-        if !first_free(self.config) || interest.withdrawn || fetch.abandoned || fetch.in_flight.len() >= self.window() {
+        if !first_free(self.config) || interest.withdrawn {
             return Ok(());
         }
         // What its interest told the member it would not ask it for, as of now.
         let unwanted = fetch.not_from(from);
         let holding = fetch.view.holding(from);
         let free = |c: &ChunkIdx| !unwanted.contains(c.index()) && holding.is_some_and(|h| h.has(*c));
-        let retried = fetch.retry.iter().position(free).and_then(|at| fetch.retry.remove(at));
-        // Unused, the promised slot runs out at the member, and the next interest says so.
-        match retried.or_else(|| fetch.order.take_first(free)) {
+        let usable = !fetch.abandoned && fetch.in_flight.len() < self.window();
+        let retried = usable.then(|| fetch.retry.iter().position(free).and_then(|at| fetch.retry.remove(at))).flatten();
+        match retried.or_else(|| usable.then(|| fetch.order.take_first(free)).flatten()) {
             Some(chunk) => self.request(fetch, chunk, from),
-            None => Ok(()),
+            // The promised slot is given back at once: nothing of this peer's is parked there
+            // now, so the withdrawal is not answered.
+            None => {
+                self.withdrawals_sent.set(self.withdrawals_sent.get() + 1);
+                Ok(self.transport.send(from, &Message::Withdraw { file: fetch.file })?)
+            }
         }
     }
 

@@ -78,7 +78,7 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
         other => return Err(RunError::Protocol(format!("expected the tracker's start, got {other:?}"))),
     };
     let input = input.map_err(|e| RunError::Protocol(format!("the tracker started a run despite {e}")))?;
-    // The run starts a little after the message (see `start_lead`); a clock ahead of the
+    // The run starts a little after the message (see `start_lead`); a clock behind the
     // tracker's must not hold this peer back longer than that.
     let start = instant_after_start(epoch_us, 0).min(Instant::now() + start_lead(&*transport));
     let (store, owned, wanted) = prepare(&catalog, input)?;
@@ -96,6 +96,7 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
             // An owner super-seeding puts a new chunk into the swarm with every upload, on every
             // schedule's critical path: one named request waits ready for its next slot, so the
             // slot never idles for a round trip. The chunk is chosen when the transfer starts.
+            // (Its uploads of files it downloaded itself get the place too.)
             let slots = capacities[me.peer_index()].upload_slots as usize;
             Interests::gated(slots, usize::from(!super_seeds.is_empty()), config.chunk_time * 2 + PROMISE_SLACK)
         }

@@ -105,10 +105,15 @@ impl<T: Transport> Uploader<'_, T> {
             // A slot is promised half a chunk time before it comes free, so the requester's
             // choice arrives by then and the slot does not idle through the round trip.
             let ahead = self.chunk_time / 2;
-            let sending_on = sending.iter().filter(|(at, _)| *at > now + ahead).map(|(_, upload)| upload.to);
-            let busy_ahead = waiting.iter().map(|r| r.to).chain(sending_on).collect();
-            let look_again = self.interests.reconsider(self.transport, self.store, busy_ahead)?;
             let gated = self.interests.gated_slots();
+            let look_again = match gated {
+                true => {
+                    let sending_on = sending.iter().filter(|(at, _)| *at > now + ahead).map(|(_, upload)| upload.to);
+                    let busy_ahead = waiting.iter().map(|r| r.to).chain(sending_on).collect();
+                    self.interests.reconsider(self.transport, self.store, busy_ahead)?
+                }
+                false => None,
+            };
             let nearly_free = sending.iter().map(|(at, _)| *at - ahead).filter(|&at| gated && at > now);
             // Sleep until a request comes, a transfer is nearly or wholly done, or a promise runs out.
             let until_next = sending

@@ -362,6 +362,8 @@ mod tests {
         assert_eq!(view.strangers(&mine, 10, &[Rank(3)], false), []);
         let everyone: BTreeSet<Rank> = view.strangers(&mine, 10, &[Rank(3)], true).into_iter().collect();
         assert_eq!(everyone, [Rank(4), Rank(9)].into(), "holders too, with first-free");
+        let all = view.strangers(&mine, 10, &[], true);
+        assert_eq!((all.len(), all.last()), (3, Some(&Rank(3))), "those holding a chunk this peer lacks first");
         assert!(view.offers(Rank(4), &mine, 10) && !view.offers(Rank(3), &mine, 10));
         assert!(view.holding(Rank(4)).is_some_and(|h| h.has(ChunkIdx(5)) && !h.has(ChunkIdx(6))));
         assert_eq!(view.withheld(Rank(4), 10), [] as [usize; 0], "not a suspect");
