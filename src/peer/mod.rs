@@ -98,7 +98,9 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
             // slot never idles for a round trip. The chunk is chosen when the transfer starts.
             // (Its uploads of files it downloaded itself get the place too.)
             let slots = capacities[me.peer_index()].upload_slots as usize;
-            Interests::gated(slots, usize::from(!super_seeds.is_empty()), config.chunk_time * 2 + PROMISE_SLACK)
+            let (hold, patience) = (config.chunk_time * 2 + PROMISE_SLACK, patience(config.chunk_time, capacities.len() as u32));
+            let seed = config.strategy.seed ^ (u64::from(me.0) << 32);
+            Interests::gated(slots, usize::from(!super_seeds.is_empty()), hold, patience, seed)
         }
     });
     let requesters = Arc::new(Requesters::default());
