@@ -384,16 +384,18 @@ impl<T: Transport> Downloader<'_, T> {
             return self.withdraw_all(fetch);
         }
         let first_free = first_free(self.config);
+        // First-free has all the interests it keeps, one of them at a member that owes a slot.
+        let enough = |live: usize, owed: bool| first_free && live >= INTERESTS && owed;
         let mut live = fetch.interests.iter().filter(|i| !i.withdrawn).count();
         let mut owed = fetch.awaits_a_slot();
-        if first_free && live >= INTERESTS && owed {
+        if enough(live, owed) {
             return Ok(());
         }
         let asked: Vec<Rank> =
             fetch.in_flight.iter().map(|&(_, m, _)| m).chain(fetch.interests.iter().map(|i| i.member)).collect();
         let held_or_coming = fetch.held_or_coming();
         for member in fetch.view.strangers(&held_or_coming, fetch.chunks, &asked, first_free) {
-            if first_free && live >= INTERESTS && owed {
+            if enough(live, owed) {
                 break;
             }
             debug_assert_ne!(member, me);
@@ -426,10 +428,15 @@ impl<T: Transport> Downloader<'_, T> {
         let due = Instant::now() + self.request_timeout();
         for interest in fetch.interests.iter_mut().filter(|i| !i.withdrawn) {
             (interest.due, interest.withdrawn) = (Some(due), true);
-            self.transport.send(interest.member, &Message::Withdraw { file: fetch.file })?;
-            self.withdrawals_sent.set(self.withdrawals_sent.get() + 1);
+            self.withdraw(interest.member, fetch.file)?;
         }
         Ok(())
+    }
+
+    /// Sends `member` a withdrawal of this peer's interest in `file`, or of the slot it promised.
+    fn withdraw(&self, member: Rank, file: FileId) -> Result<(), RunError> {
+        self.withdrawals_sent.set(self.withdrawals_sent.get() + 1);
+        Ok(self.transport.send(member, &Message::Withdraw { file })?)
     }
 
     fn request_timeout(&self) -> Duration {
@@ -455,16 +462,17 @@ impl<T: Transport> Downloader<'_, T> {
         let unwanted = fetch.not_from(from);
         let holding = fetch.view.holding(from);
         let free = |c: &ChunkIdx| !unwanted.contains(c.index()) && holding.is_some_and(|h| h.has(*c));
-        let usable = !fetch.abandoned && fetch.in_flight.len() < self.window();
-        let retried = usable.then(|| fetch.retry.iter().position(free).and_then(|at| fetch.retry.remove(at))).flatten();
-        match retried.or_else(|| usable.then(|| fetch.order.take_first(free)).flatten()) {
+        let chunk = match !fetch.abandoned && fetch.in_flight.len() < self.window() {
+            true => {
+                fetch.retry.iter().position(free).and_then(|at| fetch.retry.remove(at)).or_else(|| fetch.order.take_first(free))
+            }
+            false => None,
+        };
+        match chunk {
             Some(chunk) => self.request(fetch, chunk, from),
             // The promised slot is given back at once: nothing of this peer's is parked there
             // now, so the withdrawal is not answered.
-            None => {
-                self.withdrawals_sent.set(self.withdrawals_sent.get() + 1);
-                Ok(self.transport.send(from, &Message::Withdraw { file: fetch.file })?)
-            }
+            None => self.withdraw(from, fetch.file),
         }
     }
 

@@ -239,8 +239,9 @@ impl Interests {
     /// it asked (at random among equals), meant to spread slots over the peers with least to pass
     /// on yet; but those that have waited their patience go before the rest, oldest first, so
     /// that none normally waits out its requester's deadline (a requester that left never
-    /// withdraws its interests, and each answered one holds a slot for a while). (64 peers, 100 chunks, 10 ms a chunk: medians of 8
-    /// runs 1.11 to 1.12 times the bound against 1.13 to 1.14 oldest first, 1.16 at random.)
+    /// withdraws its interests, and each answered one holds a slot for a while). (64 peers, 100
+    /// chunks, 10 ms a chunk: medians of 8 runs 1.11 to 1.12 times the bound against 1.13 to 1.14
+    /// oldest first, 1.16 at random.)
     fn answer_where<T: Transport>(
         &self,
         transport: &T,

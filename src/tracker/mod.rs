@@ -58,13 +58,14 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
         strategy: config.strategy,
     };
     let _ = feed.send(Feed::Begin(tracker.header(options, capacities.clone(), faults.clone())));
-    let clock = Clock::starting_in(start_lead(transport));
+    let lead = start_lead(transport);
+    let clock = Clock::starting_in(lead);
     let events = FeedSink { feed: feed.clone(), clock };
     for (to, msg) in tracker.start(clock.epoch_us(), &capacities, &faults, &events) {
         transport.send(to, &msg)?;
     }
     // Every peer asks for its first file as the run starts.
-    std::thread::sleep(start_lead(transport));
+    std::thread::sleep(lead);
     transport.expect_messages();
     // Peers send their last events after the stop, so the run is over when all of those came.
     let mut finished_peers = 0;
