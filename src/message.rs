@@ -80,7 +80,7 @@ impl Holding {
                 true
             }
             (Holding::Some(mine), Holding::Some(theirs)) => {
-                let new = theirs.difference(mine).next().is_some();
+                let new = !theirs.is_subset(mine); // word by word: replies carry it for every chunk
                 mine.grow(theirs.len());
                 mine.union_with(theirs);
                 new

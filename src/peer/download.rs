@@ -190,7 +190,7 @@ impl<T: Transport> Downloader<'_, T> {
         let mut rng = SmallRng::seed_from_u64(strategy.seed ^ (u64::from(self.me().0) << 32) ^ u64::from(file.0));
         let view = SwarmView::new(self.me(), swarm, strategy.seed ^ u64::from(self.me().0));
         let mut order = ChunkOrder::new(chunks, strategy.pieces, &mut rng);
-        order.rerank(|| view.holders(chunks));
+        order.rerank(view.partial_holders());
         let mut fetch = Fetch {
             file,
             chunks,
@@ -360,8 +360,11 @@ impl<T: Transport> Downloader<'_, T> {
             match fetch.view.pick(chunk, tried, &busy, choice, &mut fetch.rng) {
                 Pick::Chosen(uploader) => {
                     self.request(fetch, chunk, uploader)?;
-                    busy = self.saturated(&fetch.in_flight);
-                    obtainable = fetch.view.obtainable(&busy);
+                    let now_busy = self.saturated(&fetch.in_flight);
+                    if now_busy != busy {
+                        busy = now_busy;
+                        obtainable = fetch.view.obtainable(&busy);
+                    }
                 }
                 Pick::Busy => deferred.push(chunk),
                 Pick::Nobody => fetch.waiting.push(chunk),
@@ -388,7 +391,8 @@ impl<T: Transport> Downloader<'_, T> {
         let enough = |live: usize, owed: bool| first_free && live >= INTERESTS && owed;
         let mut live = fetch.interests.iter().filter(|i| !i.withdrawn).count();
         let mut owed = fetch.awaits_a_slot();
-        if enough(live, owed) {
+        // Checked before the strangers are sorted out, which costs a pass over every holding.
+        if enough(live, owed) || self.no_room_for_interests(fetch) {
             return Ok(());
         }
         let asked: Vec<Rank> =
@@ -407,12 +411,12 @@ impl<T: Transport> Downloader<'_, T> {
             // will never serve does not crowd out a request; beyond its interests, one more at a
             // member that owes a slot when none of those does (the members that hold what it
             // lacks change as it goes), else it would ask the tracker again for nothing.
-            match first_free {
-                true if fetch.in_flight.len() >= self.window() => break,
-                // Only a member that owes a slot may have the one more; the next may.
-                true if live >= INTERESTS && !owes => continue,
-                false if fetch.outstanding() >= self.window() => break,
-                _ => {}
+            if self.no_room_for_interests(fetch) {
+                break;
+            }
+            // Only a member that owes a slot may have the one more; the next may.
+            if first_free && live >= INTERESTS && !owes {
+                continue;
             }
             (live, owed) = (live + 1, owed || owes);
             let due = owes.then(|| Instant::now() + self.request_timeout());
@@ -421,6 +425,13 @@ impl<T: Transport> Downloader<'_, T> {
             self.interests_sent.set(self.interests_sent.get() + 1);
         }
         Ok(())
+    }
+
+    /// Whether the window leaves no room for another interest: first-free keeps its interests
+    /// apart from its requests, other choices count both.
+    fn no_room_for_interests(&self, fetch: &Fetch) -> bool {
+        let taken = if first_free(self.config) { fetch.in_flight.len() } else { fetch.outstanding() };
+        taken >= self.window()
     }
 
     /// Withdraws every interest not yet withdrawn; each withdrawal is answered, or times out.
@@ -600,11 +611,13 @@ impl<T: Transport> Downloader<'_, T> {
 
     /// Uploaders that already have as many of this downloader's requests as they should.
     fn saturated(&self, in_flight: &[(ChunkIdx, Rank, Instant)]) -> Vec<Rank> {
-        let mut counts: HashMap<Rank, usize> = HashMap::new();
-        for &(_, uploader, _) in in_flight {
-            *counts.entry(uploader).or_default() += 1;
-        }
-        counts.into_iter().filter(|&(uploader, n)| n >= self.per_uploader(uploader)).map(|(uploader, _)| uploader).collect()
+        let mut uploaders: Vec<Rank> = in_flight.iter().map(|&(_, uploader, _)| uploader).collect();
+        uploaders.sort_unstable();
+        uploaders
+            .chunk_by(|a, b| a == b)
+            .filter(|asked| asked.len() >= self.per_uploader(asked[0]))
+            .map(|asked| asked[0])
+            .collect()
     }
 }
 
@@ -659,8 +672,7 @@ impl Fetch {
     /// the rarest-first order follows the new counts.
     fn reconsider(&mut self) {
         self.order.put_back(self.waiting.drain(..));
-        let (view, chunks) = (&self.view, self.chunks);
-        self.order.rerank(|| view.holders(chunks));
+        self.order.rerank(self.view.partial_holders());
     }
 }
 

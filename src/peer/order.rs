@@ -49,11 +49,9 @@ impl ChunkOrder {
     }
 
     /// For the rarest-first order, ranks the remaining chunks by `holders` (how many members
-    /// hold each chunk), fewest first, keeping the earlier order among equals. The counts are
-    /// only worked out for that order, since they cost a pass over the whole swarm.
-    pub fn rerank(&mut self, holders: impl FnOnce() -> Vec<u32>) {
+    /// hold each chunk; none past its end), fewest first, keeping the earlier order among equals.
+    pub fn rerank(&mut self, holders: &[u32]) {
         if self.rarest {
-            let holders = holders();
             self.remaining.make_contiguous().sort_by_key(|c| holders.get(c.index()).copied().unwrap_or(0));
         }
     }
@@ -83,13 +81,13 @@ mod tests {
     #[test]
     fn rarest_first_follows_the_holder_counts() {
         let mut order = ChunkOrder::new(4, PieceOrder::Rarest, &mut SmallRng::seed_from_u64(1));
-        order.rerank(|| vec![3, 1, 2, 1]);
+        order.rerank(&[3, 1, 2, 1]);
         let first_two = [order.take_next().unwrap().0, order.take_next().unwrap().0];
         assert!(first_two.contains(&1) && first_two.contains(&3), "{first_two:?}");
-        order.rerank(|| vec![0, 9, 5, 9]);
+        order.rerank(&[0, 9, 5, 9]);
         assert_eq!(drain(&mut order), [0, 2]);
         let mut sequential = ChunkOrder::new(3, PieceOrder::Sequential, &mut SmallRng::seed_from_u64(1));
-        sequential.rerank(|| unreachable!("only rarest-first counts holders"));
+        sequential.rerank(&[2, 1, 0]);
         assert_eq!(drain(&mut sequential), [0, 1, 2], "only rarest-first reranks");
     }
 

@@ -80,7 +80,12 @@ impl Counts {
                 self.remove(old);
                 self.whole += 1;
             }
-            (Holding::Some(old), Holding::Some(new)) => new.difference(old).for_each(|c| self.add_chunk(c)),
+            (Holding::Some(old), Holding::Some(new)) => {
+                // Word by word: a reply brings the uploader's whole holding, mostly known already.
+                let mut fresh = new.clone();
+                fresh.difference_with(old);
+                fresh.ones().for_each(|c| self.add_chunk(c));
+            }
         }
     }
 }
@@ -95,14 +100,27 @@ impl SwarmView {
     /// Takes the tracker's fresh swarm, keeping what members told since that the tracker does
     /// not know yet; the round-robin turn carries on.
     pub fn refresh(&mut self, mut swarm: Swarm) {
-        for member in &mut swarm {
-            if let Some(known) = self.swarm.iter().find(|m| m.rank == member.rank) {
-                member.holding.learn(&known.holding);
+        let me = self.me;
+        // The counts follow what changed rather than being counted afresh: a swarm comes every
+        // few chunks, and counting every member's holding each time cost more than all else.
+        for member in swarm.iter_mut() {
+            match self.swarm.iter().find(|m| m.rank == member.rank) {
+                Some(known) => {
+                    member.holding.learn(&known.holding);
+                    if member.rank != me {
+                        self.counts.grow(&known.holding, &member.holding);
+                    }
+                }
+                None if member.rank != me => self.counts.add(&member.holding),
+                None => {}
             }
         }
+        for gone in self.swarm.iter().filter(|m| m.rank != me && !swarm.iter().any(|n| n.rank == m.rank)) {
+            self.counts.remove(&gone.holding);
+        }
         swarm.iter_mut().filter(|m| self.shunned.contains(&m.rank)).for_each(|m| m.suspect = true);
-        let (last, shunned) = (self.last, std::mem::take(&mut self.shunned));
-        *self = SwarmView { last, shunned, ..SwarmView::new(self.me, swarm, self.salt) };
+        self.asked = vec![0; swarm.len()];
+        self.swarm = swarm;
     }
 
     /// Leaves `member` out until a swarm from the tracker lists it again (it did not answer).
@@ -240,10 +258,10 @@ impl SwarmView {
         self.swarm.iter().any(|m| m.rank == member && m.holding.offers(got, chunks))
     }
 
-    /// How many members other than this peer hold each of the file's `chunks` chunks.
-    pub fn holders(&self, chunks: usize) -> Vec<u32> {
-        let Counts { whole, some } = &self.counts;
-        (0..chunks).map(|c| whole + some.get(c).copied().unwrap_or(0)).collect()
+    /// How many members other than this peer hold each chunk, leaving out those that hold the
+    /// whole file: they hold every chunk alike, so they do not change which is rarest.
+    pub fn partial_holders(&self) -> &[u32] {
+        &self.counts.some
     }
 }
 
@@ -270,6 +288,12 @@ mod tests {
         let mut bits = FixedBitSet::with_capacity(10);
         chunks.iter().for_each(|&c| bits.insert(c));
         Holding::Some(bits)
+    }
+
+    /// How many members other than the view's peer hold each of `chunks` chunks.
+    fn holders(view: &SwarmView, chunks: usize) -> Vec<u32> {
+        let Counts { whole, some } = &view.counts;
+        (0..chunks).map(|c| whole + some.get(c).copied().unwrap_or(0)).collect()
     }
 
     fn rng() -> SmallRng {
@@ -357,7 +381,7 @@ mod tests {
         view.meet(Rank(9));
         view.meet(Rank(9));
         assert!(view.learn(Rank(9), &holds(&[7])));
-        assert_eq!(view.holders(10)[7], 1);
+        assert_eq!(holders(&view, 10)[7], 1);
         assert_eq!(view.strangers(&mine, 10, &[], false), [Rank(3)], "rank 4 holds chunk 5, which this peer lacks");
         assert_eq!(view.strangers(&mine, 10, &[Rank(3)], false), []);
         let everyone: BTreeSet<Rank> = view.strangers(&mine, 10, &[Rank(3)], true).into_iter().collect();
@@ -371,7 +395,7 @@ mod tests {
         view.shun(Rank(3));
         assert_eq!(view.withheld(Rank(3), 10), [5], "rank 4 holds chunk 5 too, and no one else holds 1 or 6");
         view.refresh(swarm);
-        assert_eq!(view.holders(10)[5], 2, "the tracker's older swarm does not forget ranks 3 and 4 hold it");
+        assert_eq!(holders(&view, 10)[5], 2, "the tracker's older swarm does not forget ranks 3 and 4 hold it");
     }
 
     #[test]
@@ -381,7 +405,7 @@ mod tests {
             vec![member(1, 0, Holding::All), member(2, 0, holds(&[1, 2])), member(3, 0, Holding::All)],
             0,
         );
-        assert_eq!(view.holders(4), [1, 2, 2, 1]);
+        assert_eq!(holders(&view, 4), [1, 2, 2, 1]);
     }
 
     #[test]
@@ -391,18 +415,22 @@ mod tests {
         let swarm: Swarm = (1..7).map(|r| member(r, 0, holds(&[r as usize]))).collect();
         let mut view = SwarmView::new(Rank(2), swarm, 0);
         for step in 0..300 {
-            let member = Rank(rng.gen_range(1..9));
+            let who = Rank(rng.gen_range(1..9));
             match step % 50 {
-                49 => view.forget(member),
-                _ if rng.gen_bool(0.02) => drop(view.learn(member, &Holding::All)),
+                49 => view.forget(who),
+                // The tracker's swarm: some members dropped, others new, holdings it may not know.
+                24 | 37 => {
+                    view.refresh((1..9).filter(|_| rng.gen_bool(0.7)).map(|r| member(r, 0, holds(&[r as usize + 1]))).collect())
+                }
+                _ if rng.gen_bool(0.02) => drop(view.learn(who, &Holding::All)),
                 _ => {
-                    view.meet(member);
+                    view.meet(who);
                     let news: Vec<usize> = (0..rng.gen_range(0..4)).map(|_| rng.gen_range(0..10)).collect();
-                    view.learn(member, &holds(&news));
+                    view.learn(who, &holds(&news));
                 }
             }
-            let counted = SwarmView::new(Rank(2), view.swarm.clone(), 0).holders(10);
-            assert_eq!(view.holders(10), counted, "after step {step}");
+            let counted = holders(&SwarmView::new(Rank(2), view.swarm.clone(), 0), 10);
+            assert_eq!(holders(&view, 10), counted, "after step {step}");
         }
     }
 }
