@@ -41,15 +41,23 @@ impl<T> Default for Inboxes<T> {
 impl<T> Inboxes<T> {
     /// Queues `item` for `endpoint` and wakes the thread waiting there.
     pub fn put(&self, endpoint: Endpoint, item: T) {
+        self.put_all([(endpoint, item)]);
+    }
+
+    /// Queues each item for its endpoint, in order, and wakes the threads waiting there once,
+    /// after all are queued: a thread woken for the first would otherwise take it, park, and be
+    /// woken again for the next.
+    pub fn put_all(&self, items: impl IntoIterator<Item = (Endpoint, T)>) {
         let mut state = self.state.lock().expect("inboxes");
-        state.arrived += 1;
-        let place = state.arrived;
-        state.queues[endpoint.index()].push_back((place, item));
-        let waiting = state.waiting[endpoint.index()].take();
-        drop(state);
-        if let Some(thread) = waiting {
-            thread.unpark();
+        let mut waking = Vec::new();
+        for (endpoint, item) in items {
+            state.arrived += 1;
+            let place = state.arrived;
+            state.queues[endpoint.index()].push_back((place, item));
+            waking.extend(state.waiting[endpoint.index()].take());
         }
+        drop(state);
+        waking.iter().for_each(Thread::unpark);
     }
 
     /// No more items will come: waiting threads take what is queued, then get [`Closed`].
@@ -115,6 +123,14 @@ mod tests {
         let both = [Endpoint::Tracker, Endpoint::Events];
         assert_eq!([(); 2].map(|_| inboxes.take(&both, None).unwrap()), [Some(3), Some(4)], "in the order they came");
         assert_eq!(inboxes.take(&[Endpoint::Download], Some(Duration::from_millis(10))).unwrap(), None);
+        let taker = {
+            let inboxes = inboxes.clone();
+            thread::spawn(move || [(); 2].map(|_| inboxes.take(&[Endpoint::Download], Some(Duration::from_secs(5))).unwrap()))
+        };
+        thread::sleep(Duration::from_millis(20));
+        inboxes.put_all([(Endpoint::Download, 5), (Endpoint::Tracker, 6), (Endpoint::Download, 7)]);
+        assert_eq!(taker.join().unwrap(), [Some(5), Some(7)], "all put at once, in order");
+        assert_eq!(inboxes.take(&[Endpoint::Tracker], None).unwrap(), Some(6));
         assert_eq!(inboxes.take(&[Endpoint::Upload], None).unwrap(), Some(1));
     }
 

@@ -3,7 +3,8 @@
 //! Open MPI's blocking receive and probe spin on the CPU while they wait, so dozens of ranks on two
 //! cores would starve each other. Instead one receiver thread per rank polls with a matched probe
 //! (`MPI_Improbe` + `MPI_Mrecv`) and puts each message, by its tag, in the inbox of the thread it
-//! is for, where that thread blocks without spinning. Between polls the receiver sleeps for a
+//! is for, where that thread blocks without spinning. What one poll finds goes in at once, each
+//! thread woken once for all of it (a thread woken per message took a core per message). Between polls the receiver sleeps for a
 //! quarter of the time since this rank last sent or received anything (0.2 to 20 ms): a busy rank
 //! reacts within a fraction of a millisecond, an idle one wakes a few dozen times a second.
 //! Sending wakes a dozing receiver, since a reply is likely to follow.
@@ -32,6 +33,9 @@ const SHORTEST_PAUSE: Duration = Duration::from_micros(200);
 const LONGEST_PAUSE: Duration = Duration::from_millis(20);
 /// Pauses at least this long are cut short when this rank sends.
 const DOZE: Duration = Duration::from_millis(1);
+/// The most messages taken from MPI before they go in the inboxes, so that a stream of them is
+/// not held back.
+const BATCH: usize = 64;
 /// How long closing waits for this rank's last sends to be taken before it gives up on the job.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
@@ -165,18 +169,29 @@ fn receive_loop(shared: &Shared) {
     let _closing = CloseInboxes(&shared.inboxes);
     let world = SimpleCommunicator::world();
     let mut closed_at = None;
+    // Messages taken since the inboxes were last filled: all that one poll finds go in together.
+    let mut taken = Vec::new();
     loop {
         let (sending, closed) = shared.complete_sends();
         if closed {
             let since = *closed_at.get_or_insert_with(Instant::now);
             if sending == 0 {
+                shared.inboxes.put_all(taken);
                 return;
             }
             if since.elapsed() > DRAIN_LIMIT {
                 fail(shared.rank, &format!("{sending} messages still unsent {DRAIN_LIMIT:?} after this rank finished"));
             }
         }
-        let Some(probed) = world.any_process().immediate_matched_probe() else {
+        let probed = match taken.len() < BATCH {
+            true => world.any_process().immediate_matched_probe(),
+            false => None,
+        };
+        let Some(probed) = probed else {
+            if !taken.is_empty() {
+                shared.inboxes.put_all(taken.drain(..));
+                continue;
+            }
             // Say "dozing" before reading the pause: a send either sees the flag and wakes this
             // thread, or touched the clock first and makes the pause short.
             shared.dozing.store(true, SeqCst);
@@ -201,7 +216,7 @@ fn receive_loop(shared: &Shared) {
             fail(shared.rank, &format!("rank {from} sent {msg:?}, which is for a {endpoint:?} thread this rank does not run"));
         }
         // The endpoint's thread may have finished; a message it would never read is harmless then.
-        shared.inboxes.put(endpoint, Envelope { from, msg });
+        taken.push((endpoint, Envelope { from, msg }));
     }
 }
 
