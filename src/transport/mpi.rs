@@ -4,9 +4,11 @@
 //! cores would starve each other. Instead one receiver thread per rank polls with a matched probe
 //! (`MPI_Improbe` + `MPI_Mrecv`) and puts each message, by its tag, in the inbox of the thread it
 //! is for, where that thread blocks without spinning. What one poll finds goes in at once, each
-//! thread woken once for all of it (a thread woken per message took a core per message). Between polls the receiver sleeps for a
-//! quarter of the time since this rank last sent or received anything (0.2 to 20 ms): a busy rank
-//! reacts within a fraction of a millisecond, an idle one wakes a few dozen times a second.
+//! thread woken once for all of it (a thread woken per message took a core per message).
+//!
+//! Between polls the receiver sleeps for a quarter of the time since this rank last sent or
+//! received anything, from 0.2 ms to a longest pause the run sets: a busy rank reacts within a
+//! fraction of a millisecond, an idle one wakes a few hundred times a second at most.
 //! Sending wakes a dozing receiver, since a reply is likely to follow.
 //!
 //! Sends are nonblocking (`MPI_Isend`): a blocking send of more than a few hundred bytes waits
@@ -30,7 +32,6 @@ use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 const SHORTEST_PAUSE: Duration = Duration::from_micros(200);
-const LONGEST_PAUSE: Duration = Duration::from_millis(20);
 /// Pauses at least this long are cut short when this rank sends.
 const DOZE: Duration = Duration::from_millis(1);
 /// The most messages taken from MPI before they go in the inboxes, so that a stream of them is
@@ -54,6 +55,7 @@ struct Shared {
     last_activity: AtomicU64,
     /// The receiver may be in a pause of at least [`DOZE`].
     dozing: AtomicBool,
+    longest_pause: Duration,
     receiver: OnceLock<Thread>,
     outbox: Mutex<Outbox>,
     inboxes: Inboxes<Envelope>,
@@ -83,7 +85,7 @@ impl Shared {
 
     fn pause(&self) -> Duration {
         let idle = self.epoch.elapsed().saturating_sub(Duration::from_nanos(self.last_activity.load(SeqCst)));
-        (idle / 4).clamp(SHORTEST_PAUSE, LONGEST_PAUSE)
+        (idle / 4).clamp(SHORTEST_PAUSE, self.longest_pause.max(SHORTEST_PAUSE))
     }
 
     /// Tests pending sends, forgets finished ones, and says how many are left and whether the
@@ -110,8 +112,9 @@ impl Shared {
 }
 
 impl MpiTransport {
-    /// Starts this rank's receiver thread. MPI must be initialized with `Threading::Multiple`.
-    pub fn start() -> MpiTransport {
+    /// Starts this rank's receiver thread, which pauses at most `longest_pause` between looks
+    /// for messages. MPI must be initialized with `Threading::Multiple`.
+    pub fn start(longest_pause: Duration) -> MpiTransport {
         let world = SimpleCommunicator::world();
         let rank = Rank(world.rank() as u32);
         let shared = Arc::new(Shared {
@@ -119,6 +122,7 @@ impl MpiTransport {
             epoch: Instant::now(),
             last_activity: AtomicU64::new(0),
             dozing: AtomicBool::new(false),
+            longest_pause,
             receiver: OnceLock::new(),
             outbox: Mutex::default(),
             inboxes: Inboxes::default(),
@@ -266,7 +270,7 @@ impl Transport for MpiTransport {
     }
 
     fn notice_within(&self) -> Duration {
-        LONGEST_PAUSE
+        self.shared.longest_pause.max(SHORTEST_PAUSE)
     }
 
     fn expect_messages(&self) {
