@@ -80,7 +80,8 @@ impl Holding {
                 true
             }
             (Holding::Some(mine), Holding::Some(theirs)) => {
-                let new = !theirs.is_subset(mine); // word by word: replies carry it for every chunk
+                // Word by word: every reply carries the uploader's whole holding.
+                let new = !theirs.is_subset(mine);
                 mine.grow(theirs.len());
                 mine.union_with(theirs);
                 new
@@ -350,6 +351,9 @@ mod tests {
         assert!(!holding.learn(&Holding::Some(bits(&[0]))));
         assert!(holding.learn(&Holding::Some(bits(&[2]))));
         assert_eq!(holding, Holding::Some(bits(&[0, 2])));
+        let mut unknown = Holding::Some(FixedBitSet::new());
+        assert!(unknown.learn(&Holding::Some(bits(&[3]))), "a chunk past what it knew of is new");
+        assert!(!unknown.learn(&Holding::Some(bits(&[3]))));
         assert!(holding.offers(&bits(&[0]), 4) && !holding.offers(&bits(&[0, 2, 3]), 4));
         assert!(holding.learn(&Holding::All) && !holding.learn(&Holding::Some(bits(&[1]))));
         assert!(holding.offers(&bits(&[0, 1, 2]), 4) && !holding.offers(&bits(&[0, 1, 2, 3]), 4));

@@ -21,16 +21,17 @@ use std::time::Duration;
 /// busyness, and a report every 25 chunks keeps its traffic near 0.1 message per chunk.
 pub const UPDATE_EVERY: usize = 25;
 
-/// The longest a rank's transport may leave a message unnoticed: a quarter of a chunk time,
-/// from 1 to 20 ms, so an idle rank looks at most four times a round. A downloader waiting many
-/// rounds for its first chunk goes quiet, and the answer promising it a slot, noticed up to 20 ms
-/// late, had held that slot idle for up to two rounds at 10 ms a chunk (64 peers, 100 chunks:
-/// medians of 8 alternating runs 1.10 and 1.10 times the bound against 1.11 and 1.13, the worst
-/// run 1.12 against 1.16). With no chunk time there is no round to keep: 20 ms.
+/// The longest a rank's receiver pauses between looks for messages: a quarter of a chunk time,
+/// kept within 2 to 20 ms, so an idle rank looks at least four times a round for chunk times of
+/// 8 to 80 ms. With no chunk time there are no rounds to keep: 20 ms. Why: with 20 ms always, a
+/// downloader that had waited many rounds for its first chunk had gone quiet, and could notice
+/// the answer promising it a slot two rounds late at 10 ms a chunk, the slot idle meanwhile
+/// (64 peers, k = 100, two batches of 8 alternating runs: medians 1.10 and 1.10 times the bound
+/// against 1.11 and 1.13, the worst run 1.12 against 1.16).
 pub fn longest_pause(chunk_time: Duration) -> Duration {
     match chunk_time.is_zero() {
         true => Duration::from_millis(20),
-        false => (chunk_time / 4).clamp(Duration::from_millis(1), Duration::from_millis(20)),
+        false => (chunk_time / 4).clamp(Duration::from_millis(2), Duration::from_millis(20)),
     }
 }
 

@@ -399,7 +399,7 @@ impl<T: Transport> Downloader<'_, T> {
             fetch.in_flight.iter().map(|&(_, m, _)| m).chain(fetch.interests.iter().map(|i| i.member)).collect();
         let held_or_coming = fetch.held_or_coming();
         for member in fetch.view.strangers(&held_or_coming, fetch.chunks, &asked, first_free) {
-            if enough(live, owed) {
+            if enough(live, owed) || self.no_room_for_interests(fetch) {
                 break;
             }
             debug_assert_ne!(member, me);
@@ -411,9 +411,6 @@ impl<T: Transport> Downloader<'_, T> {
             // will never serve does not crowd out a request; beyond its interests, one more at a
             // member that owes a slot when none of those does (the members that hold what it
             // lacks change as it goes), else it would ask the tracker again for nothing.
-            if self.no_room_for_interests(fetch) {
-                break;
-            }
             // Only a member that owes a slot may have the one more; the next may.
             if first_free && live >= INTERESTS && !owes {
                 continue;

@@ -49,7 +49,8 @@ impl ChunkOrder {
     }
 
     /// For the rarest-first order, ranks the remaining chunks by `holders` (how many members
-    /// hold each chunk; none past its end), fewest first, keeping the earlier order among equals.
+    /// hold each chunk, or counts off by the same number for every chunk; none past its end),
+    /// fewest first, keeping the earlier order among equals.
     pub fn rerank(&mut self, holders: &[u32]) {
         if self.rarest {
             self.remaining.make_contiguous().sort_by_key(|c| holders.get(c.index()).copied().unwrap_or(0));

@@ -36,11 +36,11 @@ pub struct SwarmView {
     counts: Counts,
 }
 
-/// How many members other than this peer hold each chunk: those that hold the whole file, and
-/// per chunk those that hold only some.
+/// How many members other than this peer, among those that hold only some of the file, hold
+/// each chunk. Those holding all of it are left out: they hold every chunk alike, so they do not
+/// change which is rarest.
 #[derive(Default)]
 struct Counts {
-    whole: u32,
     some: Vec<u32>,
 }
 
@@ -52,9 +52,8 @@ impl Counts {
     }
 
     fn add(&mut self, holding: &Holding) {
-        match holding {
-            Holding::All => self.whole += 1,
-            Holding::Some(bits) => bits.ones().for_each(|c| self.add_chunk(c)),
+        if let Holding::Some(bits) = holding {
+            bits.ones().for_each(|c| self.add_chunk(c));
         }
     }
 
@@ -66,9 +65,8 @@ impl Counts {
     }
 
     fn remove(&mut self, holding: &Holding) {
-        match holding {
-            Holding::All => self.whole -= 1,
-            Holding::Some(bits) => bits.ones().for_each(|c| self.some[c] -= 1),
+        if let Holding::Some(bits) = holding {
+            bits.ones().for_each(|c| self.some[c] -= 1);
         }
     }
 
@@ -76,10 +74,7 @@ impl Counts {
     fn grow(&mut self, old: &Holding, news: &Holding) {
         match (old, news) {
             (Holding::All, _) => {}
-            (Holding::Some(_), Holding::All) => {
-                self.remove(old);
-                self.whole += 1;
-            }
+            (Holding::Some(_), Holding::All) => self.remove(old),
             (Holding::Some(old), Holding::Some(new)) => {
                 // Word by word: a reply brings the uploader's whole holding, mostly known already.
                 let mut fresh = new.clone();
@@ -259,7 +254,7 @@ impl SwarmView {
     }
 
     /// How many members other than this peer hold each chunk, leaving out those that hold the
-    /// whole file: they hold every chunk alike, so they do not change which is rarest.
+    /// whole file (see [`Counts`]); none past the end.
     pub fn partial_holders(&self) -> &[u32] {
         &self.counts.some
     }
@@ -290,10 +285,10 @@ mod tests {
         Holding::Some(bits)
     }
 
-    /// How many members other than the view's peer hold each of `chunks` chunks.
+    /// How many members other than the view's peer, and not holding the whole file, hold each
+    /// of `chunks` chunks.
     fn holders(view: &SwarmView, chunks: usize) -> Vec<u32> {
-        let Counts { whole, some } = &view.counts;
-        (0..chunks).map(|c| whole + some.get(c).copied().unwrap_or(0)).collect()
+        (0..chunks).map(|c| view.partial_holders().get(c).copied().unwrap_or(0)).collect()
     }
 
     fn rng() -> SmallRng {
@@ -399,13 +394,13 @@ mod tests {
     }
 
     #[test]
-    fn holders_count_members_other_than_itself() {
+    fn holders_count_members_other_than_itself_holding_part_of_the_file() {
         let view = SwarmView::new(
             Rank(1),
-            vec![member(1, 0, Holding::All), member(2, 0, holds(&[1, 2])), member(3, 0, Holding::All)],
+            vec![member(1, 0, holds(&[0])), member(2, 0, holds(&[1, 2])), member(3, 0, Holding::All), member(4, 0, holds(&[2]))],
             0,
         );
-        assert_eq!(holders(&view, 4), [1, 2, 2, 1]);
+        assert_eq!(holders(&view, 4), [0, 1, 2, 0]);
     }
 
     #[test]
@@ -418,9 +413,12 @@ mod tests {
             let who = Rank(rng.gen_range(1..9));
             match step % 50 {
                 49 => view.forget(who),
-                // The tracker's swarm: some members dropped, others new, holdings it may not know.
+                // The tracker's swarm: some members dropped, others new, holdings it may not know,
+                // some members holding the whole file.
                 24 | 37 => {
-                    view.refresh((1..9).filter(|_| rng.gen_bool(0.7)).map(|r| member(r, 0, holds(&[r as usize + 1]))).collect())
+                    let listed: Vec<u32> = (1..9).filter(|_| rng.gen_bool(0.7)).collect();
+                    let mut holding = |r: u32| if rng.gen_bool(0.2) { Holding::All } else { holds(&[r as usize + 1]) };
+                    view.refresh(listed.into_iter().map(|r| member(r, 0, holding(r))).collect())
                 }
                 _ if rng.gen_bool(0.02) => drop(view.learn(who, &Holding::All)),
                 _ => {

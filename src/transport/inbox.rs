@@ -128,8 +128,10 @@ mod tests {
             thread::spawn(move || [(); 2].map(|_| inboxes.take(&[Endpoint::Download], Some(Duration::from_secs(5))).unwrap()))
         };
         thread::sleep(Duration::from_millis(20));
+        let put = Instant::now();
         inboxes.put_all([(Endpoint::Download, 5), (Endpoint::Tracker, 6), (Endpoint::Download, 7)]);
         assert_eq!(taker.join().unwrap(), [Some(5), Some(7)], "all put at once, in order");
+        assert!(put.elapsed() < Duration::from_secs(2), "the waiting thread was woken, not timed out");
         assert_eq!(inboxes.take(&[Endpoint::Tracker], None).unwrap(), Some(6));
         assert_eq!(inboxes.take(&[Endpoint::Upload], None).unwrap(), Some(1));
     }

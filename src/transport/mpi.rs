@@ -4,11 +4,12 @@
 //! cores would starve each other. Instead one receiver thread per rank polls with a matched probe
 //! (`MPI_Improbe` + `MPI_Mrecv`) and puts each message, by its tag, in the inbox of the thread it
 //! is for, where that thread blocks without spinning. What one poll finds goes in at once, each
-//! thread woken once for all of it (a thread woken per message took a core per message).
+//! thread woken once for all of it (woken per message, a thread cost a wake-up and a context
+//! switch per message).
 //!
 //! Between polls the receiver sleeps for a quarter of the time since this rank last sent or
 //! received anything, from 0.2 ms to a longest pause the run sets: a busy rank reacts within a
-//! fraction of a millisecond, an idle one wakes a few hundred times a second at most.
+//! fraction of a millisecond, an idle one wakes every 2 to 20 ms (see `run::longest_pause`).
 //! Sending wakes a dozing receiver, since a reply is likely to follow.
 //!
 //! Sends are nonblocking (`MPI_Isend`): a blocking send of more than a few hundred bytes waits
@@ -55,6 +56,7 @@ struct Shared {
     last_activity: AtomicU64,
     /// The receiver may be in a pause of at least [`DOZE`].
     dozing: AtomicBool,
+    /// The longest pause between polls, at least [`SHORTEST_PAUSE`].
     longest_pause: Duration,
     receiver: OnceLock<Thread>,
     outbox: Mutex<Outbox>,
@@ -85,7 +87,7 @@ impl Shared {
 
     fn pause(&self) -> Duration {
         let idle = self.epoch.elapsed().saturating_sub(Duration::from_nanos(self.last_activity.load(SeqCst)));
-        (idle / 4).clamp(SHORTEST_PAUSE, self.longest_pause.max(SHORTEST_PAUSE))
+        (idle / 4).clamp(SHORTEST_PAUSE, self.longest_pause)
     }
 
     /// Tests pending sends, forgets finished ones, and says how many are left and whether the
@@ -122,7 +124,7 @@ impl MpiTransport {
             epoch: Instant::now(),
             last_activity: AtomicU64::new(0),
             dozing: AtomicBool::new(false),
-            longest_pause,
+            longest_pause: longest_pause.max(SHORTEST_PAUSE),
             receiver: OnceLock::new(),
             outbox: Mutex::default(),
             inboxes: Inboxes::default(),
@@ -270,7 +272,7 @@ impl Transport for MpiTransport {
     }
 
     fn notice_within(&self) -> Duration {
-        self.shared.longest_pause.max(SHORTEST_PAUSE)
+        self.shared.longest_pause
     }
 
     fn expect_messages(&self) {
