@@ -188,6 +188,9 @@ struct BenchArgs {
     /// Measure the raw MPI request and reply rate for this long, as one rank of an mpirun
     #[arg(long, hide = true, value_name = "MS")]
     round_trips_ms: Option<u64>,
+    /// With --round-trips-ms: through this project's transport and a peer's two threads
+    #[arg(long, hide = true, requires = "round_trips_ms")]
+    through_transport: bool,
 }
 
 #[derive(Args)]
@@ -422,7 +425,12 @@ fn report_of_log(path: &Path, command: &str) -> anyhow::Result<mpitorrent::repor
 
 fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     if let Some(ms) = args.round_trips_ms {
-        if let Some(measured) = mpitorrent::bench::round_trips::measure(Duration::from_millis(ms)) {
+        let duration = Duration::from_millis(ms);
+        let measured = match args.through_transport {
+            true => mpitorrent::bench::round_trips::measure_through_transport(duration),
+            false => mpitorrent::bench::round_trips::measure(duration),
+        };
+        if let Some(measured) = measured {
             println!("{}", serde_json::to_string(&measured)?);
         }
         return Ok(());

@@ -297,7 +297,7 @@ fn without_a_terminal_the_dashboard_falls_back_to_headless_with_one_warning() {
 }
 
 #[test]
-fn bench_prints_every_run_with_its_figures_and_the_raw_mpi_rate() {
+fn bench_prints_every_run_with_its_figures_and_the_raw_and_threaded_round_trip_rates() {
     let args = [
         "bench",
         "--peers",
@@ -332,10 +332,10 @@ fn bench_prints_every_run_with_its_figures_and_the_raw_mpi_rate() {
         stdout.lines().filter(|l| l.starts_with("| 4 |") || l.starts_with("| 5 |")).map(cells).collect();
     assert_eq!(rates.len(), 2, "{stdout}");
     for rate in rates {
-        let (raw, ours): (f64, f64) = (rate[1].parse().unwrap(), rate[2].parse().unwrap());
-        assert!(raw > 0.0 && ours > 0.0, "{rate:?}");
-        let fraction: f64 = rate[3].parse().unwrap();
-        assert!((fraction - ours / raw).abs() < 0.01, "{rate:?}");
+        let figure = |at: usize| -> f64 { rate[at].parse().unwrap_or_else(|_| panic!("{rate:?}")) };
+        let (raw, threads, ours) = (figure(1), figure(2), figure(3));
+        assert!(raw > 0.0 && threads > 0.0 && ours > 0.0, "{rate:?}");
+        assert!((figure(4) - ours / raw).abs() < 0.01 && (figure(5) - ours / threads).abs() < 0.01, "{rate:?}");
     }
 }
 

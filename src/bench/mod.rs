@@ -83,20 +83,29 @@ pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
         }
     }
     writeln!(out, "\nAt --chunk-time 0 (rarest first, flash crowd of the largest k): our chunks per second against the raw MPI")?;
-    writeln!(out, "request and reply rate with as many ranks ({WINDOW} requests out per rank, random partners).\n")?;
-    writeln!(out, "| ranks | raw MPI round trips/s | mpitorrent chunks/s | fraction |")?;
-    writeln!(out, "|---|---|---|---|")?;
+    writeln!(
+        out,
+        "request and reply rate with as many ranks ({WINDOW} requests out per rank, random partners), and against the"
+    )?;
+    writeln!(out, "same exchange through our transport and a peer's two threads, with no protocol.\n")?;
+    writeln!(
+        out,
+        "| ranks | raw MPI round trips/s | through our threads | mpitorrent chunks/s | fraction of raw | of our threads' |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|")?;
     let k = options.chunks.iter().copied().max().unwrap_or(1000);
     for &n in &options.peers {
         let scenario = Scenario::flash_crowd(n, k, 1);
-        let raw = raw_rate(options, work.path(), scenario.ranks())?;
+        let raw = round_trip_rate(options, work.path(), scenario.ranks(), false)?.per_second();
+        let threads = round_trip_rate(options, work.path(), scenario.ranks(), true)?.per_second();
         let ours = run_once(options, work.path(), &scenario, (PieceOrder::Rarest, PeerChoice::Busyness), 0)?;
+        let start = format!("| {} | {raw:.0} | {threads:.0} |", scenario.ranks());
         let line = match ours {
             Outcome::Done(report) => {
                 let rate = report.chunks_delivered as f64 / report.wall_time_s;
-                format!("| {} | {:.0} | {rate:.0} | {:.2} |", scenario.ranks(), raw.per_second(), rate / raw.per_second())
+                format!("{start} {rate:.0} | {:.2} | {:.2} |", rate / raw, rate / threads)
             }
-            Outcome::TimedOut => format!("| {} | {:.0} | timed out | |", scenario.ranks(), raw.per_second()),
+            Outcome::TimedOut => format!("{start} timed out | | |"),
         };
         writeln!(out, "{line}")?;
         out.flush()?;
@@ -132,12 +141,16 @@ fn run_once(
     Ok(Outcome::Done(Box::new(serde_json::from_str(&report).context("parsing the run's report")?)))
 }
 
-fn raw_rate(options: &BenchOptions, work: &Path, ranks: u32) -> anyhow::Result<RoundTrips> {
-    let seconds = format!("{}", options.round_trip_time.as_millis());
-    let args = ["bench", "--round-trips-ms", &seconds];
+/// The request and reply rate with `ranks` ranks: raw MPI, or `through_transport`.
+fn round_trip_rate(options: &BenchOptions, work: &Path, ranks: u32, through_transport: bool) -> anyhow::Result<RoundTrips> {
+    let milliseconds = format!("{}", options.round_trip_time.as_millis());
+    let mut args = vec!["bench", "--round-trips-ms", &milliseconds];
+    if through_transport {
+        args.push("--through-transport");
+    }
     let run = launch::launch(work, ranks, &options.program, &args, options.timeout).context("starting mpirun")?;
     if !run.success() {
-        bail!("the raw MPI measure failed with {ranks} ranks: {}", run.stderr.trim());
+        bail!("the round trip measure failed with {ranks} ranks: {}", run.stderr.trim());
     }
     serde_json::from_str(run.stdout.trim())
         .with_context(|| format!("reading the raw MPI measure's output: {}", run.stdout.trim()))

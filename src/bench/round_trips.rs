@@ -6,10 +6,22 @@
 //! such rank, and answers the requests it gets. It is the plainest MPI loop: tiny messages sent
 //! with `MPI_Send`, received after `MPI_Iprobe`; a rank with nothing to receive yields its core
 //! (so ranks that have work run) instead of sleeping.
+//!
+//! [`measure_through_transport`] makes the same exchange through this project's transport and a
+//! peer's two threads, with no protocol: the most any protocol on them could give, so that what
+//! the threads cost and what the protocol costs show apart.
 
+use crate::hash::ChunkHash;
+use crate::ids::{ChunkIdx, FileId, Rank};
+use crate::message::{Endpoint, Holding, Message, Sent};
+use crate::transport::mpi::MpiTransport;
+use crate::transport::Transport;
+use fixedbitset::FixedBitSet;
 use mpi::collective::SystemOperation;
 use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
+use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator, CommunicatorCollectives, Root};
+use mpi::Threading;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -41,8 +53,7 @@ pub fn measure(duration: Duration) -> Option<RoundTrips> {
     let (rank, size) = (world.rank(), world.size());
     assert!(size >= 3, "round trips need at least 3 ranks");
     world.barrier();
-    let start = Instant::now();
-    let deadline = start + duration;
+    let deadline = Instant::now() + duration;
     let mut completed = 0u64;
     if rank > 0 {
         let mut rng = SmallRng::seed_from_u64(rank as u64);
@@ -65,13 +76,7 @@ pub fn measure(duration: Duration) -> Option<RoundTrips> {
         };
         while Instant::now() < deadline || outstanding > 0 {
             while outstanding < WINDOW && Instant::now() < deadline {
-                let to = loop {
-                    let to = rng.gen_range(1..size);
-                    if to != rank {
-                        break to;
-                    }
-                };
-                world.process_at_rank(to).send_with_tag(&request[..], REQUEST);
+                world.process_at_rank(partner(&mut rng, rank, size)).send_with_tag(&request[..], REQUEST);
                 outstanding += 1;
             }
             serve(&mut completed, &mut outstanding);
@@ -82,14 +87,93 @@ pub fn measure(duration: Duration) -> Option<RoundTrips> {
         // The tracker's rank takes no part, and must not take a core from those that do.
         barrier_while(&world, || std::thread::sleep(Duration::from_millis(1)));
     }
+    total(&world, completed, duration)
+}
+
+/// The same exchange as [`measure`], through [`MpiTransport`]: on every rank but 0 an upload
+/// thread answers each request and the download thread keeps the window out, both waiting on
+/// their inboxes as a peer's threads do. The messages are a peer's: a request naming a chunk, an
+/// answer with its hash. Needs at least 3 ranks.
+pub fn measure_through_transport(duration: Duration) -> Option<RoundTrips> {
+    let (universe, threading) = mpi::initialize_with_threading(Threading::Multiple).expect("MPI initializes");
+    assert_eq!(threading, Threading::Multiple, "the transport needs MPI_THREAD_MULTIPLE");
+    let world = universe.world();
+    let (rank, size) = (world.rank(), world.size());
+    assert!(size >= 3, "round trips need at least 3 ranks");
+    world.barrier();
+    let mut completed = 0u64;
+    if rank > 0 {
+        let transport = MpiTransport::start(crate::run::longest_pause(Duration::ZERO));
+        std::thread::scope(|scope| {
+            let uploader = scope.spawn(|| answer_requests(&transport));
+            completed = ask(&transport, Instant::now() + duration);
+            // Every rank has had all its answers: no request is left to answer.
+            barrier_while(&world, || std::thread::sleep(Duration::from_millis(1)));
+            transport.send(transport.rank(), &Message::Stop).expect("the transport sends");
+            uploader.join().expect("the upload thread");
+        });
+        transport.close();
+    } else {
+        barrier_while(&world, || std::thread::sleep(Duration::from_millis(1)));
+    }
+    total(&world, completed, duration)
+}
+
+/// A download thread's part: keeps the window of requests out, each to a random other peer rank,
+/// until `deadline`, then waits for the last answers; the round trips completed by `deadline`.
+fn ask(transport: &MpiTransport, deadline: Instant) -> u64 {
+    let (me, size) = (transport.rank().0 as i32, transport.size() as i32);
+    let mut rng = SmallRng::seed_from_u64(me as u64);
+    let request = Message::ChunkRequest { file: FileId(0), chunk: Some(ChunkIdx(0)), held: FixedBitSet::new() };
+    let (mut outstanding, mut completed) = (0usize, 0u64);
+    while Instant::now() < deadline || outstanding > 0 {
+        while outstanding < WINDOW && Instant::now() < deadline {
+            transport.send(Rank(partner(&mut rng, me, size) as u32), &request).expect("the transport sends");
+            outstanding += 1;
+        }
+        // Until the deadline the window is full: wait for an answer or the deadline.
+        let wait = deadline.checked_duration_since(Instant::now());
+        if transport.recv(Endpoint::Download, wait).expect("the transport receives").is_some() {
+            outstanding -= 1;
+            completed += u64::from(Instant::now() <= deadline);
+        }
+    }
+    completed
+}
+
+/// An upload thread's part: answers every request with a chunk's hash until told to stop.
+fn answer_requests(transport: &MpiTransport) {
+    let sent = Sent { chunk: ChunkIdx(0), hash: ChunkHash::from_u128(0) };
+    let reply = Message::ChunkReply { file: FileId(0), asked: Some(ChunkIdx(0)), sent: Some(sent), holding: Holding::All };
+    loop {
+        let envelope = transport.recv(Endpoint::Upload, None).expect("the transport receives").expect("no timeout was set");
+        match envelope.msg {
+            Message::Stop => return,
+            _ => transport.send(envelope.from, &reply).expect("the transport sends"),
+        }
+    }
+}
+
+/// Rank 0 gets the total of every rank's `completed` round trips over `duration`.
+fn total(world: &SimpleCommunicator, completed: u64, duration: Duration) -> Option<RoundTrips> {
     let root = world.process_at_rank(0);
-    if rank == 0 {
+    if world.rank() == 0 {
         let mut total = 0u64;
         root.reduce_into_root(&completed, &mut total, SystemOperation::sum());
-        Some(RoundTrips { ranks: size as u32, round_trips: total, seconds: duration.as_secs_f64() })
+        Some(RoundTrips { ranks: world.size() as u32, round_trips: total, seconds: duration.as_secs_f64() })
     } else {
         root.reduce_into(&completed, SystemOperation::sum());
         None
+    }
+}
+
+/// A random rank other than 0 and `me`, of `size`.
+fn partner(rng: &mut SmallRng, me: i32, size: i32) -> i32 {
+    loop {
+        let to = rng.gen_range(1..size);
+        if to != me {
+            return to;
+        }
     }
 }
 
