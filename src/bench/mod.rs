@@ -1,6 +1,7 @@
 //! `mpitorrent bench`: the canonical scenarios run under mpirun, one table of how close each comes
 //! to the lower bound, how fairly it spreads the uploads, what it costs in messages, and how fast
-//! it moves chunks; then the raw MPI request and reply rate beside our chunk rate.
+//! it moves chunks; then the raw MPI request and reply rate, the same through our transport and
+//! threads, and our chunk rate beside them.
 //!
 //! Each run is a separate `mpirun` of this same executable, on a scenario written to a temporary
 //! folder; its outputs are checked hash by hash and its `--report` read back.
@@ -31,7 +32,7 @@ pub struct BenchOptions {
     pub chunk_time_ms: u64,
     /// A run that takes longer is stopped and shown as such.
     pub timeout: Duration,
-    /// How long the raw MPI rate is measured for, per size.
+    /// How long each request and reply rate is measured for, per size.
     pub round_trip_time: Duration,
     /// The executable to run under mpirun: this one.
     pub program: PathBuf,
@@ -90,7 +91,7 @@ pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "same exchange through our transport and a peer's two threads, with no protocol.\n")?;
     writeln!(
         out,
-        "| ranks | raw MPI round trips/s | through our threads | mpitorrent chunks/s | fraction of raw | of our threads' |"
+        "| ranks | raw MPI round trips/s | through our threads | mpitorrent chunks/s | fraction of raw | fraction of through our threads |"
     )?;
     writeln!(out, "|---|---|---|---|---|---|")?;
     let k = options.chunks.iter().copied().max().unwrap_or(1000);
@@ -153,7 +154,7 @@ fn round_trip_rate(options: &BenchOptions, work: &Path, ranks: u32, through_tran
         bail!("the round trip measure failed with {ranks} ranks: {}", run.stderr.trim());
     }
     serde_json::from_str(run.stdout.trim())
-        .with_context(|| format!("reading the raw MPI measure's output: {}", run.stdout.trim()))
+        .with_context(|| format!("reading the round trip measure's output: {}", run.stdout.trim()))
 }
 
 fn row(

@@ -1,6 +1,7 @@
 //! The raw MPI request and reply rate: the ceiling for any protocol that moves a chunk with one
-//! request and one answer. Run under mpirun as `mpitorrent bench --round-trips-ms` (hidden); rank 0
-//! prints the result as one JSON line.
+//! request and one answer. Run under mpirun as `mpitorrent bench --round-trips-ms MS` (hidden,
+//! with `--through-transport` for the second measure below); rank 0 prints the result as one JSON
+//! line.
 //!
 //! Every rank but 0 keeps a window of requests out, as a downloader does, each to a random other
 //! such rank, and answers the requests it gets. It is the plainest MPI loop: tiny messages sent
@@ -8,8 +9,9 @@
 //! (so ranks that have work run) instead of sleeping.
 //!
 //! [`measure_through_transport`] makes the same exchange through this project's transport and a
-//! peer's two threads, with no protocol: the most any protocol on them could give, so that what
-//! the threads cost and what the protocol costs show apart.
+//! peer's two threads, with no protocol: the most a protocol asking for one chunk per request, 32
+//! out, could give on them with the transport's settings, so that what the threads cost and what
+//! the protocol costs show apart.
 
 use crate::hash::ChunkHash;
 use crate::ids::{ChunkIdx, FileId, Rank};
@@ -84,37 +86,39 @@ pub fn measure(duration: Duration) -> Option<RoundTrips> {
         // Others may still be asking: answer until every rank is done.
         barrier_while(&world, || serve(&mut completed, &mut outstanding));
     } else {
-        // The tracker's rank takes no part, and must not take a core from those that do.
-        barrier_while(&world, || std::thread::sleep(Duration::from_millis(1)));
+        sleep_through_barrier(&world);
     }
     total(&world, completed, duration)
 }
 
 /// The same exchange as [`measure`], through [`MpiTransport`]: on every rank but 0 an upload
 /// thread answers each request and the download thread keeps the window out, both waiting on
-/// their inboxes as a peer's threads do. The messages are a peer's: a request naming a chunk, an
-/// answer with its hash. Needs at least 3 ranks.
+/// their inboxes as a peer's threads do. The messages are a peer's kinds, a request naming a
+/// chunk and an answer with its hash, but carry no holdings (a rarest-first peer's carry the
+/// file's bitfield), and MPI runs with `MPI_THREAD_MULTIPLE`, as in a run. Needs at least 3 ranks.
 pub fn measure_through_transport(duration: Duration) -> Option<RoundTrips> {
     let (universe, threading) = mpi::initialize_with_threading(Threading::Multiple).expect("MPI initializes");
     assert_eq!(threading, Threading::Multiple, "the transport needs MPI_THREAD_MULTIPLE");
     let world = universe.world();
     let (rank, size) = (world.rank(), world.size());
     assert!(size >= 3, "round trips need at least 3 ranks");
-    world.barrier();
     let mut completed = 0u64;
     if rank > 0 {
         let transport = MpiTransport::start(crate::run::longest_pause(Duration::ZERO));
         std::thread::scope(|scope| {
             let uploader = scope.spawn(|| answer_requests(&transport));
+            world.barrier();
             completed = ask(&transport, Instant::now() + duration);
-            // Every rank has had all its answers: no request is left to answer.
-            barrier_while(&world, || std::thread::sleep(Duration::from_millis(1)));
+            // Past this barrier every rank has had all its answers: no request is left, and the
+            // upload thread may stop.
+            sleep_through_barrier(&world);
             transport.send(transport.rank(), &Message::Stop).expect("the transport sends");
             uploader.join().expect("the upload thread");
         });
         transport.close();
     } else {
-        barrier_while(&world, || std::thread::sleep(Duration::from_millis(1)));
+        world.barrier();
+        sleep_through_barrier(&world);
     }
     total(&world, completed, duration)
 }
@@ -149,7 +153,8 @@ fn answer_requests(transport: &MpiTransport) {
         let envelope = transport.recv(Endpoint::Upload, None).expect("the transport receives").expect("no timeout was set");
         match envelope.msg {
             Message::Stop => return,
-            _ => transport.send(envelope.from, &reply).expect("the transport sends"),
+            Message::ChunkRequest { .. } => transport.send(envelope.from, &reply).expect("the transport sends"),
+            other => panic!("the upload thread got {other:?}"),
         }
     }
 }
@@ -177,8 +182,14 @@ fn partner(rng: &mut SmallRng, me: i32, size: i32) -> i32 {
     }
 }
 
+/// Rank 0's part, and a rank's once it has nothing left to answer: waits in a barrier, sleeping,
+/// so as not to take a core from ranks that still work.
+fn sleep_through_barrier(world: &SimpleCommunicator) {
+    barrier_while(world, || std::thread::sleep(Duration::from_millis(1)));
+}
+
 /// Enters a barrier and calls `between` until every rank has entered it.
-fn barrier_while(world: &mpi::topology::SimpleCommunicator, mut between: impl FnMut()) {
+fn barrier_while(world: &SimpleCommunicator, mut between: impl FnMut()) {
     let mut pending = world.immediate_barrier();
     loop {
         match pending.test() {
