@@ -38,9 +38,9 @@ pub enum PeerChoice {
     /// requests to it since.
     ShortestQueue,
     /// With a chunk time: interests at up to 16 members (those known to hold a chunk this peer
-    /// lacks first), each answered when its member has a free upload slot and such a chunk; the peer then names the chunk, by the piece
-    /// order, so chunk and uploader are chosen when the upload can start. Without a chunk time,
-    /// as `busyness`.
+    /// lacks first), each answered when its member has a free upload slot and such a chunk; the
+    /// peer then names the chunk, by the piece order, so chunk and uploader are chosen when the
+    /// upload can start. Without a chunk time, as `busyness`.
     FirstFree,
 }
 

@@ -387,19 +387,22 @@ impl<T: Transport> Downloader<'_, T> {
             return self.withdraw_all(fetch);
         }
         let first_free = first_free(self.config);
-        // First-free has all the interests it keeps, one of them at a member that owes a slot.
-        let enough = |live: usize, owed: bool| first_free && live >= INTERESTS && owed;
+        // First-free has all the interests it keeps, one of them at a member that owes a slot; or
+        // the window has no room for another.
+        let enough = |fetch: &Fetch, live: usize, owed: bool| {
+            (first_free && live >= INTERESTS && owed) || self.no_room_for_interests(fetch)
+        };
         let mut live = fetch.interests.iter().filter(|i| !i.withdrawn).count();
         let mut owed = fetch.awaits_a_slot();
         // Checked before the strangers are sorted out, which costs a pass over every holding.
-        if enough(live, owed) || self.no_room_for_interests(fetch) {
+        if enough(fetch, live, owed) {
             return Ok(());
         }
         let asked: Vec<Rank> =
             fetch.in_flight.iter().map(|&(_, m, _)| m).chain(fetch.interests.iter().map(|i| i.member)).collect();
         let held_or_coming = fetch.held_or_coming();
         for member in fetch.view.strangers(&held_or_coming, fetch.chunks, &asked, first_free) {
-            if enough(live, owed) || self.no_room_for_interests(fetch) {
+            if enough(fetch, live, owed) {
                 break;
             }
             debug_assert_ne!(member, me);

@@ -88,6 +88,11 @@ struct Slots {
 }
 
 impl Slots {
+    /// Whether a slot, or a place to wait ready for one, is neither taken nor promised.
+    fn has_room(&self) -> bool {
+        self.busy.len() + self.promised.len() < self.total + self.ready
+    }
+
     /// Drops the promise to `from` for `file`, if there is one.
     fn unpromise(&mut self, from: Rank, file: FileId) {
         if let Some(at) = self.promised.iter().position(|&(r, f, _)| (r, f) == (from, file)) {
@@ -141,7 +146,7 @@ impl Interests {
         let mut slots = slots.lock().expect("slots");
         // A downloader has no more requests at an uploader than it has slots.
         let taken = slots.busy.iter().filter(|&&r| r == from).count();
-        if slots.busy.len() + slots.promised.len() >= slots.total + slots.ready || taken >= slots.total {
+        if !slots.has_room() || taken >= slots.total {
             return false;
         }
         let until = Instant::now() + slots.hold;
@@ -168,10 +173,7 @@ impl Interests {
 
     /// Whether a slot may be promised now (always, when slots are not counted).
     fn slot_free(&self) -> bool {
-        self.slots.as_ref().is_none_or(|slots| {
-            let slots = slots.lock().expect("slots");
-            slots.busy.len() + slots.promised.len() < slots.total + slots.ready
-        })
+        self.slots.as_ref().is_none_or(|slots| slots.lock().expect("slots").has_room())
     }
 
     /// Drops a promise to `from` for `file`: it will not be used.
