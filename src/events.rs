@@ -146,7 +146,8 @@ pub enum Event {
         interests: u64,
         withdrawals: u64,
     },
-    /// The CPU time a rank used in all, sent as it finishes (under mpirun, one process a rank).
+    /// The CPU time a rank used from the tracker's start message on, sent as it finishes (under
+    /// mpirun, one process a rank).
     CpuUsed {
         rank: Rank,
         micros: u64,

@@ -70,6 +70,8 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
     let Message::Register(Registration { input, .. }) = registration else { unreachable!("built above") };
 
     let envelope = transport.recv(Endpoint::Download, None)?.expect("no timeout was set");
+    // MPI's start-up and the wait for the start are not the run's work.
+    let cpu_at_start = process_cpu_us();
     let (catalog, epoch_us, capacities, faults) = match envelope.msg {
         Message::Start { catalog, epoch_us, capacities, faults } if capacities.len() + 1 == transport.size() as usize => {
             (catalog, epoch_us, capacities, faults)
@@ -163,7 +165,7 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
     }
     // Both threads are done, the upload thread after the tracker's stop: no event is left to come.
     if config.measure_cpu {
-        events.emit(Event::CpuUsed { rank: me, micros: process_cpu_us() });
+        events.emit(Event::CpuUsed { rank: me, micros: process_cpu_us().saturating_sub(cpu_at_start) });
     }
     events.finish()
 }

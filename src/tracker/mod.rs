@@ -61,6 +61,8 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
     let lead = start_lead(transport);
     let clock = Clock::starting_in(lead);
     let events = FeedSink { feed: feed.clone(), clock };
+    // MPI's start-up and the wait for registrations are not the run's work.
+    let cpu_at_start = process_cpu_us();
     for (to, msg) in tracker.start(clock.epoch_us(), &capacities, &faults, &events) {
         transport.send(to, &msg)?;
     }
@@ -86,7 +88,7 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
         }
     }
     if config.measure_cpu {
-        events.emit(Event::CpuUsed { rank: Rank::TRACKER, micros: process_cpu_us() });
+        events.emit(Event::CpuUsed { rank: Rank::TRACKER, micros: process_cpu_us().saturating_sub(cpu_at_start) });
     }
     Ok(())
 }
