@@ -422,6 +422,25 @@ fn a_peer_that_leaves_keeps_what_it_completed_and_the_others_finish_from_the_res
 }
 
 #[test]
+fn requests_at_a_peer_that_left_go_elsewhere_once_the_tracker_drops_it_not_after_their_timeout() {
+    // Requests queue at every uploader, the leaver's too; the seed stays, so all can finish.
+    let scenario = Scenario::flash_crowd(10, 100, 1);
+    let faults = Faults { leaves: vec![Leave { peer: Rank(3), at_ms: 120 }], corrupt: vec![] };
+    let (report, _dir) = within(Duration::from_secs(60), move || {
+        run_tweaked(&scenario, |c| RunConfig {
+            chunk_time: Duration::from_millis(4),
+            faults,
+            strategy: Strategy { pieces: PieceOrder::Rarest, ..c.strategy },
+            ..c
+        })
+    });
+    assert!(report.peers.iter().filter(|p| !p.left && !p.wanted.is_empty()).all(|p| p.completed.len() == 1));
+    assert!(report.peers.iter().map(|p| p.timeouts).sum::<u64>() > 0, "some requests were at the leaver: {report:?}");
+    let timeout = mpitorrent::peer::request_timeout(Duration::from_millis(4), 10);
+    assert!(report.wall_time_s < timeout.as_secs_f64(), "{} s: the leaver's requests waited {timeout:?}", report.wall_time_s);
+}
+
+#[test]
 fn when_the_only_seed_leaves_the_others_give_up_and_every_rank_finishes() {
     let scenario = Scenario::flash_crowd(4, 300, 1);
     let faults = Faults { leaves: vec![Leave { peer: Rank(1), at_ms: 20 }], corrupt: vec![] };

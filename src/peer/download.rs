@@ -239,7 +239,7 @@ impl<T: Transport> Downloader<'_, T> {
                 self.update(&mut fetch)?;
             }
             let Some(envelope) = self.receive_until(fetch.next_due().into_iter().chain(self.leave_at).min())? else {
-                self.expire(&mut fetch)?;
+                self.expire(&mut fetch);
                 continue;
             };
             match envelope.msg {
@@ -260,10 +260,13 @@ impl<T: Transport> Downloader<'_, T> {
                     fetch.view.refresh(swarm);
                     fetch.tried.clear();
                     fetch.reconsider();
-                    // A member gone from the swarm left the run: its interests are never answered.
-                    let gone: Vec<Rank> = fetch.interests.iter().map(|i| i.member).filter(|&m| !fetch.view.lists(m)).collect();
-                    fetch.interests.retain(|i| !gone.contains(&i.member));
-                    self.silent.borrow_mut().extend(gone);
+                    // A member gone from the swarm left the run (the tracker drops no one else):
+                    // its requests and interests are never answered, and waiting out their
+                    // deadlines held a 32-peer crowd at 10 ms a chunk up by a second.
+                    let asked =
+                        fetch.in_flight.iter().map(|&(_, uploader, _)| uploader).chain(fetch.interests.iter().map(|i| i.member));
+                    let gone: Vec<Rank> = asked.filter(|&m| !fetch.view.lists(m)).collect();
+                    self.give_up(&mut fetch, |member, _| gone.contains(&member));
                 }
                 other => return Err(unexpected("a chunk reply or a swarm update", other, envelope.from)),
             }
@@ -297,12 +300,19 @@ impl<T: Transport> Downloader<'_, T> {
 
     /// Requests and withdrawals that got no answer in time: the member may have left. A request
     /// goes to another holder; the member is not asked again until a swarm lists it anew.
-    fn expire(&self, fetch: &mut Fetch) -> Result<(), RunError> {
+    fn expire(&self, fetch: &mut Fetch) {
         let now = Instant::now();
+        self.give_up(fetch, |_, due| due.is_some_and(|at| at <= now));
+    }
+
+    /// Gives up on the requests and interests that `over`, given the member asked and when its
+    /// answer was due, says will not be answered: a chunk asked for goes to another holder, and
+    /// a late answer from the member is dropped.
+    fn give_up(&self, fetch: &mut Fetch, over: impl Fn(Rank, Option<Instant>) -> bool) {
         let (me, file) = (self.me(), fetch.file);
         let mut silent = self.silent.borrow_mut();
         let (expired, live): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut fetch.in_flight).into_iter().partition(|&(_, _, due)| due <= now);
+            std::mem::take(&mut fetch.in_flight).into_iter().partition(|&(_, uploader, due)| over(uploader, Some(due)));
         fetch.in_flight = live;
         for (chunk, uploader, _) in expired {
             silent.insert(uploader);
@@ -318,7 +328,7 @@ impl<T: Transport> Downloader<'_, T> {
             }
         }
         let (overdue, waiting): (Vec<Interest>, Vec<Interest>) =
-            std::mem::take(&mut fetch.interests).into_iter().partition(|i| i.due.is_some_and(|at| at <= now));
+            std::mem::take(&mut fetch.interests).into_iter().partition(|i| over(i.member, i.due));
         fetch.interests = waiting;
         for interest in overdue {
             silent.insert(interest.member);
@@ -326,7 +336,6 @@ impl<T: Transport> Downloader<'_, T> {
                 fetch.view.forget(interest.member); // it owed a free slot: it may have left
             }
         }
-        Ok(())
     }
 
     /// Requests chunks until the window is full or none is left to ask for. A chunk whose
