@@ -8,7 +8,7 @@ use mpitorrent::collector::collect;
 use mpitorrent::fault::{Corrupt, Faults, Leave};
 use mpitorrent::log::{Log, LogReader, Recorder};
 use mpitorrent::output::{check_writable, replace_atomically};
-use mpitorrent::run::{longest_pause, run_rank, RunConfig, RunError};
+use mpitorrent::run::{pauses, run_rank, RunConfig, RunError};
 use mpitorrent::scenario::{random_capacities, RandomSpec, Scenario, CAPACITY_FILE};
 use mpitorrent::strategy::{PeerChoice, PieceOrder, Strategy};
 use mpitorrent::transport::mpi::MpiTransport;
@@ -572,7 +572,7 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
             faults_file: args.faults.clone(),
             setup_error,
         };
-        let transport = Arc::new(MpiTransport::start(longest_pause(config.chunk_time)));
+        let transport = Arc::new(MpiTransport::start(pauses(config.chunk_time)));
         let result = run_rank(transport.clone(), &config, |feed| match screen {
             None => collect(&feed, recorder),
             Some(screen) => {

@@ -8,8 +8,8 @@
 //! switch per message).
 //!
 //! Between polls the receiver sleeps for a quarter of the time since this rank last sent or
-//! received anything, from 0.2 ms to a longest pause the run sets: a busy rank reacts within a
-//! fraction of a millisecond, an idle one wakes every 2 to 20 ms (see `run::longest_pause`).
+//! received anything, within the shortest and longest pauses the run sets (see `run::pauses`): a
+//! busy rank reacts within a fraction of a millisecond, an idle one wakes every 2 to 20 ms.
 //! Sending wakes a dozing receiver, since a reply is likely to follow.
 //!
 //! Sends are nonblocking (`MPI_Isend`): a blocking send of more than a few hundred bytes waits
@@ -32,14 +32,20 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-const SHORTEST_PAUSE: Duration = Duration::from_micros(200);
-/// Pauses at least this long are cut short when this rank sends.
-const DOZE: Duration = Duration::from_millis(1);
+/// Pauses at least this many times the shortest are cut short when this rank sends.
+const DOZE: u32 = 5;
 /// The most messages taken from MPI before they go in the inboxes, so that a stream of them is
 /// not held back.
 const BATCH: usize = 64;
 /// How long closing waits for this rank's last sends to be taken before it gives up on the job.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+
+/// How far apart the receiver looks for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pauses {
+    pub shortest: Duration,
+    pub longest: Duration,
+}
 
 pub struct MpiTransport {
     rank: Rank,
@@ -54,10 +60,9 @@ struct Shared {
     epoch: Instant,
     /// Nanoseconds since `epoch` of the last send or receive.
     last_activity: AtomicU64,
-    /// The receiver may be in a pause of at least [`DOZE`].
+    /// The receiver may be in a pause of at least [`DOZE`] times the shortest.
     dozing: AtomicBool,
-    /// The longest pause between polls, at least [`SHORTEST_PAUSE`].
-    longest_pause: Duration,
+    pauses: Pauses,
     receiver: OnceLock<Thread>,
     outbox: Mutex<Outbox>,
     inboxes: Inboxes<Envelope>,
@@ -87,7 +92,7 @@ impl Shared {
 
     fn pause(&self) -> Duration {
         let idle = self.epoch.elapsed().saturating_sub(Duration::from_nanos(self.last_activity.load(SeqCst)));
-        (idle / 4).clamp(SHORTEST_PAUSE, self.longest_pause)
+        (idle / 4).clamp(self.pauses.shortest, self.pauses.longest)
     }
 
     /// Tests pending sends, forgets finished ones, and says how many are left and whether the
@@ -114,9 +119,9 @@ impl Shared {
 }
 
 impl MpiTransport {
-    /// Starts this rank's receiver thread, which pauses at most `longest_pause` between looks
-    /// for messages. MPI must be initialized with `Threading::Multiple`.
-    pub fn start(longest_pause: Duration) -> MpiTransport {
+    /// Starts this rank's receiver thread, which pauses between looks for messages within
+    /// `pauses`. MPI must be initialized with `Threading::Multiple`.
+    pub fn start(pauses: Pauses) -> MpiTransport {
         let world = SimpleCommunicator::world();
         let rank = Rank(world.rank() as u32);
         let shared = Arc::new(Shared {
@@ -124,7 +129,7 @@ impl MpiTransport {
             epoch: Instant::now(),
             last_activity: AtomicU64::new(0),
             dozing: AtomicBool::new(false),
-            longest_pause: longest_pause.max(SHORTEST_PAUSE),
+            pauses: Pauses { longest: pauses.longest.max(pauses.shortest), ..pauses },
             receiver: OnceLock::new(),
             outbox: Mutex::default(),
             inboxes: Inboxes::default(),
@@ -202,7 +207,7 @@ fn receive_loop(shared: &Shared) {
             // thread, or touched the clock first and makes the pause short.
             shared.dozing.store(true, SeqCst);
             let pause = shared.pause();
-            if pause < DOZE {
+            if pause < shared.pauses.shortest * DOZE {
                 shared.dozing.store(false, SeqCst);
             }
             std::thread::park_timeout(pause);
@@ -272,7 +277,7 @@ impl Transport for MpiTransport {
     }
 
     fn notice_within(&self) -> Duration {
-        self.shared.longest_pause
+        self.shared.pauses.longest
     }
 
     fn expect_messages(&self) {
