@@ -36,7 +36,8 @@ pub struct Efficiency {
     /// Chunk requests per chunk delivered, NACKs and end-game copies included.
     pub requests_per_chunk: f64,
     pub duplicates: u64,
-    /// CPU time of every rank per chunk delivered (measured under mpirun only).
+    /// CPU time of every rank from the run's start, per chunk delivered (measured under mpirun
+    /// only).
     pub cpu_seconds_per_chunk: Option<f64>,
 }
 

@@ -185,6 +185,8 @@ pub enum Message {
     SwarmReply {
         file: FileId,
         swarm: Swarm,
+        /// Every peer that left the run so far: what a downloader asked of them is never answered.
+        left: Vec<Rank>,
     },
     // upload thread (or, for a parked interest, download thread) -> download thread
     /// The answer to a request for `asked` (`None`: to an interest): the chunk sent (ACK), or
@@ -293,7 +295,7 @@ mod tests {
             },
             Message::Abort,
             Message::FileInfo { file: FileId(2), hashes: vec![ChunkHash::from_u128(9)], swarm: swarm.clone() },
-            Message::SwarmReply { file: FileId(2), swarm },
+            Message::SwarmReply { file: FileId(2), swarm, left: vec![Rank(4)] },
             Message::ChunkReply {
                 file: FileId(0),
                 asked: Some(ChunkIdx(1)),

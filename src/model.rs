@@ -134,7 +134,7 @@ pub struct PeerView {
     pub bad_hashes: u64,
     /// End-game copies of chunks already held.
     pub duplicates: u64,
-    /// Requests that got no answer in time.
+    /// Requests that got no answer in time, or were given up when their uploader left.
     pub timeouts: u64,
     /// Wanted files it gave up on: a chunk had no holder left.
     pub abandoned: Vec<FileId>,

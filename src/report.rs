@@ -59,7 +59,7 @@ pub struct PeerReport {
     pub bad_hashes: u64,
     /// End-game copies of chunks it already held.
     pub duplicates: u64,
-    /// Requests that got no answer in time.
+    /// Requests that got no answer in time, or were given up when their uploader left.
     #[serde(default)]
     pub timeouts: u64,
     /// Wanted files it gave up on: some chunk had no holder left.

@@ -33,11 +33,11 @@ pub const UPDATE_EVERY: usize = 25;
 ///
 /// The shortest, how often a busy rank looks: a twentieth of a chunk time, kept within 0.2 to 2
 /// ms. A message then waits a fortieth of a chunk time on average, which the slots first-free
-/// promises half a chunk time ahead, and the requests queued at uploaders, hide. 0.2 ms whatever
-/// the chunk time took a quarter more CPU for the same makespans (16 peers, k = 100, 10 ms a
-/// chunk, first-free, five alternating runs: 526-579 µs of CPU a chunk against 379-432, medians
-/// 1.048 times the bound both); a tenth of a chunk time took half as much CPU but made the swarm
-/// slower (277-298 µs, median 1.059).
+/// promises half a chunk time ahead, and the requests queued at uploaders, hide. It takes about a
+/// quarter less CPU than 0.2 ms whatever the chunk time, for the same makespans (16 peers, k =
+/// 100, 10 ms a chunk, first-free, five alternating runs: 355-363 µs of CPU a chunk against
+/// 486-496, medians 1.049 and 1.048 times the bound); a tenth of a chunk time took about half the
+/// CPU but made the swarm slower (median 1.059 against 1.048, in another five-run trial).
 pub fn pauses(chunk_time: Duration) -> Pauses {
     let within = |d: Duration, low: u64, high: u64| d.clamp(Duration::from_micros(low), Duration::from_micros(high));
     match chunk_time.is_zero() {

@@ -64,7 +64,7 @@ fn chunk_time_makes_uploaders_busy_without_burning_cpu() {
     let report: Report = serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
     // 7 downloaders x 30 chunks at 20 ms, over at most 8 uploaders: at least 0.5 s of serving.
     assert!(report.wall_time_s > 0.5, "chunk time was not spent: {report:?}");
-    // No schedule beats the lower bound; every rank's CPU time in the run was counted.
+    // No schedule beats the lower bound; the ranks' CPU time was reported.
     let efficiency = &report.efficiency;
     assert!(efficiency.makespan_ratio.is_some_and(|r| r >= 1.0), "{efficiency:?}");
     assert!(efficiency.cpu_seconds_per_chunk.is_some_and(|c| c > 0.0), "{efficiency:?}");

@@ -255,18 +255,14 @@ impl<T: Transport> Downloader<'_, T> {
                         None => self.on_interest_answered(&mut fetch, envelope.from, sent)?,
                     }
                 }
-                Message::SwarmReply { file: f, swarm } if f == file && fetch.updating > 0 => {
+                Message::SwarmReply { file: f, swarm, left } if f == file && fetch.updating > 0 => {
                     fetch.updating -= 1;
                     fetch.view.refresh(swarm);
                     fetch.tried.clear();
                     fetch.reconsider();
-                    // A member gone from the swarm left the run (the tracker drops no one else):
-                    // its requests and interests are never answered, and waiting out their
+                    // What was asked of peers that left is never answered: waiting out its
                     // deadlines held a 32-peer crowd at 10 ms a chunk up by a second.
-                    let asked =
-                        fetch.in_flight.iter().map(|&(_, uploader, _)| uploader).chain(fetch.interests.iter().map(|i| i.member));
-                    let gone: Vec<Rank> = asked.filter(|&m| !fetch.view.lists(m)).collect();
-                    self.give_up(&mut fetch, |member, _| gone.contains(&member));
+                    self.give_up(&mut fetch, |member, _| left.contains(&member));
                 }
                 other => return Err(unexpected("a chunk reply or a swarm update", other, envelope.from)),
             }
@@ -305,14 +301,14 @@ impl<T: Transport> Downloader<'_, T> {
         self.give_up(fetch, |_, due| due.is_some_and(|at| at <= now));
     }
 
-    /// Gives up on the requests and interests that `over`, given the member asked and when its
-    /// answer was due, says will not be answered: a chunk asked for goes to another holder, and
-    /// a late answer from the member is dropped.
-    fn give_up(&self, fetch: &mut Fetch, over: impl Fn(Rank, Option<Instant>) -> bool) {
+    /// Gives up on the requests and interests that `hopeless` says will not be answered, given
+    /// the member asked and when the answer is due (an interest may have no deadline): a chunk
+    /// asked for goes to another holder, and a late answer from the member is dropped.
+    fn give_up(&self, fetch: &mut Fetch, hopeless: impl Fn(Rank, Option<Instant>) -> bool) {
         let (me, file) = (self.me(), fetch.file);
         let mut silent = self.silent.borrow_mut();
         let (expired, live): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut fetch.in_flight).into_iter().partition(|&(_, uploader, due)| over(uploader, Some(due)));
+            std::mem::take(&mut fetch.in_flight).into_iter().partition(|&(_, uploader, due)| hopeless(uploader, Some(due)));
         fetch.in_flight = live;
         for (chunk, uploader, _) in expired {
             silent.insert(uploader);
@@ -328,7 +324,7 @@ impl<T: Transport> Downloader<'_, T> {
             }
         }
         let (overdue, waiting): (Vec<Interest>, Vec<Interest>) =
-            std::mem::take(&mut fetch.interests).into_iter().partition(|i| over(i.member, i.due));
+            std::mem::take(&mut fetch.interests).into_iter().partition(|i| hopeless(i.member, i.due));
         fetch.interests = waiting;
         for interest in overdue {
             silent.insert(interest.member);

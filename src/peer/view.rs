@@ -141,7 +141,7 @@ impl SwarmView {
     }
 
     /// Whether `member` is in this view.
-    pub fn lists(&self, member: Rank) -> bool {
+    fn lists(&self, member: Rank) -> bool {
         self.swarm.iter().any(|m| m.rank == member)
     }
 

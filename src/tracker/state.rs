@@ -123,7 +123,8 @@ impl Tracker {
             Message::Update { file, received, queue } => {
                 self.peers[from.peer_index()].queue = queue;
                 self.record(from, file, &received)?;
-                (Request::Update, vec![(from, Message::SwarmReply { file, swarm: self.swarm(file, events) })])
+                let left = (0..self.peers.len()).filter(|&i| self.peers[i].left).map(Rank::from_peer_index).collect();
+                (Request::Update, vec![(from, Message::SwarmReply { file, swarm: self.swarm(file, events), left })])
             }
             Message::FileComplete { file, received } => {
                 self.record(from, file, &received)?;
@@ -324,6 +325,22 @@ mod tests {
         let [(_, Message::SwarmReply { swarm, .. })] = &out[..] else { panic!("{out:?}") };
         assert_eq!(ranks_and_uploads(swarm), [(2, 0), (3, 0), (4, 0), (1, 2)]);
         assert!(swarm[1].holding.has(ChunkIdx(1)) && !swarm[1].holding.has(ChunkIdx(2)));
+    }
+
+    #[test]
+    fn a_peer_that_leaves_is_dropped_from_the_swarm_and_named_in_every_later_answer() {
+        let mut tracker = tracker();
+        handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
+        handle(&mut tracker, 4, Message::FileRequest { file: FileId(0) });
+        let update = || Message::Update { file: FileId(0), received: vec![], queue: 0 };
+        let out = handle(&mut tracker, 3, update());
+        let [(_, Message::SwarmReply { left, .. })] = &out[..] else { panic!("{out:?}") };
+        assert_eq!(left, &[]);
+        handle(&mut tracker, 2, Message::Leave);
+        let out = handle(&mut tracker, 3, update());
+        let [(_, Message::SwarmReply { swarm, left, .. })] = &out[..] else { panic!("{out:?}") };
+        assert_eq!(ranks_and_uploads(swarm), [(1, 0), (3, 0), (4, 0)]);
+        assert_eq!(left, &[Rank(2)]);
     }
 
     #[test]
