@@ -109,8 +109,8 @@ pub enum Event {
         file: FileId,
         chunk: ChunkIdx,
     },
-    /// The uploader did not answer in time, or left (the tracker's swarm no longer lists it); the
-    /// downloader asks elsewhere.
+    /// The uploader did not answer in time, or left (the tracker's answer to a report said so);
+    /// the downloader asks elsewhere.
     ChunkTimedOut {
         downloader: Rank,
         uploader: Rank,
