@@ -7,8 +7,8 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use mpitorrent::report::Report;
-use mpitorrent::scenario::{RandomSpec, Scenario};
+use mpitorrent::analysis::report::Report;
+use mpitorrent::scenario::generate::{RandomSpec, Scenario};
 use std::time::Duration;
 
 const REPEATS: usize = 3;

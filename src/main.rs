@@ -3,14 +3,17 @@ use clap::{Args, Parser, Subcommand};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::Communicator;
 use mpi::Threading;
-use mpitorrent::capacity::capacities_text;
-use mpitorrent::collector::collect;
-use mpitorrent::fault::{Corrupt, Faults, Leave};
-use mpitorrent::log::{Log, LogReader, Recorder};
-use mpitorrent::output::{check_writable, replace_atomically};
-use mpitorrent::run::{pauses, run_rank, RunConfig, RunError};
-use mpitorrent::scenario::{random_capacities, RandomSpec, Scenario, CAPACITY_FILE};
-use mpitorrent::strategy::{PeerChoice, PieceOrder, Strategy};
+use mpitorrent::analysis::collector::collect;
+use mpitorrent::protocol::error::RunError;
+use mpitorrent::protocol::strategy::{PeerChoice, PieceOrder, Strategy};
+use mpitorrent::record::log::{Log, LogReader, Recorder};
+use mpitorrent::scenario::capacity::capacities_text;
+use mpitorrent::scenario::fault::{Corrupt, Faults, Leave};
+use mpitorrent::scenario::generate::{random_capacities, RandomSpec, Scenario, CAPACITY_FILE};
+use mpitorrent::scenario::output::{check_writable, replace_atomically};
+use mpitorrent::scenario::settings::RunConfig;
+use mpitorrent::tools::run::run_rank;
+use mpitorrent::transport::mpi::pauses;
 use mpitorrent::transport::mpi::MpiTransport;
 use mpitorrent::tui;
 use mpitorrent::tui::live::Ending;
@@ -68,7 +71,7 @@ struct RunArgs {
     #[arg(long)]
     end_game: bool,
     /// Chunks a peer downloads between two reports to the tracker
-    #[arg(long, default_value_t = mpitorrent::run::UPDATE_EVERY as u32, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = mpitorrent::scenario::settings::UPDATE_EVERY as u32, value_parser = clap::value_parser!(u32).range(1..))]
     update_every: u32,
     /// Chunks an upload thread serves at once
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
@@ -80,10 +83,10 @@ struct RunArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Peer R leaves T ms after the start: it stops answering and the tracker drops it (repeatable)
-    #[arg(long, value_name = "R@T", value_parser = mpitorrent::fault::parse_leave)]
+    #[arg(long, value_name = "R@T", value_parser = mpitorrent::scenario::fault::parse_leave)]
     leave: Vec<Leave>,
     /// Peer R sends a wrong hash with probability P (repeatable)
-    #[arg(long, value_name = "R:P", value_parser = mpitorrent::fault::parse_corrupt)]
+    #[arg(long, value_name = "R:P", value_parser = mpitorrent::scenario::fault::parse_corrupt)]
     corrupt: Vec<Corrupt>,
     /// More faults, from a file: lines of 'leave R@T' and 'corrupt R:P'
     #[arg(long, value_name = "FILE")]
@@ -115,7 +118,7 @@ struct ExportArgs {
     /// The log, written with --record
     log: PathBuf,
     #[arg(long, value_enum)]
-    format: mpitorrent::export::Format,
+    format: mpitorrent::analysis::export::Format,
     /// Write here instead of to standard output
     #[arg(long, short)]
     output: Option<PathBuf>,
@@ -388,14 +391,14 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
 /// whether all is well.
 fn verify(args: &VerifyArgs) -> anyhow::Result<bool> {
     let log = args.log.as_ref().map(|path| Log::read(path).map_err(anyhow::Error::msg)).transpose()?;
-    let checks = mpitorrent::verify::verify_outputs(&args.inputs, &args.out).map_err(anyhow::Error::msg)?;
-    print!("{}", mpitorrent::verify::table(&checks));
+    let checks = mpitorrent::analysis::verify::verify_outputs(&args.inputs, &args.out).map_err(anyhow::Error::msg)?;
+    print!("{}", mpitorrent::analysis::verify::table(&checks));
     let outputs_ok = checks.iter().all(|c| c.verdict.is_ok());
     let Some(log) = log else { return Ok(outputs_ok) };
     if let Some(damage) = &log.damage {
         eprintln!("mpitorrent verify: warning: {damage}");
     }
-    let audit = mpitorrent::audit::audit(&log);
+    let audit = mpitorrent::analysis::audit::audit(&log);
     print!("\n{}", audit.table());
     Ok(outputs_ok && audit.breaches.is_empty())
 }
@@ -410,7 +413,7 @@ fn stats(args: &StatsArgs) -> anyhow::Result<()> {
 }
 
 /// The report of the run a log holds, with a warning when the log is damaged or unfinished.
-fn report_of_log(path: &Path, command: &str) -> anyhow::Result<mpitorrent::report::Report> {
+fn report_of_log(path: &Path, command: &str) -> anyhow::Result<mpitorrent::analysis::report::Report> {
     let log = Log::read(path).map_err(anyhow::Error::msg)?;
     if let Some(damage) = &log.damage {
         eprintln!("mpitorrent {command}: warning: {damage}");
@@ -427,8 +430,8 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     if let Some(ms) = args.round_trips_ms {
         let duration = Duration::from_millis(ms);
         let measured = match args.through_transport {
-            true => mpitorrent::bench::round_trips::measure_through_transport(duration),
-            false => mpitorrent::bench::round_trips::measure(duration),
+            true => mpitorrent::tools::bench::round_trips::measure_through_transport(duration),
+            false => mpitorrent::tools::bench::round_trips::measure(duration),
         };
         if let Some(measured) = measured {
             println!("{}", serde_json::to_string(&measured)?);
@@ -437,7 +440,7 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     }
     anyhow::ensure!(args.peers.iter().all(|&n| n >= 2), "--peers: a flash crowd needs a seed and at least one other peer");
     anyhow::ensure!(args.chunks.iter().all(|&k| k >= 1), "--chunks: a file needs at least one chunk");
-    let options = mpitorrent::bench::BenchOptions {
+    let options = mpitorrent::tools::bench::BenchOptions {
         peers: args.peers.clone(),
         chunks: args.chunks.clone(),
         orders: args.orders.clone(),
@@ -448,7 +451,7 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         round_trip_time: Duration::from_secs(2),
         program: std::env::current_exe().context("finding this executable")?,
     };
-    mpitorrent::bench::run(&options, &mut std::io::stdout().lock())
+    mpitorrent::tools::bench::run(&options, &mut std::io::stdout().lock())
 }
 
 fn export(args: &ExportArgs) -> anyhow::Result<()> {
@@ -457,8 +460,8 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
         eprintln!("mpitorrent export: warning: {damage}");
     }
     let text = match args.format {
-        mpitorrent::export::Format::Chrome => mpitorrent::export::chrome::trace(&log),
-        mpitorrent::export::Format::Shiviz => mpitorrent::export::shiviz::text(&log),
+        mpitorrent::analysis::export::Format::Chrome => mpitorrent::analysis::export::chrome::trace(&log),
+        mpitorrent::analysis::export::Format::Shiviz => mpitorrent::analysis::export::shiviz::text(&log),
     };
     match &args.output {
         Some(path) => replace_atomically(path, text.as_bytes()).with_context(|| format!("writing {}", path.display())),
@@ -474,7 +477,7 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
 }
 
 fn stress(args: &StressArgs) -> anyhow::Result<bool> {
-    let options = mpitorrent::stress::StressOptions {
+    let options = mpitorrent::tools::stress::StressOptions {
         runs: args.runs,
         seed: args.seed,
         max_ranks: args.max_ranks,
@@ -482,7 +485,7 @@ fn stress(args: &StressArgs) -> anyhow::Result<bool> {
         keep: args.keep.clone(),
         program: std::env::current_exe().context("finding this executable")?,
     };
-    mpitorrent::stress::run(&options, &mut std::io::stdout().lock())
+    mpitorrent::tools::stress::run(&options, &mut std::io::stdout().lock())
 }
 
 fn generate(args: &GenArgs) -> anyhow::Result<()> {
@@ -554,7 +557,9 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
         }
         1
     } else if size < 2 {
-        mpitorrent::say("mpitorrent: error: needs at least 2 ranks, a tracker and a peer: mpirun -np N mpitorrent, with N >= 2");
+        mpitorrent::protocol::say(
+            "mpitorrent: error: needs at least 2 ranks, a tracker and a peer: mpirun -np N mpitorrent, with N >= 2",
+        );
         INPUT_ERROR
     } else {
         let (recorder, setup_error) = if rank == 0 { prepare_rank0(args) } else { (None, None) };
@@ -612,7 +617,7 @@ fn run_under_mpi(args: &RunArgs) -> ExitCode {
             Err(RunError::Aborted) => INPUT_ERROR,
             Err(other) => {
                 // Other ranks may be waiting on this one: end them all rather than hang.
-                mpitorrent::say(&format!("mpitorrent: rank {rank}: error: {other}"));
+                mpitorrent::protocol::say(&format!("mpitorrent: rank {rank}: error: {other}"));
                 world.abort(1)
             }
         }
@@ -650,7 +655,7 @@ fn prepare_rank0(args: &RunArgs) -> (Option<Recorder>, Option<String>) {
     }
 }
 
-fn write_report(path: &std::path::Path, report: &mpitorrent::report::Report) -> anyhow::Result<()> {
+fn write_report(path: &std::path::Path, report: &mpitorrent::analysis::report::Report) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(report)? + "\n";
     if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;

@@ -4,7 +4,7 @@
 mod common;
 
 use common::models::{crowd, scripted};
-use mpitorrent::model::SwarmModel;
+use mpitorrent::analysis::model::SwarmModel;
 use mpitorrent::tui::app::{Ui, View};
 use mpitorrent::tui::theme::Theme;
 use mpitorrent::tui::view::{draw, Mode, ReplayStatus};
@@ -50,8 +50,8 @@ fn live_finished_with_summary() {
 
 #[test]
 fn faults_show_in_the_header_and_the_peers_they_hit() {
-    use mpitorrent::events::{Event, Stamped};
-    use mpitorrent::ids::{ChunkIdx, FileId, Rank};
+    use mpitorrent::protocol::events::{Event, Stamped};
+    use mpitorrent::protocol::ids::{ChunkIdx, FileId, Rank};
     let mut model = scripted(120);
     let at = model.now + 1000;
     let (file, chunk) = (FileId(2), ChunkIdx(0));

@@ -4,9 +4,10 @@
 mod common;
 
 use common::check_outputs;
-use mpitorrent::run::{run_in_process, RunConfig};
-use mpitorrent::scenario::Scenario;
-use mpitorrent::strategy::{PieceOrder, Strategy};
+use mpitorrent::protocol::strategy::{PieceOrder, Strategy};
+use mpitorrent::scenario::generate::Scenario;
+use mpitorrent::scenario::settings::RunConfig;
+use mpitorrent::tools::run::run_in_process;
 use std::time::Duration;
 
 #[test]

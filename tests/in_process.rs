@@ -5,18 +5,20 @@ mod common;
 
 use clap::ValueEnum;
 use common::{check_outputs, random_spec};
-use mpitorrent::events::Event;
-use mpitorrent::fault::{Corrupt, Faults, Leave};
-use mpitorrent::hash::ChunkHash;
-use mpitorrent::ids::Rank;
-use mpitorrent::log::{Log, Recorder};
-use mpitorrent::message::{Endpoint, Envelope, Message, Sent};
-use mpitorrent::report::Report;
-use mpitorrent::run::{run_in_process, run_in_process_with, RunConfig, RunError};
-use mpitorrent::scenario::{PeerPlan, RandomSpec, Scenario, ScenarioFile};
-use mpitorrent::strategy::{PeerChoice, PieceOrder, Strategy};
+use mpitorrent::analysis::report::Report;
+use mpitorrent::protocol::error::RunError;
+use mpitorrent::protocol::events::Event;
+use mpitorrent::protocol::hash::ChunkHash;
+use mpitorrent::protocol::ids::Rank;
+use mpitorrent::protocol::message::{Endpoint, Envelope, Message, Sent};
+use mpitorrent::protocol::strategy::{PeerChoice, PieceOrder, Strategy};
+use mpitorrent::protocol::transport::{Transport, TransportError};
+use mpitorrent::record::log::{Log, Recorder};
+use mpitorrent::scenario::fault::{Corrupt, Faults, Leave};
+use mpitorrent::scenario::generate::{PeerPlan, RandomSpec, Scenario, ScenarioFile};
+use mpitorrent::scenario::settings::RunConfig;
+use mpitorrent::tools::run::{run_in_process, run_in_process_with};
 use mpitorrent::transport::local::LocalTransport;
-use mpitorrent::transport::{Transport, TransportError};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeSet;
@@ -382,7 +384,7 @@ fn a_recorded_run_replays_to_the_same_final_model() {
     assert_eq!(log.end.map(|e| e.at), live.finished);
     assert_eq!(log.model(), live);
     assert_eq!(live.chunks_delivered(), live.chunks_wanted());
-    assert_eq!(mpitorrent::audit::audit(&log).breaches, []);
+    assert_eq!(mpitorrent::analysis::audit::audit(&log).breaches, []);
 }
 
 #[test]
@@ -403,7 +405,7 @@ fn a_recorded_run_with_faults_and_the_end_game_keeps_every_protocol_rule() {
     let log = Log::read(&path).unwrap();
     let happened = |what: fn(&Event) -> bool| log.events.iter().any(|e| what(&e.event));
     assert!(happened(|e| matches!(e, Event::PeerLeft { .. })) && happened(|e| matches!(e, Event::ChunkRejected { .. })));
-    let audit = mpitorrent::audit::audit(&log);
+    let audit = mpitorrent::analysis::audit::audit(&log);
     assert_eq!(audit.breaches, [], "{}", audit.table());
 }
 
@@ -453,7 +455,7 @@ fn requests_at_a_peer_that_left_go_elsewhere_once_the_tracker_drops_it_not_after
         }
     }
     assert!(!waited.is_empty(), "some requests were at the leaver: {report:?}");
-    let timeout = mpitorrent::peer::request_timeout(Duration::from_millis(4), 10);
+    let timeout = mpitorrent::protocol::peer::request_timeout(Duration::from_millis(4), 10);
     assert!(waited.iter().all(|&w| w < timeout / 2), "given up after {waited:?}, the deadline being {timeout:?}");
 }
 

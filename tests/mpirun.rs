@@ -4,8 +4,8 @@
 mod common;
 
 use common::{check_outputs, expected_from_inputs, mpirun};
-use mpitorrent::report::Report;
-use mpitorrent::scenario::{RandomSpec, Scenario};
+use mpitorrent::analysis::report::Report;
+use mpitorrent::scenario::generate::{RandomSpec, Scenario};
 use std::path::Path;
 use std::time::Duration;
 
@@ -368,7 +368,7 @@ fn gen_writes_capacities_that_a_run_takes_and_records() {
     check_outputs(&expected_from_inputs(&dir.path().join("s")), &dir.path().join("out"));
     let report: Report = serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
     let text = std::fs::read_to_string(dir.path().join("s/capacities.txt")).unwrap();
-    let written = mpitorrent::capacity::parse_capacities(&text, "capacities.txt", 6, 1).unwrap();
+    let written = mpitorrent::scenario::capacity::parse_capacities(&text, "capacities.txt", 6, 1).unwrap();
     assert_eq!(report.capacities, written);
     assert!(written.iter().all(|c| (1..=3).contains(&c.upload_slots) && c.download_limit.is_some_and(|d| (2..=4).contains(&d))));
     assert!(report.efficiency.makespan_ratio.is_some_and(|r| r >= 1.0));

@@ -6,7 +6,7 @@
 //! goes round the run queue, and those yields were an eighth of all CPU time in a 64-peer run
 //! (`perf`); here a thread with nothing to take parks at once.
 
-use crate::message::Endpoint;
+use crate::protocol::message::Endpoint;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::thread::{self, Thread};

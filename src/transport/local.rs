@@ -2,9 +2,9 @@
 //! Messages still go through their wire encoding, so tests exercise it too.
 
 use super::inbox::Inboxes;
-use super::{Transport, TransportError};
-use crate::ids::Rank;
-use crate::message::{Endpoint, Envelope, Message};
+use crate::protocol::ids::Rank;
+use crate::protocol::message::{Endpoint, Envelope, Message};
+use crate::protocol::transport::{Transport, TransportError};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -2,10 +2,10 @@
 //! comes, the screen is redrawn a few times a second, and keys change the view. When the run
 //! ends, the final state and a summary stay on screen until the user quits.
 
-use crate::collector::Collector;
-use crate::events::Feed;
-use crate::log::Recorder;
-use crate::model::SwarmModel;
+use crate::analysis::collector::Collector;
+use crate::analysis::model::SwarmModel;
+use crate::protocol::events::Feed;
+use crate::record::log::Recorder;
 use crate::tui::app::{Command, Ui};
 use crate::tui::keys::Key;
 use crate::tui::terminal::{keys, Screen};

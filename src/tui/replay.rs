@@ -2,9 +2,10 @@
 //! The [`Player`] decides what the model shows at each moment; the loop below times it, reads
 //! keys, and follows a log that is still being written.
 
-use crate::events::{Event, Stamped};
-use crate::log::LogReader;
-use crate::model::{RunHeader, SwarmModel};
+use crate::analysis::model::SwarmModel;
+use crate::protocol::events::{Event, Stamped};
+use crate::record::log::LogReader;
+use crate::scenario::header::RunHeader;
 use crate::tui::app::{Command, Ui};
 use crate::tui::keys::Key;
 use crate::tui::terminal::{keys, Screen};
@@ -239,8 +240,8 @@ pub fn run<R: BufRead>(mut reader: LogReader<R>, name: &str, follow: bool, mut s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{ChunkIdx, FileId, Rank};
-    use crate::model::{FileSpec, RunOptions};
+    use crate::protocol::ids::{ChunkIdx, FileId, Rank};
+    use crate::scenario::header::{FileSpec, RunOptions};
 
     fn player() -> Player {
         let header = RunHeader {

@@ -2,10 +2,10 @@
 //! (live or replay). Tables are built for every row and cut by ratatui to what fits; a frame
 //! of 128 peers takes well under a millisecond (`cargo bench --bench dashboard`).
 
-use crate::efficiency::{lower_bound, Efficiency};
-use crate::events::Role;
-use crate::ids::{FileId, Rank};
-use crate::model::{SwarmModel, HISTORY_BUCKET_US};
+use crate::analysis::efficiency::{lower_bound, Efficiency};
+use crate::analysis::model::{SwarmModel, HISTORY_BUCKET_US};
+use crate::protocol::events::Role;
+use crate::protocol::ids::{FileId, Rank};
 use crate::tui::app::{Ui, View};
 use crate::tui::theme::Theme;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -142,7 +142,7 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, mode:
 
 /// What faults did so far (peers gone, files given up, requests timed out, lies caught), or "".
 fn faults(model: &SwarmModel) -> String {
-    let count = |f: fn(&crate::model::PeerView) -> u64| -> u64 { model.peers.iter().map(f).sum() };
+    let count = |f: fn(&crate::analysis::model::PeerView) -> u64| -> u64 { model.peers.iter().map(f).sum() };
     let figures = [
         (count(|p| u64::from(p.left)), "left"),
         (count(|p| p.abandoned.len() as u64), "files given up"),

@@ -3,14 +3,14 @@
 
 pub mod models;
 
-use mpitorrent::hash::ChunkHash;
-use mpitorrent::scenario::RandomSpec;
+use mpitorrent::protocol::hash::ChunkHash;
+use mpitorrent::scenario::generate::RandomSpec;
 use std::path::Path;
 use std::time::Duration;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_mpitorrent");
 
-pub use mpitorrent::launch::Launched as Run;
+pub use mpitorrent::tools::launch::Launched as Run;
 
 /// `mpirun --oversubscribe -np <np> <binary> <args>` in `dir`, killed after `limit`.
 pub fn mpirun(dir: &Path, np: u32, args: &[&str], limit: Duration) -> Run {
@@ -19,19 +19,19 @@ pub fn mpirun(dir: &Path, np: u32, args: &[&str], limit: Duration) -> Run {
 
 /// `mpirun --oversubscribe -np <np> <program> <args>` in `dir`, killed after `limit`.
 pub fn launch(dir: &Path, np: u32, program: &Path, args: &[&str], limit: Duration) -> Run {
-    mpitorrent::launch::launch(dir, np, program, args, limit).expect("mpirun and timeout are installed (see .ci/setup)")
+    mpitorrent::tools::launch::launch(dir, np, program, args, limit).expect("mpirun and timeout are installed (see .ci/setup)")
 }
 
 /// Every output a correct run of the `in<R>.txt` files in `dir` writes, worked out from the
 /// inputs alone.
 pub fn expected_from_inputs(dir: &Path) -> Vec<(String, Vec<ChunkHash>)> {
-    let expected = mpitorrent::verify::expected_outputs(dir).unwrap_or_else(|e| panic!("{e}"));
+    let expected = mpitorrent::analysis::verify::expected_outputs(dir).unwrap_or_else(|e| panic!("{e}"));
     expected.into_iter().map(|e| (e.name(), e.hashes)).collect()
 }
 
 /// Checks every output hash by hash, and that `out` holds nothing else (no temporary file).
 pub fn check_outputs<H: AsRef<[ChunkHash]>>(expected: &[(String, H)], out: &Path) {
-    if let Err(problem) = mpitorrent::verify::check_expected(expected, out) {
+    if let Err(problem) = mpitorrent::analysis::verify::check_expected(expected, out) {
         panic!("{problem}");
     }
 }

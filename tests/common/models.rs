@@ -1,8 +1,9 @@
 //! Hand-made models for drawing the dashboard in tests and benchmarks.
 
-use mpitorrent::events::{Event, Member, Request, Role, Stamped};
-use mpitorrent::ids::{ChunkIdx, FileId, Rank};
-use mpitorrent::model::{FileSpec, RunHeader, RunOptions, SwarmModel};
+use mpitorrent::analysis::model::SwarmModel;
+use mpitorrent::protocol::events::{Event, Member, Request, Role, Stamped};
+use mpitorrent::protocol::ids::{ChunkIdx, FileId, Rank};
+use mpitorrent::scenario::header::{FileSpec, RunHeader, RunOptions};
 
 /// Six peers, three files: peer 1 seeds a and b, peer 2 seeds c; the others want some of them.
 pub fn header() -> RunHeader {

@@ -1,0 +1,231 @@
+//! Typed, timestamped events that the tracker and the peers emit as the swarm works. Peers
+//! forward theirs to rank 0 in batches; there every consumer (the final report, the dashboard,
+//! the recorder) reads one stream, through the analysis layer's state model.
+
+use crate::protocol::ids::{ChunkIdx, FileId, Rank};
+use crate::scenario::header::RunHeader;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A swarm member's role in one file, as the tracker sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Role {
+    /// Holds the whole file.
+    Seed,
+    /// Downloading, and already holds some chunks.
+    Peer,
+    /// Downloading, holds nothing yet.
+    Leecher,
+}
+
+/// A request the tracker handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Request {
+    FileRequest,
+    /// A report of chunks received, every few chunks.
+    Update,
+    FileComplete,
+    PeerDone,
+    /// A peer leaving the run.
+    Leave,
+    /// A downloader's report of a source that sent a wrong hash.
+    BadSource,
+}
+
+/// One member of a swarm as the tracker announces it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Member {
+    pub peer: Rank,
+    pub role: Role,
+    /// Uploads served, as the tracker counts them: the member's busyness.
+    pub uploads: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Event {
+    /// The tracker heard from every peer and let the downloads begin.
+    Started,
+    /// The tracker handled a request from `peer` and answered it with `replies` messages.
+    TrackerRequest {
+        peer: Rank,
+        request: Request,
+        replies: u32,
+    },
+    /// The tracker's view of a swarm changed or was sent out, least busy first.
+    SwarmUpdated {
+        file: FileId,
+        members: Vec<Member>,
+    },
+    /// The tracker learnt that `peer` has all of `file`: it is a seed of it now.
+    FileCompleted {
+        peer: Rank,
+        file: FileId,
+    },
+    /// `peer` has everything it wanted.
+    PeerDone {
+        peer: Rank,
+    },
+    /// Every peer was done; the tracker told every upload thread to stop.
+    Shutdown,
+    ChunkRequested {
+        downloader: Rank,
+        uploader: Rank,
+        file: FileId,
+        chunk: ChunkIdx,
+    },
+    /// The uploader sent the chunk's hash: an ACK.
+    ChunkServed {
+        uploader: Rank,
+        downloader: Rank,
+        file: FileId,
+        chunk: ChunkIdx,
+    },
+    /// The uploader answered that it does not hold the chunk.
+    ChunkNacked {
+        downloader: Rank,
+        uploader: Rank,
+        file: FileId,
+        chunk: ChunkIdx,
+    },
+    /// The downloader verified the chunk against the tracker's hash and now holds it: a transfer.
+    ChunkReceived {
+        downloader: Rank,
+        uploader: Rank,
+        file: FileId,
+        chunk: ChunkIdx,
+    },
+    /// The hash that came back was not the tracker's.
+    ChunkRejected {
+        downloader: Rank,
+        uploader: Rank,
+        file: FileId,
+        chunk: ChunkIdx,
+    },
+    /// A second copy of a chunk already held arrived: the price of the end game.
+    ChunkDuplicate {
+        downloader: Rank,
+        uploader: Rank,
+        file: FileId,
+        chunk: ChunkIdx,
+    },
+    /// The uploader did not answer in time, or left (the tracker's answer to a report said so);
+    /// the downloader asks elsewhere.
+    ChunkTimedOut {
+        downloader: Rank,
+        uploader: Rank,
+        file: FileId,
+        chunk: ChunkIdx,
+    },
+    /// `peer` gave up on `file`: some chunk had no holder left that would serve it.
+    FileAbandoned {
+        peer: Rank,
+        file: FileId,
+    },
+    /// `peer` left the run (`--leave`); the tracker dropped it from every swarm.
+    PeerLeft {
+        peer: Rank,
+    },
+    /// `reporter` told the tracker that `suspect` sent a wrong hash; the tracker lists it as a
+    /// suspect from then on.
+    SourceReported {
+        reporter: Rank,
+        suspect: Rank,
+    },
+    /// `peer` reported `chunks` newly held chunks of `file` to the tracker.
+    SegmentReported {
+        peer: Rank,
+        file: FileId,
+        chunks: u32,
+    },
+    /// The interests (requests naming no chunk, each answered once) and withdrawals of interests
+    /// a peer sent since it last said, with each report to the tracker and as its download thread
+    /// finishes: counted, not an event each, since first-free sends one or more for nearly every
+    /// chunk.
+    InterestsSent {
+        peer: Rank,
+        interests: u64,
+        withdrawals: u64,
+    },
+    /// The CPU time a rank used from the tracker's start message on, sent as it finishes (under
+    /// mpirun, one process a rank).
+    CpuUsed {
+        rank: Rank,
+        micros: u64,
+    },
+}
+
+/// A chunk that reached its downloader, and from whom: its uploader, downloader, file and chunk.
+pub type Arrival = (Rank, Rank, FileId, ChunkIdx);
+
+impl Event {
+    /// The chunk this event says reached a downloader, kept, rejected or as a duplicate.
+    pub fn arrival(&self) -> Option<Arrival> {
+        match *self {
+            Event::ChunkReceived { downloader, uploader, file, chunk }
+            | Event::ChunkRejected { downloader, uploader, file, chunk }
+            | Event::ChunkDuplicate { downloader, uploader, file, chunk } => Some((uploader, downloader, file, chunk)),
+            _ => None,
+        }
+    }
+}
+
+/// An event and when it happened: microseconds since the tracker started the run. Every rank
+/// stamps by the system clock against the start time the tracker sent, so events of different
+/// ranks line up (exactly on one host; as well as the hosts' clocks agree on several).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Stamped {
+    pub at: u64,
+    pub event: Event,
+}
+
+/// What rank 0's consumers read: the run's header once everyone registered, then its events.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Feed {
+    Begin(RunHeader),
+    Event(Stamped),
+}
+
+pub trait EventSink: Send + Sync {
+    fn emit(&self, event: Event);
+}
+
+/// Microseconds since the run started, for stamping events.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    /// The start, in microseconds since the Unix epoch.
+    epoch_us: u64,
+}
+
+impl Clock {
+    /// A clock that starts `lead` from now: the tracker's.
+    pub fn starting_in(lead: Duration) -> Clock {
+        Clock { epoch_us: now_us() + lead.as_micros() as u64 }
+    }
+
+    /// A clock that started at the tracker's `epoch_us`.
+    pub fn since(epoch_us: u64) -> Clock {
+        Clock { epoch_us }
+    }
+
+    pub fn epoch_us(&self) -> u64 {
+        self.epoch_us
+    }
+
+    pub fn stamp(&self, event: Event) -> Stamped {
+        Stamped { at: now_us().saturating_sub(self.epoch_us), event }
+    }
+}
+
+fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
+/// The CPU time, user and system, this process has used, in microseconds.
+pub fn process_cpu_us() -> u64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut usage = unsafe { std::mem::zeroed::<libc::rusage>() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    micros(usage.ru_utime) + micros(usage.ru_stime)
+}

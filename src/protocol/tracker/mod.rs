@@ -1,0 +1,113 @@
+//! Rank 0: registers the peers, answers their requests, stops them when all are done, and hands
+//! the run's events (its own and the peers') to whatever consumes them.
+
+pub mod registry;
+pub mod state;
+
+use crate::protocol::error::RunError;
+use crate::protocol::events::{process_cpu_us, Clock, Event, EventSink, Feed};
+use crate::protocol::ids::Rank;
+use crate::protocol::message::{Endpoint, Message};
+use crate::protocol::transport::start_lead;
+use crate::protocol::transport::Transport;
+use crate::protocol::IN_FLIGHT;
+use crate::scenario::capacity::{read_capacities, Capacity};
+use crate::scenario::fault::read_faults;
+use crate::scenario::header::RunOptions;
+use crate::scenario::input::check_input_count;
+use crate::scenario::settings::RunConfig;
+use crossbeam_channel::Sender;
+use registry::Registry;
+
+/// Runs the tracker until every peer is done and every peer's last events arrived, feeding the
+/// run's header and then its events to `feed`.
+pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender<Feed>) -> Result<(), RunError> {
+    let peers = transport.size() as usize - 1;
+    let mut registry = Registry::new(peers);
+    while !registry.is_complete() {
+        let envelope = receive(transport, &[Endpoint::Tracker])?;
+        match envelope.msg {
+            Message::Register(registration) => registry.add(envelope.from, registration).map_err(RunError::Protocol)?,
+            other => return Err(RunError::Protocol(format!("expected a registration, got {other:?}"))),
+        }
+    }
+    let upload_slots = config.upload_slots.max(1) as u32;
+    let checked = registry.into_tracker().and_then(|tracker| {
+        check_input_count(&config.inputs, peers).map_err(|e| e.to_string())?;
+        let faults = read_faults(&config.faults, config.faults_file.as_deref()).map_err(|e| e.to_string())?;
+        faults.check(transport.size())?;
+        let capacities = match &config.capacities {
+            Some(path) => read_capacities(path, peers, upload_slots).map_err(|e| e.to_string())?,
+            None => vec![Capacity::uniform(upload_slots); peers],
+        };
+        config.setup_error.clone().map_or(Ok((tracker, capacities, faults)), Err)
+    });
+    let (mut tracker, capacities, faults) = match checked {
+        Ok(checked) => checked,
+        Err(problem) => {
+            for i in 0..peers {
+                transport.send(Rank::from_peer_index(i), &Message::Abort)?;
+            }
+            return Err(RunError::Input(problem));
+        }
+    };
+
+    let options = RunOptions {
+        chunk_time_ms: config.chunk_time.as_millis() as u64,
+        update_every: config.update_every as u32,
+        in_flight: IN_FLIGHT as u32,
+        upload_slots,
+        strategy: config.strategy,
+    };
+    let _ = feed.send(Feed::Begin(tracker.header(options, capacities.clone(), faults.clone())));
+    let lead = start_lead(transport);
+    let clock = Clock::starting_in(lead);
+    let events = FeedSink { feed: feed.clone(), clock };
+    // MPI's start-up and the wait for registrations are not the run's work.
+    let cpu_at_start = process_cpu_us();
+    for (to, msg) in tracker.start(clock.epoch_us(), &capacities, &faults, &events) {
+        transport.send(to, &msg)?;
+    }
+    // Every peer asks for its first file as the run starts.
+    std::thread::sleep(lead);
+    transport.expect_messages();
+    // Peers send their last events after the stop, so the run is over when all of those came.
+    let mut finished_peers = 0;
+    while !tracker.all_done() || finished_peers < peers {
+        let envelope = receive(transport, &[Endpoint::Tracker, Endpoint::Events])?;
+        match envelope.msg {
+            Message::Events { events, last } => {
+                for event in events {
+                    let _ = feed.send(Feed::Event(event));
+                }
+                finished_peers += usize::from(last);
+            }
+            msg => {
+                for (to, msg) in tracker.handle(envelope.from, msg, &events).map_err(RunError::Protocol)? {
+                    transport.send(to, &msg)?;
+                }
+            }
+        }
+    }
+    if config.measure_cpu {
+        events.emit(Event::CpuUsed { rank: Rank::TRACKER, micros: process_cpu_us().saturating_sub(cpu_at_start) });
+    }
+    Ok(())
+}
+
+/// The tracker's own events, stamped by its clock, into the feed.
+struct FeedSink {
+    feed: Sender<Feed>,
+    clock: Clock,
+}
+
+impl EventSink for FeedSink {
+    fn emit(&self, event: Event) {
+        // A consumer that stopped listening (a closed dashboard) does not stop the run.
+        let _ = self.feed.send(Feed::Event(self.clock.stamp(event)));
+    }
+}
+
+fn receive<T: Transport>(transport: &T, endpoints: &[Endpoint]) -> Result<crate::protocol::message::Envelope, RunError> {
+    Ok(transport.recv_any(endpoints, None)?.expect("no timeout was set"))
+}

@@ -1,0 +1,188 @@
+//! Faults injected into a run, to show what a swarm does when peers go away or lie: `--leave R@T`
+//! (peer R leaves T ms after the start) and `--corrupt R:P` (peer R sends a wrong hash with
+//! probability P). The tracker adds those of a faults file (`--faults`), checks the ranks against
+//! the run's size, records them in the log header and sends them to every peer with the start.
+//!
+//! The file has one fault per line, written as the options are; blank lines and `#` comments are
+//! ignored:
+//!
+//! ```text
+//! leave 3@500      # peer 3 leaves 500 ms after the start
+//! corrupt 2:0.25   # peer 2 sends a wrong hash a quarter of the time
+//! ```
+
+use crate::protocol::ids::Rank;
+use crate::scenario::input::InputError;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Peer `peer` leaves `at_ms` milliseconds after the start: its upload thread stops answering,
+/// its download thread stops, and it tells the tracker, which drops it from every swarm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Leave {
+    pub peer: Rank,
+    pub at_ms: u64,
+}
+
+/// Peer `peer` sends a wrong hash for a chunk with probability `probability`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Corrupt {
+    pub peer: Rank,
+    pub probability: f64,
+}
+
+// A probability is parsed and checked to lie in 0..=1, so it is never NaN.
+impl Eq for Corrupt {}
+
+/// Every fault of a run. No field is ever skipped when serialized: the start message carries it
+/// in postcard, which has no field names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Faults {
+    #[serde(default)]
+    pub leaves: Vec<Leave>,
+    #[serde(default)]
+    pub corrupt: Vec<Corrupt>,
+}
+
+impl Faults {
+    pub fn is_empty(&self) -> bool {
+        self.leaves.is_empty() && self.corrupt.is_empty()
+    }
+
+    /// Checks every named peer against a run of `ranks` ranks, the tracker included.
+    pub fn check(&self, ranks: u32) -> Result<(), String> {
+        let named = self.leaves.iter().map(|l| ("--leave", l.peer)).chain(self.corrupt.iter().map(|c| ("--corrupt", c.peer)));
+        for (option, peer) in named {
+            if peer == Rank::TRACKER || peer.0 >= ranks {
+                return Err(format!("{option} names rank {peer}, but the peers of this run are ranks 1 to {}", ranks - 1));
+            }
+        }
+        Ok(())
+    }
+
+    /// When `peer` leaves, if it does: the earliest of its leaves.
+    pub fn leave_of(&self, peer: Rank) -> Option<u64> {
+        self.leaves.iter().filter(|l| l.peer == peer).map(|l| l.at_ms).min()
+    }
+
+    pub fn corruption_of(&self, peer: Rank) -> Option<f64> {
+        self.corrupt.iter().filter(|c| c.peer == peer).map(|c| c.probability).reduce(f64::max)
+    }
+
+    /// The faults file's text for these faults, one per line.
+    pub fn text(&self) -> String {
+        let leaves = self.leaves.iter().map(|l| format!("leave {}@{}\n", l.peer, l.at_ms));
+        let corrupt = self.corrupt.iter().map(|c| format!("corrupt {}:{}\n", c.peer, c.probability));
+        leaves.chain(corrupt).collect()
+    }
+}
+
+/// The options' faults and those of the faults file at `path`, if one is given.
+pub fn read_faults(options: &Faults, path: Option<&Path>) -> Result<Faults, InputError> {
+    let Some(path) = path else { return Ok(options.clone()) };
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| InputError::new(&shown, None, format!("cannot read: {e}")))?;
+    let mut faults = parse_faults(&text, &shown)?;
+    faults.leaves.extend_from_slice(&options.leaves);
+    faults.corrupt.extend_from_slice(&options.corrupt);
+    Ok(faults)
+}
+
+/// Parses a faults file's text; `shown` names it in errors.
+pub fn parse_faults(text: &str, shown: &str) -> Result<Faults, InputError> {
+    let mut faults = Faults::default();
+    for (at, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+        let error = |problem: String| InputError::new(shown, Some(at + 1), problem);
+        let fields: Vec<&str> = line.split('#').next().unwrap_or("").split_whitespace().collect();
+        match fields[..] {
+            [] => {}
+            ["leave", leave] => faults.leaves.push(parse_leave(leave).map_err(error)?),
+            ["corrupt", corrupt] => faults.corrupt.push(parse_corrupt(corrupt).map_err(error)?),
+            _ => return Err(error(format!("expected 'leave RANK@MS' or 'corrupt RANK:PROBABILITY', got '{}'", line.trim()))),
+        }
+    }
+    Ok(faults)
+}
+
+/// The instant `at_ms` after the run's start, given as microseconds since the Unix epoch.
+pub fn instant_after_start(epoch_us: u64, at_ms: u64) -> Instant {
+    let now_us = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+    let due_us = epoch_us + at_ms * 1000;
+    let now = Instant::now();
+    match due_us.checked_sub(now_us) {
+        Some(ahead) => now + Duration::from_micros(ahead),
+        None => now,
+    }
+}
+
+/// Parses `R@T`, for `--leave`.
+pub fn parse_leave(text: &str) -> Result<Leave, String> {
+    let (peer, at) = text.split_once('@').ok_or_else(|| format!("'{text}' is not RANK@MS, as in 3@500"))?;
+    let peer = parse_peer(peer)?;
+    let at_ms = at.trim().parse().map_err(|_| format!("'{at}' is not a time in whole milliseconds"))?;
+    Ok(Leave { peer, at_ms })
+}
+
+/// Parses `R:P`, for `--corrupt`.
+pub fn parse_corrupt(text: &str) -> Result<Corrupt, String> {
+    let (peer, p) = text.split_once(':').ok_or_else(|| format!("'{text}' is not RANK:PROBABILITY, as in 3:0.2"))?;
+    let peer = parse_peer(peer)?;
+    let probability: f64 = p.trim().parse().map_err(|_| format!("'{p}' is not a probability"))?;
+    if !(0.0..=1.0).contains(&probability) {
+        return Err(format!("probability {probability} is not between 0 and 1"));
+    }
+    Ok(Corrupt { peer, probability })
+}
+
+fn parse_peer(text: &str) -> Result<Rank, String> {
+    match text.trim().parse::<u32>() {
+        Ok(0) => Err("rank 0 is the tracker, not a peer".into()),
+        Ok(rank) => Ok(Rank(rank)),
+        Err(_) => Err(format!("'{text}' is not a peer's rank")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_leaves_and_corruption_and_names_what_is_wrong() {
+        assert_eq!(parse_leave("3@500"), Ok(Leave { peer: Rank(3), at_ms: 500 }));
+        assert_eq!(parse_corrupt("2:0.25"), Ok(Corrupt { peer: Rank(2), probability: 0.25 }));
+        assert!(parse_leave("3").unwrap_err().contains("RANK@MS"));
+        assert!(parse_leave("0@5").unwrap_err().contains("tracker"));
+        assert!(parse_leave("3@-1").unwrap_err().contains("milliseconds"));
+        assert!(parse_corrupt("2:1.5").unwrap_err().contains("between 0 and 1"));
+        assert!(parse_corrupt("x:0.5").unwrap_err().contains("rank"));
+    }
+
+    #[test]
+    fn peers_are_checked_against_the_run() {
+        let faults = Faults { leaves: vec![Leave { peer: Rank(4), at_ms: 1 }], corrupt: vec![] };
+        assert!(faults.check(5).is_ok());
+        assert_eq!(faults.check(4).unwrap_err(), "--leave names rank 4, but the peers of this run are ranks 1 to 3");
+        let twice =
+            Faults { leaves: vec![Leave { peer: Rank(2), at_ms: 9 }, Leave { peer: Rank(2), at_ms: 3 }], corrupt: vec![] };
+        assert_eq!(twice.leave_of(Rank(2)), Some(3));
+        assert_eq!(twice.leave_of(Rank(1)), None);
+    }
+
+    #[test]
+    fn a_faults_file_reads_like_the_options_and_names_the_line_of_a_mistake() {
+        let faults = parse_faults("\u{feff}# faults\n\nleave 3@500  # the seed\ncorrupt 2:0.25\r\n", "f.txt").unwrap();
+        assert_eq!(faults.leaves, [Leave { peer: Rank(3), at_ms: 500 }]);
+        assert_eq!(faults.corrupt, [Corrupt { peer: Rank(2), probability: 0.25 }]);
+        assert_eq!(parse_faults(&faults.text(), "again").unwrap(), faults);
+        let error = |text: &str| parse_faults(text, "f.txt").unwrap_err().to_string();
+        assert_eq!(error("leave 3@500\nleave 4"), "f.txt:2: '4' is not RANK@MS, as in 3@500");
+        assert_eq!(error("corrupt 2:2"), "f.txt:1: probability 2 is not between 0 and 1");
+        assert_eq!(error("\nstop 3"), "f.txt:2: expected 'leave RANK@MS' or 'corrupt RANK:PROBABILITY', got 'stop 3'");
+        assert_eq!(
+            error("leave 3 @ 500"),
+            "f.txt:1: expected 'leave RANK@MS' or 'corrupt RANK:PROBABILITY', got 'leave 3 @ 500'"
+        );
+    }
+}
