@@ -4,11 +4,11 @@
 mod common;
 
 use common::check_outputs;
-use mpitorrent::protocol::strategy::{PieceOrder, Strategy};
+use mpitorrent::protocol::strategy::PieceOrder;
 use mpitorrent::scenario::generate::Scenario;
-use mpitorrent::scenario::settings::RunConfig;
+use mpitorrent::scenario::settings::Settings;
+use mpitorrent::scenario::settings::Strategy;
 use mpitorrent::tools::run::run_in_process;
-use std::time::Duration;
 
 #[test]
 fn a_flash_crowd_with_rarest_first_comes_close_to_the_lower_bound() {
@@ -18,12 +18,12 @@ fn a_flash_crowd_with_rarest_first_comes_close_to_the_lower_bound() {
     let scenario = Scenario::flash_crowd(12, 40, 5);
     let dir = tempfile::tempdir().unwrap();
     let strategy = Strategy { pieces: PieceOrder::Rarest, ..Strategy::default() };
-    let config = RunConfig {
+    let config = Settings {
         inputs: dir.path().join("in"),
         out: dir.path().join("out"),
-        chunk_time: Duration::from_millis(20),
+        chunk_time_ms: 20,
         strategy,
-        ..RunConfig::default()
+        ..Settings::default()
     };
     scenario.write(&config.inputs).unwrap();
     let report = run_in_process(scenario.ranks(), &config).unwrap().report();

@@ -11,13 +11,14 @@ use mpitorrent::protocol::events::Event;
 use mpitorrent::protocol::hash::ChunkHash;
 use mpitorrent::protocol::ids::Rank;
 use mpitorrent::protocol::message::{Endpoint, Envelope, Message, Sent};
-use mpitorrent::protocol::strategy::{PeerChoice, PieceOrder, Strategy};
+use mpitorrent::protocol::strategy::{PeerChoice, PieceOrder};
 use mpitorrent::protocol::transport::{Transport, TransportError};
 use mpitorrent::record::log::{Log, Recorder};
 use mpitorrent::scenario::fault::{Corrupt, Faults, Leave};
 use mpitorrent::scenario::generate::{PeerPlan, RandomSpec, Scenario, ScenarioFile};
-use mpitorrent::scenario::settings::RunConfig;
-use mpitorrent::tools::run::{run_in_process, run_in_process_with};
+use mpitorrent::scenario::settings::Settings;
+use mpitorrent::scenario::settings::Strategy;
+use mpitorrent::tools::run::{run_in_process, run_in_process_with, SwarmError};
 use mpitorrent::transport::local::LocalTransport;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -26,13 +27,13 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-fn config(dir: &Path) -> RunConfig {
-    RunConfig { inputs: dir.join("in"), out: dir.join("out"), ..RunConfig::default() }
+fn config(dir: &Path) -> Settings {
+    Settings { inputs: dir.join("in"), out: dir.join("out"), ..Settings::default() }
 }
 
 /// Runs `scenario` in-process, with the test configuration changed by `tweak`; the folder it ran
 /// in lives as long as the returned handle.
-fn run_tweaked(scenario: &Scenario, tweak: impl FnOnce(RunConfig) -> RunConfig) -> (Report, tempfile::TempDir) {
+fn run_tweaked(scenario: &Scenario, tweak: impl FnOnce(Settings) -> Settings) -> (Report, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     scenario.write(&dir.path().join("in")).unwrap();
     let report = run_in_process(scenario.ranks(), &tweak(config(dir.path()))).unwrap().report();
@@ -41,7 +42,7 @@ fn run_tweaked(scenario: &Scenario, tweak: impl FnOnce(RunConfig) -> RunConfig) 
 
 /// Runs `scenario` and checks every output hash by hash, that nothing else was written, and that
 /// the report adds up.
-fn run_and_check(scenario: &Scenario, mut config: RunConfig, dir: &Path) {
+fn run_and_check(scenario: &Scenario, mut config: Settings, dir: &Path) {
     scenario.write(&config.inputs).unwrap();
     config.out = dir.join("out");
     let report = run_in_process(scenario.ranks(), &config).unwrap().report();
@@ -75,7 +76,7 @@ fn hundreds_of_random_scenarios() {
     for seed in 0..300 {
         let scenario = Scenario::random(&random_spec(&mut rng, 12, 6, 60, 0), seed);
         let dir = tempfile::tempdir().unwrap();
-        let config = RunConfig { update_every: rng.gen_range(1..=15), ..config(dir.path()) };
+        let config = Settings { update_every: rng.gen_range(1..=15), ..config(dir.path()) };
         run_and_check(&scenario, config, dir.path());
     }
 }
@@ -93,11 +94,11 @@ fn every_strategy() {
                 for seed in 0..6 {
                     let scenario = Scenario::random(&random_spec(&mut rng, 10, 4, 80, 1), seed);
                     let dir = tempfile::tempdir().unwrap();
-                    let config = RunConfig {
+                    let config = Settings {
                         update_every: rng.gen_range(1..=12),
                         upload_slots: rng.gen_range(1..=3),
                         // A chunk time in a third of the runs: first-free needs one to differ.
-                        chunk_time: Duration::from_millis(u64::from(seed % 3 == 0)),
+                        chunk_time_ms: u64::from(seed % 3 == 0),
                         strategy: Strategy { pieces, peers, end_game, seed },
                         ..config(dir.path())
                     };
@@ -114,7 +115,7 @@ fn the_end_game_makes_duplicates_and_counts_them() {
     let spec = RandomSpec { peers: 8, files: 1, chunks: 40..=40, owners: 3..=3, wanted: 1..=1 };
     let scenario = Scenario::random(&spec, 9);
     let strategy = Strategy { end_game: true, ..Strategy::default() };
-    let (report, dir) = run_tweaked(&scenario, |c| RunConfig { chunk_time: Duration::from_millis(2), strategy, ..c });
+    let (report, dir) = run_tweaked(&scenario, |c| Settings { chunk_time_ms: 2, strategy, ..c });
     let duplicates: u64 = report.peers.iter().map(|p| p.duplicates).sum();
     let extra: u64 = report.peers.iter().map(|p| p.requests_sent - p.chunks_downloaded).sum();
     assert!(duplicates > 0, "{report:?}");
@@ -143,7 +144,7 @@ fn upload_slots_serve_several_chunks_at_once() {
     // The seed's uploads, by when each was served, and the run's report.
     let run = |slots| {
         let dir = tempfile::tempdir().unwrap();
-        let config = RunConfig { chunk_time: Duration::from_millis(20), upload_slots: slots, ..config(dir.path()) };
+        let config = Settings { chunk_time_ms: 20, upload_slots: slots, ..config(dir.path()) };
         scenario.write(&config.inputs).unwrap();
         let recorder = Recorder::create(&dir.path().join("run.log"), false).unwrap();
         let report = run_in_process_with(scenario.ranks(), &config, |t| t, Some(recorder)).unwrap().report();
@@ -172,9 +173,9 @@ fn capacities_from_a_file_set_each_peers_slots_and_download_limit() {
     let dir = tempfile::tempdir().unwrap();
     let capacities = dir.path().join("capacities.txt");
     std::fs::write(&capacities, "# rank slots limit\n1 4\n3 1 1\n").unwrap();
-    let chunk_time = Duration::from_millis(10);
+    let chunk_time_ms = 10;
     let with_file = Some(capacities.clone());
-    let (report, out) = run_tweaked(&scenario, |c| RunConfig { chunk_time, capacities: with_file, ..c });
+    let (report, out) = run_tweaked(&scenario, |c| Settings { chunk_time_ms, capacities: with_file, ..c });
     check_outputs(&scenario.expected_outputs(), &out.path().join("out"));
     let slots: Vec<(u32, Option<u32>)> = report.capacities.iter().map(|c| (c.upload_slots, c.download_limit)).collect();
     assert_eq!(slots, [(4, None), (1, None), (1, Some(1)), (1, None), (1, None)]);
@@ -184,10 +185,10 @@ fn capacities_from_a_file_set_each_peers_slots_and_download_limit() {
     std::fs::write(&capacities, "1 4\n6 1\n").unwrap();
     let dir2 = tempfile::tempdir().unwrap();
     scenario.write(&dir2.path().join("in")).unwrap();
-    let config = RunConfig { capacities: Some(capacities.clone()), ..config(dir2.path()) };
+    let config = Settings { capacities: Some(capacities.clone()), ..config(dir2.path()) };
     match run_in_process(scenario.ranks(), &config) {
-        Err(RunError::Input(problem)) => {
-            assert_eq!(problem, format!("{}:2: rank 6 is not a peer: the run has peers 1 to 5", capacities.display()))
+        Err(SwarmError::Run(RunError::Input(problem))) => {
+            assert_eq!(problem.to_string(), format!("{}:2: rank 6 is not a peer: the run has peers 1 to 5", capacities.display()))
         }
         other => panic!("{other:?}"),
     }
@@ -231,7 +232,7 @@ fn input_error(inputs: &[&str], ranks: u32) -> String {
         std::fs::write(config.inputs.join(format!("in{}.txt", i + 1)), text).unwrap();
     }
     let err = match run_in_process(ranks, &config) {
-        Err(RunError::Input(problem)) => problem,
+        Err(SwarmError::Run(RunError::Input(problem))) => problem.to_string(),
         other => panic!("expected an input error, got {other:?}"),
     };
     assert!(!config.out.exists(), "no output, not even its folder, after an input error");
@@ -282,8 +283,8 @@ fn a_failing_peer_ends_the_run_instead_of_hanging() {
     std::fs::create_dir_all(config.out.join("client2_f/in-the-way")).unwrap();
     let result = within(Duration::from_secs(30), move || run_in_process(4, &config).map(|model| model.report()));
     match result {
-        Err(RunError::Output(problem)) => {
-            assert!(problem.contains("client2_f: cannot write"), "{problem}")
+        Err(SwarmError::Run(RunError::Output(problem))) => {
+            assert!(problem.to_string().contains("client2_f: cannot write"), "{problem}")
         }
         other => panic!("expected peer 2's output error, got {other:?}"),
     }
@@ -327,7 +328,7 @@ impl Transport for Faulty {
     }
 }
 
-fn run_faulty(scenario: &Scenario, dir: &Path, nack: f64, corrupt: f64) -> Result<Report, RunError> {
+fn run_faulty(scenario: &Scenario, dir: &Path, nack: f64, corrupt: f64) -> Result<Report, SwarmError> {
     let config = config(dir);
     scenario.write(&config.inputs).unwrap();
     let wrap = move |inner: LocalTransport| {
@@ -394,7 +395,7 @@ fn a_recorded_run_with_faults_and_the_end_game_keeps_every_protocol_rule() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path());
     config.strategy = Strategy { pieces: PieceOrder::Rarest, end_game: true, ..config.strategy };
-    config.chunk_time = Duration::from_millis(1);
+    config.chunk_time_ms = 1;
     config.faults =
         Faults { leaves: vec![Leave { peer: Rank(4), at_ms: 30 }], corrupt: vec![Corrupt { peer: Rank(2), probability: 0.3 }] };
     scenario.write(&config.inputs).unwrap();
@@ -430,7 +431,7 @@ fn requests_at_a_peer_that_left_go_elsewhere_once_the_tracker_drops_it_not_after
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path());
     config.strategy = Strategy { pieces: PieceOrder::Rarest, ..config.strategy };
-    config.chunk_time = Duration::from_millis(4);
+    config.chunk_time_ms = 4;
     config.faults = Faults { leaves: vec![Leave { peer: Rank(3), at_ms: 120 }], corrupt: vec![] };
     scenario.write(&config.inputs).unwrap();
     let path = dir.path().join("run.log");
@@ -495,8 +496,8 @@ fn with_first_free_a_lying_only_owner_still_delivers_and_nothing_spins() {
     let faults = Faults { leaves: vec![], corrupt: vec![Corrupt { peer: Rank(1), probability: 0.5 }] };
     let scenario2 = scenario.clone();
     let (report, dir) = within(Duration::from_secs(60), move || {
-        run_tweaked(&scenario2, |c| RunConfig {
-            chunk_time: Duration::from_millis(1),
+        run_tweaked(&scenario2, |c| Settings {
+            chunk_time_ms: 1,
             faults,
             strategy: Strategy { pieces: PieceOrder::Rarest, peers: PeerChoice::FirstFree, ..c.strategy },
             ..c
@@ -516,9 +517,7 @@ fn with_first_free_a_lying_only_owner_still_delivers_and_nothing_spins() {
 /// Runs `scenario` in-process with `faults` and a chunk time of `chunk_ms`, within a minute.
 fn run_with_faults(scenario: &Scenario, faults: Faults, chunk_ms: u64) -> (Report, tempfile::TempDir) {
     let scenario = scenario.clone();
-    within(Duration::from_secs(60), move || {
-        run_tweaked(&scenario, |c| RunConfig { chunk_time: Duration::from_millis(chunk_ms), faults, ..c })
-    })
+    within(Duration::from_secs(60), move || run_tweaked(&scenario, |c| Settings { chunk_time_ms: chunk_ms, faults, ..c }))
 }
 
 /// Whether a folder holds nothing (or does not exist).

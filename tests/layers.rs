@@ -6,8 +6,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Layers, lowest first; `scenario` holds the files beside the protocol, at its level.
-const LAYERS: [(&str, u32); 7] =
-    [("protocol", 0), ("scenario", 0), ("transport", 1), ("record", 2), ("analysis", 3), ("tools", 4), ("tui", 4)];
+const LAYERS: [(&str, u32); 9] = [
+    ("protocol", 0),
+    ("scenario", 0),
+    ("transport", 1),
+    ("record", 2),
+    ("analysis", 3),
+    ("tools", 4),
+    ("tui", 4),
+    ("commands", 5),
+    ("cli", 5),
+];
 /// Crates the protocol must not name.
 const NOT_IN_PROTOCOL: [&str; 4] = ["mpi::", "ratatui::", "crossterm::", "clap::"];
 
@@ -78,7 +87,7 @@ fn tree() -> Tree {
     for path in paths {
         let relative = path.strip_prefix(&src).unwrap().to_path_buf();
         if relative.components().count() == 1 {
-            continue; // lib.rs, main.rs, cli.rs: the top, above every layer
+            continue; // lib.rs, main.rs, cli.rs: the top, above every layer but the commands
         }
         let layer = relative.iter().next().unwrap().to_string_lossy().to_string();
         let text = code(&path);

@@ -3,14 +3,14 @@
 
 use crate::analysis::model::SwarmModel;
 use crate::protocol::events::Feed;
-use crate::record::log::{Recorder, FLUSH_EVERY};
+use crate::record::log::{LogError, Recorder, FLUSH_EVERY};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 pub struct Collector {
     model: Option<SwarmModel>,
     recorder: Option<Recorder>,
     /// The first error writing the log, after which the log is left as it was.
-    failure: Option<String>,
+    failure: Option<LogError>,
 }
 
 impl Collector {
@@ -27,7 +27,7 @@ impl Collector {
         match item {
             Feed::Begin(header) => {
                 self.write(|r| r.begin(&header));
-                self.model = Some(SwarmModel::new(header));
+                self.model = Some(SwarmModel::new(*header));
             }
             Feed::Event(event) => {
                 self.write(|r| r.event(&event));
@@ -45,7 +45,7 @@ impl Collector {
 
     /// The feed ended: closes the log (removing it if the run never started) and returns the
     /// model and the log's failure, if any.
-    pub fn finish(mut self) -> (Option<SwarmModel>, Option<String>) {
+    pub fn finish(mut self) -> (Option<SwarmModel>, Option<LogError>) {
         match self.model.as_ref().map(|m| m.finished) {
             None => {
                 if let Some(recorder) = self.recorder.take() {
@@ -61,7 +61,7 @@ impl Collector {
     fn write(&mut self, write: impl FnOnce(&mut Recorder) -> std::io::Result<()>) {
         if let Some(recorder) = &mut self.recorder {
             if let Err(e) = write(recorder) {
-                self.failure = Some(format!("{}: cannot write the log: {e}", recorder.path().display()));
+                self.failure = Some(LogError::Write { path: recorder.path().to_owned(), source: e });
                 self.recorder = None;
             }
         }
@@ -70,7 +70,7 @@ impl Collector {
 
 /// Reads the feed to its end, flushing the log now and then while it comes and whenever it
 /// pauses: the headless consumer.
-pub fn collect(feed: &Receiver<Feed>, recorder: Option<Recorder>) -> (Option<SwarmModel>, Option<String>) {
+pub fn collect(feed: &Receiver<Feed>, recorder: Option<Recorder>) -> (Option<SwarmModel>, Option<LogError>) {
     let mut collector = Collector::new(recorder);
     loop {
         match feed.recv_timeout(FLUSH_EVERY) {

@@ -119,7 +119,8 @@ pub fn efficiency(model: &SwarmModel) -> Efficiency {
 mod tests {
     use super::*;
     use crate::protocol::ids::FileId;
-    use crate::scenario::header::{FileSpec, RunHeader, RunOptions};
+    use crate::scenario::header::{FileSpec, RunHeader};
+    use crate::scenario::settings::Settings;
 
     fn flash_crowd(n: u32, k: u32, slots: u32) -> SwarmModel {
         SwarmModel::new(RunHeader {
@@ -127,7 +128,7 @@ mod tests {
             files: vec![FileSpec { name: "f".into(), chunks: k }],
             owned: (0..n).map(|p| if p == 0 { vec![FileId(0)] } else { vec![] }).collect(),
             wanted: (0..n).map(|p| if p == 0 { vec![] } else { vec![FileId(0)] }).collect(),
-            options: RunOptions { upload_slots: slots, chunk_time_ms: 10, ..RunOptions::default() },
+            options: Settings { upload_slots: slots, chunk_time_ms: 10, ..Settings::default() },
             capacities: vec![],
             faults: Default::default(),
         })

@@ -318,7 +318,8 @@ mod tests {
     use super::*;
     use crate::protocol::events::Role;
     use crate::scenario::fault::Faults;
-    use crate::scenario::header::{FileSpec, RunOptions};
+    use crate::scenario::header::FileSpec;
+    use crate::scenario::settings::Settings;
 
     /// Peer 1 owns file 0 (3 chunks); peers 2 and 3 want it.
     pub fn header() -> RunHeader {
@@ -327,7 +328,7 @@ mod tests {
             files: vec![FileSpec { name: "a".into(), chunks: 3 }],
             owned: vec![vec![FileId(0)], vec![], vec![]],
             wanted: vec![vec![], vec![FileId(0)], vec![FileId(0)]],
-            options: RunOptions::default(),
+            options: Settings::default(),
             capacities: vec![],
             faults: Faults::default(),
         }
@@ -365,9 +366,9 @@ mod tests {
     fn inconsistent_headers_are_refused() {
         assert_eq!(header().validate(), Ok(()));
         let short = RunHeader { owned: vec![vec![]], ..header() };
-        assert_eq!(short.validate().unwrap_err(), "3 peers, but owned files for 1 and wanted files for 3");
+        assert_eq!(short.validate().unwrap_err().0, "3 peers, but owned files for 1 and wanted files for 3");
         let unknown = RunHeader { wanted: vec![vec![], vec![FileId(5)], vec![]], ..header() };
-        assert_eq!(unknown.validate().unwrap_err(), "file 5 named, but there are 1 files");
+        assert_eq!(unknown.validate().unwrap_err().0, "file 5 named, but there are 1 files");
     }
 
     #[test]

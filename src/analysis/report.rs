@@ -4,14 +4,14 @@ use crate::analysis::efficiency::Efficiency;
 use crate::analysis::model::SwarmModel;
 use crate::protocol::ids::{FileId, Rank};
 use crate::scenario::capacity::Capacity;
-use crate::scenario::header::RunOptions;
+use crate::scenario::settings::Settings;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// How the run was set up: chunk time, update interval, upload slots, strategy.
-    pub options: RunOptions,
+    pub options: Settings,
     /// Every peer's upload slots and download limit (rank 1 first).
     pub capacities: Vec<Capacity>,
     /// MPI ranks, the tracker included.

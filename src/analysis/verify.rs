@@ -6,7 +6,7 @@ use crate::scenario::input::{input_path, read_peer_input, InputError};
 use crate::scenario::output::output_file_name;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The verdict on one output.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,19 +111,33 @@ pub fn verify_outputs(inputs: &Path, out: &Path) -> Result<Vec<Check>, InputErro
     Ok(checks.collect())
 }
 
+/// The first way an output folder differs from what it must hold.
+#[derive(Debug, thiserror::Error)]
+pub enum Mismatch {
+    #[error("{}: {source}", .path.display())]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("{}: spaces or line endings beyond the hashes", .path.display())]
+    Padded { path: PathBuf },
+    #[error("{}: {verdict}", .path.display())]
+    Wrong { path: PathBuf, verdict: Verdict },
+    #[error("{}: not a wanted output", .path.display())]
+    Unwanted { path: PathBuf },
+}
+
 /// Checks that `out` holds exactly the `expected` outputs, each with exactly its hashes in order,
 /// and nothing else (no temporary file); the error names the first output that is wrong.
-pub fn check_expected<H: AsRef<[ChunkHash]>>(expected: &[(String, H)], out: &Path) -> Result<(), String> {
+pub fn check_expected<H: AsRef<[ChunkHash]>>(expected: &[(String, H)], out: &Path) -> Result<(), Mismatch> {
     for (name, hashes) in expected {
         let path = out.join(name);
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(source) => return Err(Mismatch::Unreadable { path, source }),
+        };
         match judge(hashes.as_ref(), &text) {
             // As written: a hash and a newline a line, nothing more.
-            Verdict::Complete { chunks } if text.len() != chunks * 33 => {
-                return Err(format!("{}: spaces or line endings beyond the hashes", path.display()))
-            }
+            Verdict::Complete { chunks } if text.len() != chunks * 33 => return Err(Mismatch::Padded { path }),
             Verdict::Complete { .. } => {}
-            wrong => return Err(format!("{}: {wrong}", path.display())),
+            verdict => return Err(Mismatch::Wrong { path, verdict }),
         }
     }
     let mut present: Vec<String> = match std::fs::read_dir(out) {
@@ -132,7 +146,7 @@ pub fn check_expected<H: AsRef<[ChunkHash]>>(expected: &[(String, H)], out: &Pat
     };
     present.retain(|name| !expected.iter().any(|(n, _)| n == name));
     match present.first() {
-        Some(extra) => Err(format!("{}: not a wanted output", out.join(extra).display())),
+        Some(extra) => Err(Mismatch::Unwanted { path: out.join(extra) }),
         None => Ok(()),
     }
 }

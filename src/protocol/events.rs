@@ -182,7 +182,7 @@ pub struct Stamped {
 /// What rank 0's consumers read: the run's header once everyone registered, then its events.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Feed {
-    Begin(RunHeader),
+    Begin(Box<RunHeader>),
     Event(Stamped),
 }
 

@@ -1,4 +1,5 @@
-//! The choices that shape how a swarm shares work, selectable per run and recorded with it.
+//! The choices that shape how a swarm shares work: in which order a peer asks for chunks, and
+//! whom. A run's settings select them (`scenario::settings::Strategy`).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -46,22 +47,4 @@ pub enum PeerChoice {
 impl PeerChoice {
     pub const ALL: [PeerChoice; 5] =
         [PeerChoice::Busyness, PeerChoice::Random, PeerChoice::RoundRobin, PeerChoice::ShortestQueue, PeerChoice::FirstFree];
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(default)]
-pub struct Strategy {
-    pub pieces: PieceOrder,
-    pub peers: PeerChoice,
-    /// Once every missing chunk has been asked for, ask a second holder for those still on their
-    /// way; the copy that comes second is a duplicate, counted in the report.
-    pub end_game: bool,
-    /// Seed of every random choice, so a run can be repeated.
-    pub seed: u64,
-}
-
-impl Default for Strategy {
-    fn default() -> Self {
-        Strategy { pieces: PieceOrder::Sequential, peers: PeerChoice::Busyness, end_game: false, seed: 1 }
-    }
 }

@@ -34,6 +34,12 @@ pub trait Transport: Send + Sync + 'static {
         Duration::ZERO
     }
 
+    /// Whether this rank is a process of its own (under mpirun), so that the process's CPU time
+    /// is the rank's.
+    fn is_own_process(&self) -> bool {
+        false
+    }
+
     /// Messages are due now: a transport that pauses between looks for them looks often for a
     /// while.
     fn expect_messages(&self) {}

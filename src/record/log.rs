@@ -57,6 +57,24 @@ pub fn schema() -> String {
 
 /// Writes a log as the run goes: what came is flushed when the feed pauses, at most every
 /// [`FLUSH_EVERY`], so another program can follow the log without a write per event.
+/// A log that cannot be written or read; `path` is as the user named it.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("{}: the log exists already; choose another name, or --force to overwrite it", .path.display())]
+    Exists { path: PathBuf },
+    #[error("{}: cannot create the log: {source}", .path.display())]
+    Create { path: PathBuf, source: std::io::Error },
+    #[error("{}: cannot write the log: {source}", .path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{path}: cannot open the log: {source}")]
+    Open { path: String, source: std::io::Error },
+    #[error("{path}: cannot read the log: {source}")]
+    Read { path: String, source: std::io::Error },
+    /// Its first line is no header this program can read, or there is none.
+    #[error("{path}{}: {problem}", .line.map_or(String::new(), |l| format!(":{l}")))]
+    Header { path: String, line: Option<usize>, problem: String },
+}
+
 pub struct Recorder {
     path: PathBuf,
     out: BufWriter<File>,
@@ -71,7 +89,7 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
 impl Recorder {
     /// Creates the log; an existing file is refused unless `force`.
-    pub fn create(path: &Path, force: bool) -> Result<Recorder, String> {
+    pub fn create(path: &Path, force: bool) -> Result<Recorder, LogError> {
         let existed = force && path.exists();
         let mut options = std::fs::OpenOptions::new();
         options.write(true);
@@ -80,14 +98,14 @@ impl Recorder {
         } else {
             options.create_new(true);
         }
-        let file = options.open(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                format!("{}: the log exists already; choose another name, or --force to overwrite it", path.display())
-            }
-            _ => format!("{}: cannot create the log: {e}", path.display()),
-        })?;
+        let path = path.to_owned();
+        let file = match options.open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(LogError::Exists { path }),
+            Err(source) => return Err(LogError::Create { path, source }),
+        };
         let out = BufWriter::with_capacity(1 << 16, file);
-        Ok(Recorder { path: path.to_owned(), out, events: 0, flushed: Instant::now(), existed })
+        Ok(Recorder { path, out, events: 0, flushed: Instant::now(), existed })
     }
 
     pub fn path(&self) -> &Path {
@@ -152,9 +170,9 @@ pub struct Log {
 }
 
 impl Log {
-    pub fn read(path: &Path) -> Result<Log, String> {
+    pub fn read(path: &Path) -> Result<Log, LogError> {
         let shown = path.display();
-        let file = File::open(path).map_err(|e| format!("{shown}: cannot open the log: {e}"))?;
+        let file = File::open(path).map_err(|source| LogError::Open { path: shown.to_string(), source })?;
         let mut reader = LogReader::new(BufReader::new(file), shown.to_string())?;
         let mut events = Vec::new();
         reader.read_available(&mut events);
@@ -183,14 +201,17 @@ pub struct LogReader<R> {
 
 impl<R: BufRead> LogReader<R> {
     /// Reads and checks the header line.
-    pub fn new(mut source: R, shown: String) -> Result<LogReader<R>, String> {
+    pub fn new(mut source: R, shown: String) -> Result<LogReader<R>, LogError> {
         let mut first = String::new();
-        source.read_line(&mut first).map_err(|e| format!("{shown}: cannot read the log: {e}"))?;
+        if let Err(source) = source.read_line(&mut first) {
+            return Err(LogError::Read { path: shown, source });
+        }
+        let refuse = |line, problem: String| LogError::Header { path: shown.clone(), line, problem };
         if first.trim().is_empty() {
-            return Err(format!("{shown}: empty; not an mpitorrent log"));
+            return Err(refuse(None, "empty; not an mpitorrent log".into()));
         }
         if !first.ends_with('\n') && first.starts_with('{') {
-            return Err(format!("{shown}:1: the log ends in its header line (was the run cut short at its start?)"));
+            return Err(refuse(Some(1), "the log ends in its header line (was the run cut short at its start?)".into()));
         }
         #[derive(Deserialize)]
         struct Version {
@@ -198,18 +219,20 @@ impl<R: BufRead> LogReader<R> {
             version: u32,
         }
         let version: Version = serde_json::from_str(&first)
-            .map_err(|_| format!("{shown}:1: not an mpitorrent log (its first line is not a log header)"))?;
+            .map_err(|_| refuse(Some(1), "not an mpitorrent log (its first line is not a log header)".into()))?;
         if version.format != FORMAT {
-            return Err(format!("{shown}:1: a '{}' file, not an mpitorrent log", version.format));
+            return Err(refuse(Some(1), format!("a '{}' file, not an mpitorrent log", version.format)));
         }
         if version.version != VERSION {
-            return Err(format!(
-                "{shown}:1: log format version {}, but this mpitorrent reads version {VERSION}; use a matching mpitorrent",
+            let problem = format!(
+                "log format version {}, but this mpitorrent reads version {VERSION}; use a matching mpitorrent",
                 version.version
-            ));
+            );
+            return Err(refuse(Some(1), problem));
         }
-        let header: HeaderLine = serde_json::from_str(&first).map_err(|e| format!("{shown}:1: damaged log header: {e}"))?;
-        header.header.validate().map_err(|e| format!("{shown}:1: damaged log header: {e}"))?;
+        let damaged = |e: &dyn std::fmt::Display| refuse(Some(1), format!("damaged log header: {e}"));
+        let header: HeaderLine = serde_json::from_str(&first).map_err(|e| damaged(&e))?;
+        header.header.validate().map_err(|e| damaged(&e))?;
         Ok(LogReader {
             source,
             shown,
@@ -273,7 +296,8 @@ impl<R: BufRead> LogReader<R> {
 mod tests {
     use super::*;
     use crate::protocol::events::Event;
-    use crate::scenario::header::{FileSpec, RunOptions};
+    use crate::scenario::header::FileSpec;
+    use crate::scenario::settings::Settings;
 
     fn header() -> RunHeader {
         RunHeader {
@@ -281,7 +305,7 @@ mod tests {
             files: vec![FileSpec { name: "f".into(), chunks: 2 }],
             owned: vec![vec![]],
             wanted: vec![vec![]],
-            options: RunOptions::default(),
+            options: Settings::default(),
             capacities: vec![],
             faults: Default::default(),
         }
@@ -300,14 +324,15 @@ mod tests {
         std::fs::read_to_string(path).unwrap()
     }
 
-    fn read(text: &str) -> Result<Log, String> {
+    fn read(text: &str) -> Result<Log, LogError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.log");
         std::fs::write(&path, text).unwrap();
         let shown = path.display().to_string();
-        Log::read(&path)
-            .map(|log| Log { damage: log.damage.map(|d| d.replace(&shown, "x.log")), ..log })
-            .map_err(|e| e.replace(&shown, "x.log"))
+        Log::read(&path).map(|log| Log { damage: log.damage.map(|d| d.replace(&shown, "x.log")), ..log }).map_err(|e| match e {
+            LogError::Header { line, problem, .. } => LogError::Header { path: "x.log".into(), line, problem },
+            other => other,
+        })
     }
 
     fn events() -> Vec<Stamped> {
@@ -368,7 +393,10 @@ mod tests {
         let path = dir.path().join("run.log");
         std::fs::write(&path, "precious").unwrap();
         let refused = Recorder::create(&path, false).err().unwrap();
-        assert!(refused.ends_with("the log exists already; choose another name, or --force to overwrite it"), "{refused}");
+        assert!(
+            refused.to_string().ends_with("the log exists already; choose another name, or --force to overwrite it"),
+            "{refused}"
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
         Recorder::create(&path, true).unwrap().discard();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious", "a run that never started keeps it");
@@ -400,22 +428,28 @@ mod tests {
 
     #[test]
     fn other_files_and_other_versions_are_refused() {
-        assert_eq!(read("").unwrap_err(), "x.log: empty; not an mpitorrent log");
-        assert_eq!(read("hello\n").unwrap_err(), "x.log:1: not an mpitorrent log (its first line is not a log header)");
+        assert_eq!(read("").unwrap_err().to_string(), "x.log: empty; not an mpitorrent log");
+        assert_eq!(
+            read("hello\n").unwrap_err().to_string(),
+            "x.log:1: not an mpitorrent log (its first line is not a log header)"
+        );
         let whole = written(&[], None);
         assert_eq!(
-            read(&whole[..20]).unwrap_err(),
+            read(&whole[..20]).unwrap_err().to_string(),
             "x.log:1: the log ends in its header line (was the run cut short at its start?)"
         );
-        assert_eq!(read("{\"format\":\"other\",\"version\":1}\n").unwrap_err(), "x.log:1: a 'other' file, not an mpitorrent log");
+        assert_eq!(
+            read("{\"format\":\"other\",\"version\":1}\n").unwrap_err().to_string(),
+            "x.log:1: a 'other' file, not an mpitorrent log"
+        );
         let inconsistent = written(&[], None).replacen("\"peers\":1", "\"peers\":2", 1);
         assert_eq!(
-            read(&inconsistent).unwrap_err(),
+            read(&inconsistent).unwrap_err().to_string(),
             "x.log:1: damaged log header: 2 peers, but owned files for 1 and wanted files for 1"
         );
         let future = written(&[], None).replacen("\"version\":1", "\"version\":99", 1);
         assert_eq!(
-            read(&future).unwrap_err(),
+            read(&future).unwrap_err().to_string(),
             "x.log:1: log format version 99, but this mpitorrent reads version 1; use a matching mpitorrent"
         );
     }

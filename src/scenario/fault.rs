@@ -12,7 +12,7 @@
 //! ```
 
 use crate::protocol::ids::Rank;
-use crate::scenario::input::InputError;
+use crate::scenario::input::{InputError, Invalid};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -38,11 +38,15 @@ impl Eq for Corrupt {}
 
 /// Every fault of a run. No field is ever skipped when serialized: the start message carries it
 /// in postcard, which has no field names.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::Args)]
 pub struct Faults {
+    /// Peer R leaves T ms after the start: it stops answering and the tracker drops it (repeatable)
     #[serde(default)]
+    #[arg(long = "leave", value_name = "R@T", value_parser = parse_leave)]
     pub leaves: Vec<Leave>,
+    /// Peer R sends a wrong hash with probability P (repeatable)
     #[serde(default)]
+    #[arg(long, value_name = "R:P", value_parser = parse_corrupt)]
     pub corrupt: Vec<Corrupt>,
 }
 
@@ -52,11 +56,12 @@ impl Faults {
     }
 
     /// Checks every named peer against a run of `ranks` ranks, the tracker included.
-    pub fn check(&self, ranks: u32) -> Result<(), String> {
+    pub fn check(&self, ranks: u32) -> Result<(), Invalid> {
         let named = self.leaves.iter().map(|l| ("--leave", l.peer)).chain(self.corrupt.iter().map(|c| ("--corrupt", c.peer)));
         for (option, peer) in named {
             if peer == Rank::TRACKER || peer.0 >= ranks {
-                return Err(format!("{option} names rank {peer}, but the peers of this run are ranks 1 to {}", ranks - 1));
+                let peers = ranks - 1;
+                return Err(Invalid(format!("{option} names rank {peer}, but the peers of this run are ranks 1 to {peers}")));
             }
         }
         Ok(())
@@ -98,8 +103,8 @@ pub fn parse_faults(text: &str, shown: &str) -> Result<Faults, InputError> {
         let fields: Vec<&str> = line.split('#').next().unwrap_or("").split_whitespace().collect();
         match fields[..] {
             [] => {}
-            ["leave", leave] => faults.leaves.push(parse_leave(leave).map_err(error)?),
-            ["corrupt", corrupt] => faults.corrupt.push(parse_corrupt(corrupt).map_err(error)?),
+            ["leave", leave] => faults.leaves.push(parse_leave(leave).map_err(|p| error(p.0))?),
+            ["corrupt", corrupt] => faults.corrupt.push(parse_corrupt(corrupt).map_err(|p| error(p.0))?),
             _ => return Err(error(format!("expected 'leave RANK@MS' or 'corrupt RANK:PROBABILITY', got '{}'", line.trim()))),
         }
     }
@@ -118,29 +123,29 @@ pub fn instant_after_start(epoch_us: u64, at_ms: u64) -> Instant {
 }
 
 /// Parses `R@T`, for `--leave`.
-pub fn parse_leave(text: &str) -> Result<Leave, String> {
-    let (peer, at) = text.split_once('@').ok_or_else(|| format!("'{text}' is not RANK@MS, as in 3@500"))?;
+pub fn parse_leave(text: &str) -> Result<Leave, Invalid> {
+    let (peer, at) = text.split_once('@').ok_or_else(|| Invalid(format!("'{text}' is not RANK@MS, as in 3@500")))?;
     let peer = parse_peer(peer)?;
-    let at_ms = at.trim().parse().map_err(|_| format!("'{at}' is not a time in whole milliseconds"))?;
+    let at_ms = at.trim().parse().map_err(|_| Invalid(format!("'{at}' is not a time in whole milliseconds")))?;
     Ok(Leave { peer, at_ms })
 }
 
 /// Parses `R:P`, for `--corrupt`.
-pub fn parse_corrupt(text: &str) -> Result<Corrupt, String> {
-    let (peer, p) = text.split_once(':').ok_or_else(|| format!("'{text}' is not RANK:PROBABILITY, as in 3:0.2"))?;
+pub fn parse_corrupt(text: &str) -> Result<Corrupt, Invalid> {
+    let (peer, p) = text.split_once(':').ok_or_else(|| Invalid(format!("'{text}' is not RANK:PROBABILITY, as in 3:0.2")))?;
     let peer = parse_peer(peer)?;
-    let probability: f64 = p.trim().parse().map_err(|_| format!("'{p}' is not a probability"))?;
+    let probability: f64 = p.trim().parse().map_err(|_| Invalid(format!("'{p}' is not a probability")))?;
     if !(0.0..=1.0).contains(&probability) {
-        return Err(format!("probability {probability} is not between 0 and 1"));
+        return Err(Invalid(format!("probability {probability} is not between 0 and 1")));
     }
     Ok(Corrupt { peer, probability })
 }
 
-fn parse_peer(text: &str) -> Result<Rank, String> {
+fn parse_peer(text: &str) -> Result<Rank, Invalid> {
     match text.trim().parse::<u32>() {
-        Ok(0) => Err("rank 0 is the tracker, not a peer".into()),
+        Ok(0) => Err(Invalid("rank 0 is the tracker, not a peer".into())),
         Ok(rank) => Ok(Rank(rank)),
-        Err(_) => Err(format!("'{text}' is not a peer's rank")),
+        Err(_) => Err(Invalid(format!("'{text}' is not a peer's rank"))),
     }
 }
 
@@ -152,18 +157,18 @@ mod tests {
     fn parses_leaves_and_corruption_and_names_what_is_wrong() {
         assert_eq!(parse_leave("3@500"), Ok(Leave { peer: Rank(3), at_ms: 500 }));
         assert_eq!(parse_corrupt("2:0.25"), Ok(Corrupt { peer: Rank(2), probability: 0.25 }));
-        assert!(parse_leave("3").unwrap_err().contains("RANK@MS"));
-        assert!(parse_leave("0@5").unwrap_err().contains("tracker"));
-        assert!(parse_leave("3@-1").unwrap_err().contains("milliseconds"));
-        assert!(parse_corrupt("2:1.5").unwrap_err().contains("between 0 and 1"));
-        assert!(parse_corrupt("x:0.5").unwrap_err().contains("rank"));
+        assert!(parse_leave("3").unwrap_err().0.contains("RANK@MS"));
+        assert!(parse_leave("0@5").unwrap_err().0.contains("tracker"));
+        assert!(parse_leave("3@-1").unwrap_err().0.contains("milliseconds"));
+        assert!(parse_corrupt("2:1.5").unwrap_err().0.contains("between 0 and 1"));
+        assert!(parse_corrupt("x:0.5").unwrap_err().0.contains("rank"));
     }
 
     #[test]
     fn peers_are_checked_against_the_run() {
         let faults = Faults { leaves: vec![Leave { peer: Rank(4), at_ms: 1 }], corrupt: vec![] };
         assert!(faults.check(5).is_ok());
-        assert_eq!(faults.check(4).unwrap_err(), "--leave names rank 4, but the peers of this run are ranks 1 to 3");
+        assert_eq!(faults.check(4).unwrap_err().0, "--leave names rank 4, but the peers of this run are ranks 1 to 3");
         let twice =
             Faults { leaves: vec![Leave { peer: Rank(2), at_ms: 9 }, Leave { peer: Rank(2), at_ms: 3 }], corrupt: vec![] };
         assert_eq!(twice.leave_of(Rank(2)), Some(3));

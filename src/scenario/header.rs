@@ -2,9 +2,10 @@
 //! and the options it runs with. The tracker announces it; the log's first line holds it.
 
 use crate::protocol::ids::FileId;
-use crate::protocol::strategy::Strategy;
 use crate::scenario::capacity::Capacity;
 use crate::scenario::fault::Faults;
+use crate::scenario::input::Invalid;
+use crate::scenario::settings::Settings;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +18,7 @@ pub struct RunHeader {
     pub owned: Vec<Vec<FileId>>,
     /// Per peer, the files it wants, in the order it fetches them.
     pub wanted: Vec<Vec<FileId>>,
-    pub options: RunOptions,
+    pub options: Settings,
     /// Per peer, its capacity from the capacity file; empty when there was none (logs from before
     /// it say nothing either), and every peer then has the options' upload slots.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -30,25 +31,25 @@ pub struct RunHeader {
 impl RunHeader {
     /// Checks that the header is consistent with itself, as one read from a log must be before a
     /// model is built on it.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         let peers = self.peers as usize;
         if self.owned.len() != peers || self.wanted.len() != peers {
-            return Err(format!(
+            return Err(Invalid(format!(
                 "{} peers, but owned files for {} and wanted files for {}",
                 peers,
                 self.owned.len(),
                 self.wanted.len()
-            ));
+            )));
         }
         if !self.capacities.is_empty() && self.capacities.len() != peers {
-            return Err(format!("{peers} peers, but capacities for {}", self.capacities.len()));
+            return Err(Invalid(format!("{peers} peers, but capacities for {}", self.capacities.len())));
         }
         if let Some(at) = self.capacities.iter().position(|c| c.upload_slots == 0 || c.download_limit == Some(0)) {
-            return Err(format!("peer {} has a capacity of 0", at + 1));
+            return Err(Invalid(format!("peer {} has a capacity of 0", at + 1)));
         }
         let files = self.files.len();
         if let Some(bad) = self.owned.iter().chain(&self.wanted).flatten().find(|f| f.index() >= files) {
-            return Err(format!("file {} named, but there are {files} files", bad.0));
+            return Err(Invalid(format!("file {} named, but there are {files} files", bad.0)));
         }
         Ok(())
     }
@@ -63,26 +64,4 @@ impl RunHeader {
 pub struct FileSpec {
     pub name: String,
     pub chunks: u32,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct RunOptions {
-    pub chunk_time_ms: u64,
-    pub update_every: u32,
-    pub in_flight: u32,
-    /// Chunks an upload thread serves at once (logs from before it say nothing: one).
-    #[serde(default = "one")]
-    pub upload_slots: u32,
-    #[serde(default)]
-    pub strategy: Strategy,
-}
-
-fn one() -> u32 {
-    1
-}
-
-impl Default for RunOptions {
-    fn default() -> Self {
-        RunOptions { chunk_time_ms: 0, update_every: 10, in_flight: 8, upload_slots: 1, strategy: Strategy::default() }
-    }
 }

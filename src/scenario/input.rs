@@ -50,6 +50,11 @@ impl fmt::Display for InputError {
     }
 }
 
+/// A value that breaks a rule, said in words; an [`InputError`] adds the file and line it is on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
 impl InputError {
     pub fn new(path: impl Into<String>, line: Option<usize>, problem: impl Into<String>) -> Self {
         InputError { path: path.into(), line, problem: problem.into() }
@@ -89,15 +94,15 @@ pub fn read_peer_input(path: &Path) -> Result<PeerInput, InputError> {
 }
 
 /// Checks a file name: it becomes part of an output path, so it must not leave the output folder.
-pub fn check_file_name(name: &str) -> Result<(), String> {
+pub fn check_file_name(name: &str) -> Result<(), Invalid> {
     if name.contains('/') || name.contains('\\') {
-        return Err(format!("file name '{name}' contains a path separator"));
+        return Err(Invalid(format!("file name '{name}' contains a path separator")));
     }
     if name == "." || name.contains("..") {
-        return Err(format!("file name '{name}' is not allowed: it could name a folder"));
+        return Err(Invalid(format!("file name '{name}' is not allowed: it could name a folder")));
     }
     if name.chars().any(char::is_control) {
-        return Err(format!("file name {name:?} contains a control character"));
+        return Err(Invalid(format!("file name {name:?} contains a control character")));
     }
     Ok(())
 }
@@ -116,7 +121,7 @@ pub fn parse_peer_input(path: &str, text: &str) -> Result<PeerInput, InputError>
             [name, chunks] => (name, chunks),
             _ => return Err(lines.error(line, format!("expected '<name> <chunk count>', found '{}'", shorten(header)))),
         };
-        check_file_name(name).map_err(|p| lines.error(line, p))?;
+        check_file_name(name).map_err(|p| lines.error(line, p.0))?;
         if !owned_names.insert(name.to_string()) {
             return Err(lines.error(line, format!("file '{name}' is listed twice among owned files")));
         }
@@ -143,7 +148,7 @@ pub fn parse_peer_input(path: &str, text: &str) -> Result<PeerInput, InputError>
         if name.split_whitespace().count() != 1 {
             return Err(lines.error(line, format!("expected one wanted file name, found '{}'", shorten(name))));
         }
-        check_file_name(name).map_err(|p| lines.error(line, p))?;
+        check_file_name(name).map_err(|p| lines.error(line, p.0))?;
         if owned_names.contains(name) {
             return Err(lines.error(line, format!("wants '{name}', which this peer already owns")));
         }
@@ -159,11 +164,11 @@ pub fn parse_peer_input(path: &str, text: &str) -> Result<PeerInput, InputError>
     Ok(input)
 }
 
-fn parse_count(token: &str) -> Result<usize, String> {
+fn parse_count(token: &str) -> Result<usize, Invalid> {
     if token.is_empty() || !token.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("expected a whole number, found '{}'", shorten(token)));
+        return Err(Invalid(format!("expected a whole number, found '{}'", shorten(token))));
     }
-    token.parse().map_err(|_| format!("'{}' is too large", shorten(token)))
+    token.parse().map_err(|_| Invalid(format!("'{}' is too large", shorten(token))))
 }
 
 fn shorten(text: &str) -> String {

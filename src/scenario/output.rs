@@ -2,7 +2,7 @@
 
 use crate::protocol::hash::ChunkHash;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub fn output_file_name(rank: u32, file: &str) -> String {
     format!("client{rank}_{file}")
@@ -33,17 +33,38 @@ pub fn replace_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     written
 }
 
+/// An output that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: cannot write: {source}", .path.display())]
+pub struct WriteError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+/// Why outputs cannot be written to a folder: said of the folder, for a message that names it.
+#[derive(Debug, thiserror::Error)]
+pub enum Unwritable {
+    #[error("cannot resolve the output folder: {0}")]
+    Unresolvable(#[source] std::io::Error),
+    #[error("no part of the output folder exists")]
+    Nowhere,
+    #[error("cannot create the folder: {} is not a folder", .0.display())]
+    NotAFolder(PathBuf),
+    #[error("cannot write in {}: {source}", .folder.display())]
+    Denied { folder: PathBuf, source: std::io::Error },
+}
+
 /// Checks, before the run starts, that outputs could be written to `dir`, without creating it:
 /// the folder, or the nearest of its ancestors that exists, must be a folder this rank can write
-/// in. The error says what is wrong, for a message that names `dir`.
-pub fn check_writable(dir: &Path) -> Result<(), String> {
-    let absolute = std::path::absolute(dir).map_err(|e| format!("cannot resolve the output folder: {e}"))?;
-    let existing = absolute.ancestors().find(|a| a.exists()).ok_or("no part of the output folder exists")?;
+/// in.
+pub fn check_writable(dir: &Path) -> Result<(), Unwritable> {
+    let absolute = std::path::absolute(dir).map_err(Unwritable::Unresolvable)?;
+    let existing = absolute.ancestors().find(|a| a.exists()).ok_or(Unwritable::Nowhere)?;
     if !existing.is_dir() {
-        return Err(format!("cannot create the folder: {} is not a folder", existing.display()));
+        return Err(Unwritable::NotAFolder(existing.to_path_buf()));
     }
     let probe = existing.join(format!(".mpitorrent-probe.{}", std::process::id()));
-    std::fs::File::create(&probe).map_err(|e| format!("cannot write in {}: {e}", existing.display()))?;
+    std::fs::File::create(&probe).map_err(|source| Unwritable::Denied { folder: existing.to_path_buf(), source })?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
@@ -77,7 +98,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("plain-file");
         std::fs::write(&file, "").unwrap();
-        let err = check_writable(&file.join("sub")).unwrap_err();
+        let err = check_writable(&file.join("sub")).unwrap_err().to_string();
         assert!(err.contains("plain-file is not a folder"), "{err}");
         assert!(check_writable(&dir.path().join("new/deeper")).is_ok());
         assert!(!dir.path().join("new").exists(), "the check creates nothing");

@@ -1,62 +1,137 @@
-//! What a run is given: where its files are, and the options every rank runs with.
+//! What a run is given: where its files are, and the options every rank runs with. One type for
+//! the command line, the ranks, the log header, the report, and the runs `stress` and `bench`
+//! launch; its defaults are written once, in its `clap` attributes.
 
-use crate::protocol::strategy::{PeerChoice, PieceOrder, Strategy};
+use crate::protocol::strategy::{PeerChoice, PieceOrder};
+use crate::protocol::IN_FLIGHT;
 use crate::scenario::fault::Faults;
 use clap::builder::PossibleValue;
-use clap::ValueEnum;
+use clap::{Args, ValueEnum};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Chunks a peer downloads between two reports to the tracker, by default. Peers learn who holds
-/// what from each other's answers, so the tracker's swarm is needed mostly for membership and
-/// busyness, and a report every 25 chunks keeps its traffic near 0.1 message per chunk.
-pub const UPDATE_EVERY: usize = 25;
-
-#[derive(Clone, Debug)]
-pub struct RunConfig {
-    /// Where `in<R>.txt` are read.
+/// The settings of a run. The log header and the report keep what the analysis needs: the
+/// folders, the capacity and faults files and the faults' flags are not serialized (the header
+/// holds the capacities and faults themselves).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Args)]
+#[serde(default)]
+pub struct Settings {
+    /// Folder holding in<R>.txt
+    #[arg(long, default_value = ".")]
+    #[serde(skip)]
     pub inputs: PathBuf,
-    /// Where `client<R>_<file>` are written.
+    /// Folder where client<R>_<file> are written (created if missing)
+    #[arg(long, default_value = ".")]
+    #[serde(skip)]
     pub out: PathBuf,
-    /// How long an upload thread takes to serve one chunk.
-    pub chunk_time: Duration,
-    /// Chunks a peer downloads between two reports to the tracker.
-    pub update_every: usize,
-    /// Chunks an upload thread serves at once, unless the capacity file says otherwise.
-    pub upload_slots: usize,
-    /// The capacity file, read by the tracker (see [`crate::scenario::capacity`]).
-    pub capacities: Option<PathBuf>,
+    /// Milliseconds an upload thread takes to serve one chunk
+    #[arg(long = "chunk-time", default_value_t = 0, value_name = "MS")]
+    pub chunk_time_ms: u64,
+    /// Chunks a peer downloads between two reports to the tracker
+    #[arg(long, default_value_t = UPDATE_EVERY, value_parser = clap::value_parser!(u32).range(1..))]
+    pub update_every: u32,
+    /// Chunk requests and interests a peer keeps out at once, unless its capacity says otherwise
+    #[arg(skip = IN_FLIGHT as u32)]
+    pub in_flight: u32,
+    /// Chunks an upload thread serves at once
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub upload_slots: u32,
+    #[command(flatten)]
     pub strategy: Strategy,
-    /// Peers that leave or send wrong hashes.
+    /// Per-peer upload slots and download limits: lines of '<rank> <upload slots> [<download limit>]'
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub capacities: Option<PathBuf>,
+    #[command(flatten)]
+    #[serde(skip)]
     pub faults: Faults,
-    /// More of them, from a file read by the tracker (see [`crate::scenario::fault`]).
+    /// More faults, from a file: lines of 'leave R@T' and 'corrupt R:P'
+    #[arg(long = "faults", value_name = "FILE")]
+    #[serde(skip)]
     pub faults_file: Option<PathBuf>,
-    /// Each rank reports the CPU time of its process at the end: true under mpirun, where a
-    /// process is a rank; in-process it would count the whole process many times.
-    pub measure_cpu: bool,
-    /// A problem rank 0 found with its own options (say, a log it may not create): reported like
-    /// an input error once every peer has registered, so every rank stops cleanly.
-    pub setup_error: Option<String>,
 }
 
-impl Default for RunConfig {
-    fn default() -> Self {
-        RunConfig {
-            inputs: PathBuf::from("."),
-            out: PathBuf::from("."),
-            chunk_time: Duration::ZERO,
-            update_every: UPDATE_EVERY,
-            upload_slots: 1,
-            capacities: None,
-            strategy: Strategy::default(),
-            faults: Faults::default(),
-            faults_file: None,
-            measure_cpu: false,
-            setup_error: None,
-        }
+/// Chunks a peer downloads between two reports to the tracker, by default: peers learn who holds
+/// what from each other's answers, so the tracker is needed mostly for membership and busyness.
+pub const UPDATE_EVERY: u32 = 25;
+
+/// The choices that shape how a swarm shares work, recorded with the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Args)]
+#[serde(default)]
+pub struct Strategy {
+    /// Order in which peers ask for the chunks of a file
+    #[arg(long = "piece-order", value_enum, default_value_t = PieceOrder::Sequential)]
+    pub pieces: PieceOrder,
+    /// Which holder of a chunk a peer asks for it
+    #[arg(long = "peer-choice", value_enum, default_value_t = PeerChoice::Busyness)]
+    pub peers: PeerChoice,
+    /// Ask a second holder for the last chunks still on their way (duplicates are counted)
+    #[arg(long)]
+    pub end_game: bool,
+    /// Seed of every random choice, for repeatable runs
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+impl Settings {
+    /// These settings as the log and the report keep them: the folders and files at their
+    /// defaults.
+    pub fn as_recorded(&self) -> Settings {
+        let Settings { chunk_time_ms, update_every, in_flight, upload_slots, strategy, .. } = *self;
+        Settings { chunk_time_ms, update_every, in_flight, upload_slots, strategy, ..Settings::default() }
     }
+
+    pub fn chunk_time(&self) -> Duration {
+        Duration::from_millis(self.chunk_time_ms)
+    }
+
+    /// The command-line arguments that give these settings, every one spelt out.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args: Vec<String> = [
+            ("--inputs", self.inputs.display().to_string()),
+            ("--out", self.out.display().to_string()),
+            ("--chunk-time", self.chunk_time_ms.to_string()),
+            ("--update-every", self.update_every.to_string()),
+            ("--upload-slots", self.upload_slots.to_string()),
+            ("--piece-order", option_name(&self.strategy.pieces)),
+            ("--peer-choice", option_name(&self.strategy.peers)),
+            ("--seed", self.strategy.seed.to_string()),
+        ]
+        .into_iter()
+        .flat_map(|(flag, value)| [flag.to_string(), value])
+        .collect();
+        if self.strategy.end_game {
+            args.push("--end-game".into());
+        }
+        let leaves = self.faults.leaves.iter().map(|l| ("--leave", format!("{}@{}", l.peer, l.at_ms)));
+        let corrupt = self.faults.corrupt.iter().map(|c| ("--corrupt", format!("{}:{}", c.peer, c.probability)));
+        let files = [("--capacities", &self.capacities), ("--faults", &self.faults_file)];
+        let files = files.into_iter().filter_map(|(flag, path)| Some((flag, path.as_ref()?.display().to_string())));
+        for (flag, value) in leaves.chain(corrupt).chain(files) {
+            args.extend([flag.to_string(), value]);
+        }
+        args
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        defaults()
+    }
+}
+
+impl Default for Strategy {
+    fn default() -> Self {
+        defaults()
+    }
+}
+
+/// What the command line gives `A` when no flag is passed.
+fn defaults<A: Args>() -> A {
+    let matches = A::augment_args(clap::Command::new("mpitorrent")).get_matches_from(["mpitorrent"]);
+    A::from_arg_matches(&matches).expect("every option has a default")
 }
 
 /// The name a choice has on the command line, as in `--piece-order rarest`.
@@ -91,3 +166,60 @@ macro_rules! choice_values {
 }
 
 choice_values!(PieceOrder, PeerChoice);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ids::Rank;
+    use crate::scenario::fault::{Corrupt, Leave};
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Line {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    #[test]
+    fn the_defaults_are_those_of_an_empty_command_line() {
+        let settings = Settings::default();
+        assert_eq!((settings.inputs.to_str(), settings.chunk_time_ms, settings.update_every), (Some("."), 0, UPDATE_EVERY));
+        assert_eq!((settings.upload_slots, settings.in_flight, settings.strategy.seed), (1, IN_FLIGHT as u32, 1));
+        assert_eq!((settings.strategy.pieces, settings.strategy.peers), (PieceOrder::Sequential, PeerChoice::Busyness));
+    }
+
+    #[test]
+    fn the_arguments_give_the_same_settings_back() {
+        let settings = Settings {
+            inputs: "in".into(),
+            chunk_time_ms: 7,
+            update_every: 3,
+            upload_slots: 2,
+            strategy: Strategy { pieces: PieceOrder::Rarest, peers: PeerChoice::FirstFree, end_game: true, seed: 9 },
+            capacities: Some("caps.txt".into()),
+            faults: Faults {
+                leaves: vec![Leave { peer: Rank(2), at_ms: 40 }],
+                corrupt: vec![Corrupt { peer: Rank(3), probability: 0.25 }],
+            },
+            faults_file: Some("faults.txt".into()),
+            ..Settings::default()
+        };
+        let args = settings.to_args();
+        let parsed = Line::parse_from(std::iter::once("mpitorrent".to_string()).chain(args)).settings;
+        assert_eq!(parsed, settings);
+        let defaults = Line::parse_from(std::iter::once("mpitorrent".to_string()).chain(Settings::default().to_args()));
+        assert_eq!(defaults.settings, Settings::default());
+    }
+
+    #[test]
+    fn the_log_keeps_the_options_but_not_the_files() {
+        let settings = Settings { inputs: "in".into(), capacities: Some("c.txt".into()), ..Settings::default() };
+        let json = serde_json::to_value(&settings).unwrap();
+        let recorded = ["chunk_time_ms", "in_flight", "strategy", "update_every", "upload_slots"];
+        assert_eq!(json.as_object().unwrap().keys().collect::<Vec<_>>(), recorded);
+        let back: Settings = serde_json::from_value(json).unwrap();
+        assert_eq!(back, settings.as_recorded());
+        let old: Settings = serde_json::from_str(r#"{"chunk_time_ms": 5, "update_every": 10, "in_flight": 8}"#).unwrap();
+        assert_eq!((old.upload_slots, old.strategy), (1, Strategy::default()));
+    }
+}

@@ -2,14 +2,14 @@
 
 use crate::analysis::collector::collect;
 use crate::analysis::model::SwarmModel;
-use crate::protocol::error::RunError;
+use crate::protocol::error::{Refusal, RunError};
 use crate::protocol::events::Feed;
 use crate::protocol::ids::Rank;
 use crate::protocol::peer::run_peer;
 use crate::protocol::tracker::run_tracker;
 use crate::protocol::transport::Transport;
-use crate::record::log::Recorder;
-use crate::scenario::settings::RunConfig;
+use crate::record::log::{LogError, Recorder};
+use crate::scenario::settings::Settings;
 use crate::transport::local::{local_network, LocalTransport};
 use crossbeam_channel::Receiver;
 use std::sync::Arc;
@@ -17,9 +17,11 @@ use std::sync::Arc;
 /// Runs this rank's part: the tracker on rank 0, a peer elsewhere.
 /// On rank 0, `consume` reads the run's feed (header, then events) on this thread while the
 /// tracker runs on another, and its result is returned once both are done.
+/// Rank 0's `refusal` of its own options stops the run once every peer registered.
 pub fn run_rank<T: Transport, R>(
     transport: Arc<T>,
-    config: &RunConfig,
+    config: &Settings,
+    refusal: Option<Refusal>,
     consume: impl FnOnce(Receiver<Feed>) -> R,
 ) -> Result<Option<R>, RunError> {
     if transport.rank() != Rank::TRACKER {
@@ -29,7 +31,7 @@ pub fn run_rank<T: Transport, R>(
     std::thread::scope(|scope| {
         let tracker = std::thread::Builder::new()
             .name("tracker".into())
-            .spawn_scoped(scope, || run_tracker(&*transport, config, feed))
+            .spawn_scoped(scope, || run_tracker(&*transport, config, refusal, feed))
             .expect("spawn the tracker thread");
         let consumed = consume(watch);
         tracker.join().expect("tracker thread")?;
@@ -37,10 +39,19 @@ pub fn run_rank<T: Transport, R>(
     })
 }
 
+/// How a swarm run in-process fails: a rank's error, or the log's.
+#[derive(Debug, thiserror::Error)]
+pub enum SwarmError {
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Log(#[from] LogError),
+}
+
 /// Runs tracker and peers as threads of this process, over channels: the same code as under
 /// `mpirun`, for tests. `ranks` counts the tracker. A rank that fails ends the run for all, as
 /// `MPI_Abort` does, and its error is the one returned.
-pub fn run_in_process(ranks: u32, config: &RunConfig) -> Result<SwarmModel, RunError> {
+pub fn run_in_process(ranks: u32, config: &Settings) -> Result<SwarmModel, SwarmError> {
     run_in_process_with(ranks, config, |transport| transport, None)
 }
 
@@ -48,14 +59,14 @@ pub fn run_in_process(ranks: u32, config: &RunConfig) -> Result<SwarmModel, RunE
 /// events recorded to `recorder`.
 pub fn run_in_process_with<T: Transport>(
     ranks: u32,
-    config: &RunConfig,
+    config: &Settings,
     wrap: impl Fn(LocalTransport) -> T + Sync,
     recorder: Option<Recorder>,
-) -> Result<SwarmModel, RunError> {
+) -> Result<SwarmModel, SwarmError> {
     let wrap = &wrap;
     let recorder = std::sync::Mutex::new(recorder);
     let recorder = &recorder;
-    type Collected = (Option<SwarmModel>, Option<String>);
+    type Collected = (Option<SwarmModel>, Option<LogError>);
     let mut results: Vec<Result<Option<Collected>, RunError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = local_network(ranks)
             .into_iter()
@@ -63,7 +74,7 @@ pub fn run_in_process_with<T: Transport>(
                 scope.spawn(move || {
                     let aborter = transport.aborter();
                     let consume = |feed| collect(&feed, recorder.lock().expect("recorder").take());
-                    let result = run_rank(Arc::new(wrap(transport)), config, consume);
+                    let result = run_rank(Arc::new(wrap(transport)), config, None, consume);
                     if matches!(&result, Err(e) if !e.is_consequence()) {
                         aborter.abort_all();
                     }
@@ -77,7 +88,7 @@ pub fn run_in_process_with<T: Transport>(
     let cause = results.iter().position(|r| matches!(r, Err(e) if !e.is_consequence())).unwrap_or(0);
     let (model, log_failure) = results.swap_remove(cause)?.expect("rank 0 collects");
     match log_failure {
-        Some(problem) => Err(RunError::Output(problem)),
+        Some(problem) => Err(problem.into()),
         None => Ok(model.expect("rank 0 saw the run start")),
     }
 }

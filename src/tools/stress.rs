@@ -14,14 +14,16 @@
 //! A failing run's folder (inputs, faults and capacity files, the command, its output) is kept.
 
 use crate::analysis::report::Report;
+use crate::analysis::verify::Mismatch;
 use crate::protocol::ids::Rank;
-use crate::protocol::strategy::{PeerChoice, PieceOrder, Strategy};
-use crate::record::log::Log;
+use crate::protocol::strategy::{PeerChoice, PieceOrder};
+use crate::record::log::{Log, LogError};
 use crate::scenario::capacity::{capacities_text, Capacity};
 use crate::scenario::fault::{Corrupt, Faults, Leave};
 use crate::scenario::generate::{random_capacities, RandomSpec, Scenario};
 use crate::scenario::output::output_file_name;
 use crate::scenario::settings::option_name;
+use crate::scenario::settings::Strategy;
 use crate::tools::launch::{launch, Launched};
 use anyhow::Context;
 use clap::ValueEnum;
@@ -196,25 +198,28 @@ impl Trial {
 
     /// What is wrong with the run's outcome, by the rules of the module's documentation; `out`
     /// is its output folder, `report` what it wrote with `--report`.
-    pub fn judge(&self, run: &Launched, out: &Path, report: Option<&Report>) -> Result<(), String> {
+    pub fn judge(&self, run: &Launched, out: &Path, report: Option<&Report>) -> Result<(), Wrong> {
         let complaint = [&run.stderr, &run.stdout].into_iter().flat_map(|t| t.lines()).find(|l| {
             let l = l.to_lowercase();
             l.contains("panicked") || l.contains("error")
         });
         if let Some(line) = complaint {
-            return Err(format!("it said: {line}"));
+            return Err(Wrong(format!("it said: {line}")));
         }
-        let Some(report) = report else { return Err(format!("exit code {:?} and no report", run.code)) };
+        let Some(report) = report else { return Err(Wrong(format!("exit code {:?} and no report", run.code))) };
         match (run.code, report.incomplete()) {
             (Some(0), false) => {}
             (Some(3), true) if !self.faults.leaves.is_empty() => {}
-            (code, incomplete) => return Err(format!("exit code {code:?}, though the report says incomplete: {incomplete}")),
+            (code, incomplete) => {
+                return Err(Wrong(format!("exit code {code:?}, though the report says incomplete: {incomplete}")))
+            }
         }
         let present = |name: &str| out.join(name).exists();
         let mut expected = Vec::new();
         for (index, plan) in self.scenario.peers.iter().enumerate() {
             let rank = index as u32 + 1;
-            let peer = report.peers.iter().find(|p| p.rank == rank).ok_or(format!("the report has no peer {rank}"))?;
+            let peer =
+                report.peers.iter().find(|p| p.rank == rank).ok_or_else(|| Wrong(format!("the report has no peer {rank}")))?;
             for &f in &plan.wanted {
                 let file = &self.scenario.files[f];
                 let name = output_file_name(rank, &file.name);
@@ -225,26 +230,46 @@ impl Trial {
                             plan.owned.contains(&f) && self.faults.leave_of(Rank(owner as u32 + 1)).is_some()
                         });
                     if !owners_left {
-                        return Err(format!("peer {rank} gave up on {}, though none of its owners left", file.name));
+                        return Err(Wrong(format!("peer {rank} gave up on {}, though none of its owners left", file.name)));
                     }
                 }
                 if present(&name) {
                     expected.push((name, &file.hashes[..]));
                 } else if !peer.left && !gave_up {
-                    return Err(format!("{name} is missing, though peer {rank} neither left nor gave up on {}", file.name));
+                    return Err(Wrong(format!(
+                        "{name} is missing, though peer {rank} neither left nor gave up on {}",
+                        file.name
+                    )));
                 }
             }
         }
-        crate::analysis::verify::check_expected(&expected, out)
+        Ok(crate::analysis::verify::check_expected(&expected, out)?)
+    }
+}
+
+/// What is wrong with a run's outcome, said in words.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Wrong(pub String);
+
+impl From<Mismatch> for Wrong {
+    fn from(mismatch: Mismatch) -> Wrong {
+        Wrong(mismatch.to_string())
+    }
+}
+
+impl From<LogError> for Wrong {
+    fn from(error: LogError) -> Wrong {
+        Wrong(error.to_string())
     }
 }
 
 /// Whether the run's log shows it kept every rule of the protocol (see [`crate::analysis::audit`]).
-fn keeps_the_rules(log: &Path) -> Result<(), String> {
+fn keeps_the_rules(log: &Path) -> Result<(), Wrong> {
     let audit = crate::analysis::audit::audit(&Log::read(log)?);
     match (audit.breaches.first(), audit.not_whole) {
-        (Some(breach), _) => Err(format!("{} broken: run.log {breach}", breach.rule.describe())),
-        (None, Some(why)) => Err(format!("run.log is not whole: {why}")),
+        (Some(breach), _) => Err(Wrong(format!("{} broken: run.log {breach}", breach.rule.describe()))),
+        (None, Some(why)) => Err(Wrong(format!("run.log is not whole: {why}"))),
         (None, None) => Ok(()),
     }
 }
@@ -274,7 +299,7 @@ pub fn run(options: &StressOptions, out: &mut impl Write) -> anyhow::Result<bool
             let report = std::fs::read_to_string(dir.join("report.json")).ok().and_then(|r| serde_json::from_str(&r).ok());
             match trial.judge(&run, &dir.join("out"), report.as_ref()).and_then(|()| keeps_the_rules(&dir.join("run.log"))) {
                 Ok(()) => Outcome::Passed,
-                Err(problem) => Outcome::Wrong(problem),
+                Err(Wrong(problem)) => Outcome::Wrong(problem),
             }
         };
         let verdict = match &outcome {
@@ -340,7 +365,7 @@ fn copy_folder(from: &Path, to: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::settings::RunConfig;
+    use crate::scenario::settings::Settings;
     use crate::tools::run::run_in_process;
 
     /// A real run, in-process, of a flash crowd of 3 peers with `faults`: the trial, its output
@@ -350,11 +375,11 @@ mod tests {
         (trial.scenario, trial.faults, trial.capacities) = (Scenario::flash_crowd(3, 20, 1), faults, None);
         let dir = tempfile::tempdir().unwrap();
         trial.write(dir.path()).unwrap();
-        let config = RunConfig {
+        let config = Settings {
             inputs: dir.path().join("in"),
             out: dir.path().join("out"),
             faults: trial.faults.clone(),
-            ..RunConfig::default()
+            ..Settings::default()
         };
         let ranks = trial.scenario.ranks();
         let (done, outcome) = crossbeam_channel::bounded(1);
@@ -377,27 +402,30 @@ mod tests {
         let out = dir.path().join("out");
         let judge = |code: i32, stderr: &str, report: Option<&Report>| trial.judge(&exited(code, stderr), &out, report);
         assert_eq!(judge(0, "", Some(&report)), Ok(()));
-        assert!(judge(0, "thread 'download' panicked at src/peer/download.rs", Some(&report)).unwrap_err().contains("panicked"));
-        assert_eq!(judge(3, "", Some(&report)).unwrap_err(), "exit code Some(3), though the report says incomplete: false");
-        assert_eq!(judge(0, "", None).unwrap_err(), "exit code Some(0) and no report");
+        assert!(judge(0, "thread 'download' panicked at src/peer/download.rs", Some(&report))
+            .unwrap_err()
+            .0
+            .contains("panicked"));
+        assert_eq!(judge(3, "", Some(&report)).unwrap_err().0, "exit code Some(3), though the report says incomplete: false");
+        assert_eq!(judge(0, "", None).unwrap_err().0, "exit code Some(0) and no report");
 
         let first = out.join("client2_file1");
         let right = std::fs::read_to_string(&first).unwrap();
         std::fs::write(&first, right.replacen(&trial.scenario.files[0].hashes[0].to_string(), "x", 1)).unwrap();
-        assert!(judge(0, "", Some(&report)).unwrap_err().contains("client2_file1: line 1: expected"));
+        assert!(judge(0, "", Some(&report)).unwrap_err().0.contains("client2_file1: line 1: expected"));
         std::fs::remove_file(&first).unwrap();
-        let missing = judge(0, "", Some(&report)).unwrap_err();
+        let missing = judge(0, "", Some(&report)).unwrap_err().0;
         assert_eq!(missing, "client2_file1 is missing, though peer 2 neither left nor gave up on file1");
         // Peer 3 left, but peer 1, the owner, did not: nothing justifies giving up.
         let mut gave_up = report.clone();
         gave_up.peers[1].abandoned = vec!["file1".into()];
         let mut left = trial.clone();
         left.faults.leaves = vec![Leave { peer: Rank(3), at_ms: 0 }];
-        let unfounded = left.judge(&exited(3, ""), &out, Some(&gave_up)).unwrap_err();
+        let unfounded = left.judge(&exited(3, ""), &out, Some(&gave_up)).unwrap_err().0;
         assert_eq!(unfounded, "peer 2 gave up on file1, though none of its owners left");
         std::fs::write(&first, right).unwrap();
         std::fs::write(out.join(".client2_file1.tmp"), "").unwrap();
-        assert!(judge(0, "", Some(&report)).unwrap_err().contains("not a wanted output"));
+        assert!(judge(0, "", Some(&report)).unwrap_err().0.contains("not a wanted output"));
     }
 
     /// Peer 3 leaves at once, often before the tracker answers its request for the file, which

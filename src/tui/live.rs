@@ -5,7 +5,7 @@
 use crate::analysis::collector::Collector;
 use crate::analysis::model::SwarmModel;
 use crate::protocol::events::Feed;
-use crate::record::log::Recorder;
+use crate::record::log::{LogError, Recorder};
 use crate::tui::app::{Command, Ui};
 use crate::tui::keys::Key;
 use crate::tui::terminal::{keys, Screen};
@@ -19,7 +19,7 @@ const FRAME: Duration = Duration::from_millis(50);
 
 pub struct LiveOutcome {
     pub model: Option<SwarmModel>,
-    pub log_failure: Option<String>,
+    pub log_failure: Option<LogError>,
     pub ending: Ending,
 }
 

@@ -241,7 +241,8 @@ pub fn run<R: BufRead>(mut reader: LogReader<R>, name: &str, follow: bool, mut s
 mod tests {
     use super::*;
     use crate::protocol::ids::{ChunkIdx, FileId, Rank};
-    use crate::scenario::header::{FileSpec, RunOptions};
+    use crate::scenario::header::FileSpec;
+    use crate::scenario::settings::Settings;
 
     fn player() -> Player {
         let header = RunHeader {
@@ -249,7 +250,7 @@ mod tests {
             files: vec![FileSpec { name: "a".into(), chunks: 3 }],
             owned: vec![vec![FileId(0)], vec![]],
             wanted: vec![vec![], vec![FileId(0)]],
-            options: RunOptions::default(),
+            options: Settings::default(),
             capacities: vec![],
             faults: Default::default(),
         };

@@ -3,7 +3,8 @@
 use mpitorrent::analysis::model::SwarmModel;
 use mpitorrent::protocol::events::{Event, Member, Request, Role, Stamped};
 use mpitorrent::protocol::ids::{ChunkIdx, FileId, Rank};
-use mpitorrent::scenario::header::{FileSpec, RunHeader, RunOptions};
+use mpitorrent::scenario::header::{FileSpec, RunHeader};
+use mpitorrent::scenario::settings::Settings;
 
 /// Six peers, three files: peer 1 seeds a and b, peer 2 seeds c; the others want some of them.
 pub fn header() -> RunHeader {
@@ -23,7 +24,7 @@ pub fn header() -> RunHeader {
             vec![FileId(1), FileId(0)],
             vec![FileId(2)],
         ],
-        options: RunOptions { chunk_time_ms: 20, ..RunOptions::default() },
+        options: Settings { chunk_time_ms: 20, ..Settings::default() },
         capacities: vec![],
         faults: Default::default(),
     }
@@ -98,7 +99,7 @@ pub fn crowd() -> SwarmModel {
         files: vec![FileSpec { name: "big".into(), chunks: 100 }],
         owned: (0..peers).map(|p| if p == 0 { vec![FileId(0)] } else { vec![] }).collect(),
         wanted: (0..peers).map(|p| if p == 0 { vec![] } else { vec![FileId(0)] }).collect(),
-        options: RunOptions::default(),
+        options: Settings::default(),
         capacities: vec![],
         faults: Default::default(),
     };

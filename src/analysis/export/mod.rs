@@ -62,22 +62,22 @@ pub fn transfers(events: &[Stamped]) -> Vec<Transfer> {
 /// liar, so every kind of transfer is in it.
 #[cfg(test)]
 pub(crate) fn recorded_run() -> crate::record::log::Log {
-    use crate::protocol::strategy::{PieceOrder, Strategy};
+    use crate::protocol::strategy::PieceOrder;
     use crate::scenario::fault::{Corrupt, Faults};
     use crate::scenario::generate::{RandomSpec, Scenario};
-    use crate::scenario::settings::RunConfig;
+    use crate::scenario::settings::{Settings, Strategy};
     use crate::tools::run::run_in_process_with;
     let scenario = Scenario::random(&RandomSpec { peers: 6, files: 2, chunks: 10..=30, owners: 1..=2, wanted: 1..=2 }, 3);
     let dir = tempfile::tempdir().unwrap();
     scenario.write(&dir.path().join("in")).unwrap();
-    let config = RunConfig {
+    let config = Settings {
         inputs: dir.path().join("in"),
         out: dir.path().join("out"),
-        chunk_time: std::time::Duration::from_millis(1),
+        chunk_time_ms: 1,
         upload_slots: 2,
         strategy: Strategy { pieces: PieceOrder::Rarest, end_game: true, ..Strategy::default() },
         faults: Faults { leaves: vec![], corrupt: vec![Corrupt { peer: Rank(1), probability: 0.3 }] },
-        ..RunConfig::default()
+        ..Settings::default()
     };
     let path = dir.path().join("run.log");
     let recorder = crate::record::log::Recorder::create(&path, false).unwrap();

@@ -11,7 +11,7 @@
 //! second member. The thread reacts to whatever arrives (chunk replies and the tracker's swarm
 //! updates interleave), so it never polls.
 
-use crate::protocol::error::RunError;
+use crate::protocol::error::{Breach, RunError};
 use crate::protocol::events::{Event, EventSink};
 use crate::protocol::ids::{ChunkIdx, FileId, Rank};
 use crate::protocol::message::{Endpoint, Message, Received, Sent};
@@ -24,8 +24,8 @@ use crate::protocol::strategy::PieceOrder;
 use crate::protocol::transport::Transport;
 use crate::protocol::IN_FLIGHT;
 use crate::scenario::capacity::Capacity;
-use crate::scenario::output::{output_file_name, write_atomically};
-use crate::scenario::settings::RunConfig;
+use crate::scenario::output::{output_file_name, write_atomically, WriteError};
+use crate::scenario::settings::Settings;
 use fixedbitset::FixedBitSet;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
@@ -51,7 +51,7 @@ const FRUITLESS_UPDATES: u32 = 30;
 pub struct Downloader<'a, T: Transport> {
     pub transport: &'a T,
     pub store: &'a ChunkStore,
-    pub config: &'a RunConfig,
+    pub config: &'a Settings,
     pub catalog: &'a [String],
     /// Every peer's capacity, rank 1 first.
     pub capacities: &'a [Capacity],
@@ -162,7 +162,7 @@ impl<T: Transport> Downloader<'_, T> {
     /// Requests this peer keeps at `uploader` at once. With a chunk time, no more than its upload
     /// slots: more would only wait in its queue while other members sit idle.
     fn per_uploader(&self, uploader: Rank) -> usize {
-        match self.config.chunk_time.is_zero() {
+        match self.config.chunk_time().is_zero() {
             true => self.window(),
             false => self.capacities[uploader.peer_index()].upload_slots as usize,
         }
@@ -268,10 +268,10 @@ impl<T: Transport> Downloader<'_, T> {
         if fetch.abandoned {
             return Ok(Fetched::Abandoned);
         }
-        let hashes = self.store.finish(file).map_err(|e| RunError::Protocol(e.to_string()))?;
+        let hashes = self.store.finish(file).map_err(|e| Breach(e.to_string()))?;
         let name = output_file_name(self.me().0, &self.catalog[file.index()]);
         write_atomically(&self.config.out, &name, &hashes)
-            .map_err(|e| RunError::Output(format!("{}: cannot write: {e}", self.config.out.join(&name).display())))?;
+            .map_err(|source| WriteError { path: self.config.out.join(&name), source })?;
         let received = std::mem::take(&mut fetch.unreported);
         self.transport.send(Rank::TRACKER, &Message::FileComplete { file, received })?;
         Ok(Fetched::Complete)
@@ -453,7 +453,7 @@ impl<T: Transport> Downloader<'_, T> {
     }
 
     fn request_timeout(&self) -> Duration {
-        super::request_timeout(self.config.chunk_time, self.capacities.len() as u32)
+        super::request_timeout(self.config.chunk_time(), self.capacities.len() as u32)
     }
 
     /// An interest came back: the member holds something this peer lacks now (its holding, just
@@ -465,7 +465,7 @@ impl<T: Transport> Downloader<'_, T> {
             if self.expects_late(from) {
                 return Ok(()); // the answer to an interest given up on
             }
-            return Err(RunError::Protocol(format!("rank {from} answered an interest it did not have, or with a chunk")));
+            return Err(RunError::Protocol(Breach(format!("rank {from} answered an interest it did not have, or with a chunk"))));
         };
         let interest = fetch.interests.swap_remove(at);
         if !first_free(self.config) || interest.withdrawn {
@@ -533,7 +533,7 @@ impl<T: Transport> Downloader<'_, T> {
             if self.expects_late(from) {
                 return Ok(()); // too late: the request timed out and went elsewhere
             }
-            return Err(RunError::Protocol(format!("rank {from} answered for chunk {} it was not asked for", asked.0)));
+            return Err(RunError::Protocol(Breach(format!("rank {from} answered for chunk {} it was not asked for", asked.0))));
         };
         fetch.in_flight.swap_remove(at);
         let (chunk, hash) = match sent {
@@ -543,7 +543,7 @@ impl<T: Transport> Downloader<'_, T> {
         if chunk != asked {
             // A super-seeding owner sent another chunk: the one asked for is to ask for again.
             if self.config.strategy.pieces != PieceOrder::Rarest || chunk.index() >= fetch.chunks {
-                return Err(RunError::Protocol(format!("rank {from} sent chunk {} for chunk {}", chunk.0, asked.0)));
+                return Err(RunError::Protocol(Breach(format!("rank {from} sent chunk {} for chunk {}", chunk.0, asked.0))));
             }
             if !fetch.got.contains(asked.index()) && !fetch.in_flight.iter().any(|&(c, _, _)| c == asked) {
                 fetch.retry.push_front(asked);
@@ -566,7 +566,7 @@ impl<T: Transport> Downloader<'_, T> {
                 fetch.fruitless = 0;
                 fetch.unreported.push(Received { chunk, from });
                 self.interests.gained(self.transport, self.store, file)?;
-                if fetch.unreported.len() >= self.config.update_every && fetch.held < fetch.chunks {
+                if fetch.unreported.len() >= self.config.update_every as usize && fetch.held < fetch.chunks {
                     self.update(fetch)?;
                 }
                 return Ok(());
@@ -679,5 +679,5 @@ impl Fetch {
 }
 
 fn unexpected(what: &str, got: Message, from: Rank) -> RunError {
-    RunError::Protocol(format!("expected {what}, got {got:?} from rank {from}"))
+    RunError::Protocol(Breach(format!("expected {what}, got {got:?} from rank {from}")))
 }

@@ -9,7 +9,7 @@ pub mod store;
 pub mod upload;
 pub mod view;
 
-use crate::protocol::error::RunError;
+use crate::protocol::error::{Breach, RunError};
 use crate::protocol::events::{process_cpu_us, Clock, Event, EventSink};
 use crate::protocol::ids::{FileId, Rank};
 use crate::protocol::message::{Endpoint, Message, Registration};
@@ -19,7 +19,7 @@ use crate::protocol::transport::Transport;
 use crate::scenario::fault::instant_after_start;
 use crate::scenario::input::{input_path, read_peer_input, InputError, PeerInput};
 use crate::scenario::output::check_writable;
-use crate::scenario::settings::RunConfig;
+use crate::scenario::settings::Settings;
 use crossbeam_channel::Sender;
 use download::Downloader;
 use forward::Forwarder;
@@ -50,20 +50,20 @@ pub fn patience(chunk_time: Duration, peers: u32) -> Duration {
 
 /// Whether chunks go to the first member with a free upload slot (`--peer-choice first-free`),
 /// which needs a chunk time: without one, every slot is always free.
-pub fn first_free(config: &RunConfig) -> bool {
-    config.strategy.peers == PeerChoice::FirstFree && !config.chunk_time.is_zero()
+pub fn first_free(config: &Settings) -> bool {
+    config.strategy.peers == PeerChoice::FirstFree && !config.chunk_time().is_zero()
 }
 
 /// How long a promised upload slot waits for its named request beyond two chunk times: the
 /// round trip of the answer and the request, with room for a busy machine.
 const PROMISE_SLACK: Duration = Duration::from_millis(5);
 
-pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(), RunError> {
+pub fn run_peer<T: Transport>(transport: Arc<T>, config: &Settings) -> Result<(), RunError> {
     let me = transport.rank();
     let path = input_path(&config.inputs, me.0);
     let shown = path.display().to_string();
     let input = read_peer_input(&path).and_then(|input| {
-        check_writable(&config.out).map_err(|p| InputError::new(config.out.display().to_string(), None, p))?;
+        check_writable(&config.out).map_err(|p| InputError::new(config.out.display().to_string(), None, p.to_string()))?;
         Ok(input)
     });
     // Every peer registers, even with a broken input, so the tracker can stop the whole run.
@@ -79,9 +79,9 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
             (catalog, epoch_us, capacities, faults)
         }
         Message::Abort => return Err(RunError::Aborted),
-        other => return Err(RunError::Protocol(format!("expected the tracker's start, got {other:?}"))),
+        other => return Err(RunError::Protocol(Breach(format!("expected the tracker's start, got {other:?}")))),
     };
-    let input = input.map_err(|e| RunError::Protocol(format!("the tracker started a run despite {e}")))?;
+    let input = input.map_err(|e| RunError::Protocol(Breach(format!("the tracker started a run despite {e}"))))?;
     // The run starts a little after the message (see `start_lead`); a clock behind the
     // tracker's must not hold this peer back longer than that.
     let start = instant_after_start(epoch_us, 0).min(Instant::now() + start_lead(&*transport));
@@ -102,7 +102,8 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
             // slot never idles for a round trip. The chunk is chosen when the transfer starts.
             // (Its uploads of files it downloaded itself get the place too.)
             let slots = capacities[me.peer_index()].upload_slots as usize;
-            let (hold, patience) = (config.chunk_time * 2 + PROMISE_SLACK, patience(config.chunk_time, capacities.len() as u32));
+            let (hold, patience) =
+                (config.chunk_time() * 2 + PROMISE_SLACK, patience(config.chunk_time(), capacities.len() as u32));
             let seed = config.strategy.seed ^ (u64::from(me.0) << 32);
             Interests::gated(slots, usize::from(!super_seeds.is_empty()), hold, patience, seed)
         }
@@ -114,7 +115,7 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
     {
         let (transport, store, events, queue) = (transport.clone(), store.clone(), events.clone(), upload_queue.clone());
         let (interests, requesters) = (interests.clone(), requesters.clone());
-        let (chunk_time, slots) = (config.chunk_time, capacities[me.peer_index()].upload_slots as usize);
+        let (chunk_time, slots) = (config.chunk_time(), capacities[me.peer_index()].upload_slots as usize);
         spawn("upload", finished.clone(), move || {
             let (transport, store, events, queue) = (&*transport, &*store, &*events, &*queue);
             let (interests, requesters) = (&*interests, &*requesters);
@@ -166,7 +167,7 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &RunConfig) -> Result<(
         outcomes.recv().expect("peer threads report how they ended")?;
     }
     // Both threads are done, the upload thread after the tracker's stop: no event is left to come.
-    if config.measure_cpu {
+    if transport.is_own_process() {
         events.emit(Event::CpuUsed { rank: me, micros: process_cpu_us().saturating_sub(cpu_at_start) });
     }
     events.finish()
@@ -188,7 +189,7 @@ fn prepare(catalog: &[String], input: PeerInput) -> Result<(ChunkStore, Vec<File
             .iter()
             .position(|n| n == name)
             .map(|i| FileId(i as u32))
-            .ok_or_else(|| RunError::Protocol(format!("'{name}' is missing from the tracker's catalog")))
+            .ok_or_else(|| RunError::Protocol(Breach(format!("'{name}' is missing from the tracker's catalog"))))
     };
     let owned = input.owned.into_iter().map(|o| Ok((id(&o.name)?, o.hashes))).collect::<Result<Vec<_>, RunError>>()?;
     let wanted = input.wanted.iter().map(|w| id(&w.name)).collect::<Result<Vec<_>, _>>()?;

@@ -11,7 +11,7 @@
 //! never sent and the requester lacks, so its scarce upload puts a new chunk into the swarm each
 //! time, and each chunk leaves it once before any leaves it twice.
 
-use crate::protocol::error::RunError;
+use crate::protocol::error::{Breach, RunError};
 use crate::protocol::events::{Event, EventSink};
 use crate::protocol::ids::{ChunkIdx, FileId, Rank};
 use crate::protocol::message::{Endpoint, Message, Sent};
@@ -148,7 +148,7 @@ impl<T: Transport> Uploader<'_, T> {
                 }
                 Message::Withdraw { file } => self.interests.withdraw(self.transport, self.store, from, file)?,
                 Message::Stop if from == Rank::TRACKER => return Ok(()),
-                other => return Err(RunError::Protocol(format!("upload thread got {other:?} from rank {from}"))),
+                other => return Err(RunError::Protocol(Breach(format!("upload thread got {other:?} from rank {from}")))),
             }
         }
     }

@@ -4,43 +4,47 @@
 pub mod registry;
 pub mod state;
 
-use crate::protocol::error::RunError;
+use crate::protocol::error::{Breach, Refusal, RunError};
 use crate::protocol::events::{process_cpu_us, Clock, Event, EventSink, Feed};
 use crate::protocol::ids::Rank;
 use crate::protocol::message::{Endpoint, Message};
 use crate::protocol::transport::start_lead;
 use crate::protocol::transport::Transport;
-use crate::protocol::IN_FLIGHT;
 use crate::scenario::capacity::{read_capacities, Capacity};
 use crate::scenario::fault::read_faults;
-use crate::scenario::header::RunOptions;
 use crate::scenario::input::check_input_count;
-use crate::scenario::settings::RunConfig;
+use crate::scenario::settings::Settings;
 use crossbeam_channel::Sender;
 use registry::Registry;
 
 /// Runs the tracker until every peer is done and every peer's last events arrived, feeding the
 /// run's header and then its events to `feed`.
-pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender<Feed>) -> Result<(), RunError> {
+/// Rank 0's refusal of its own options, when it has one, is reported like an input error once
+/// every peer registered: every rank then stops cleanly.
+pub fn run_tracker<T: Transport>(
+    transport: &T,
+    settings: &Settings,
+    refusal: Option<Refusal>,
+    feed: Sender<Feed>,
+) -> Result<(), RunError> {
     let peers = transport.size() as usize - 1;
     let mut registry = Registry::new(peers);
     while !registry.is_complete() {
         let envelope = receive(transport, &[Endpoint::Tracker])?;
         match envelope.msg {
             Message::Register(registration) => registry.add(envelope.from, registration).map_err(RunError::Protocol)?,
-            other => return Err(RunError::Protocol(format!("expected a registration, got {other:?}"))),
+            other => return Err(RunError::Protocol(Breach(format!("expected a registration, got {other:?}")))),
         }
     }
-    let upload_slots = config.upload_slots.max(1) as u32;
     let checked = registry.into_tracker().and_then(|tracker| {
-        check_input_count(&config.inputs, peers).map_err(|e| e.to_string())?;
-        let faults = read_faults(&config.faults, config.faults_file.as_deref()).map_err(|e| e.to_string())?;
+        check_input_count(&settings.inputs, peers)?;
+        let faults = read_faults(&settings.faults, settings.faults_file.as_deref())?;
         faults.check(transport.size())?;
-        let capacities = match &config.capacities {
-            Some(path) => read_capacities(path, peers, upload_slots).map_err(|e| e.to_string())?,
-            None => vec![Capacity::uniform(upload_slots); peers],
+        let capacities = match &settings.capacities {
+            Some(path) => read_capacities(path, peers, settings.upload_slots)?,
+            None => vec![Capacity::uniform(settings.upload_slots); peers],
         };
-        config.setup_error.clone().map_or(Ok((tracker, capacities, faults)), Err)
+        refusal.map_or(Ok((tracker, capacities, faults)), |refusal| Err(RunError::Refused(refusal)))
     });
     let (mut tracker, capacities, faults) = match checked {
         Ok(checked) => checked,
@@ -48,18 +52,11 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
             for i in 0..peers {
                 transport.send(Rank::from_peer_index(i), &Message::Abort)?;
             }
-            return Err(RunError::Input(problem));
+            return Err(problem);
         }
     };
 
-    let options = RunOptions {
-        chunk_time_ms: config.chunk_time.as_millis() as u64,
-        update_every: config.update_every as u32,
-        in_flight: IN_FLIGHT as u32,
-        upload_slots,
-        strategy: config.strategy,
-    };
-    let _ = feed.send(Feed::Begin(tracker.header(options, capacities.clone(), faults.clone())));
+    let _ = feed.send(Feed::Begin(Box::new(tracker.header(settings.as_recorded(), capacities.clone(), faults.clone()))));
     let lead = start_lead(transport);
     let clock = Clock::starting_in(lead);
     let events = FeedSink { feed: feed.clone(), clock };
@@ -89,7 +86,7 @@ pub fn run_tracker<T: Transport>(transport: &T, config: &RunConfig, feed: Sender
             }
         }
     }
-    if config.measure_cpu {
+    if transport.is_own_process() {
         events.emit(Event::CpuUsed { rank: Rank::TRACKER, micros: process_cpu_us().saturating_sub(cpu_at_start) });
     }
     Ok(())

@@ -1,10 +1,11 @@
 //! The start of a run: collect every peer's registration, then check the inputs against each
 //! other before anyone downloads. Errors name the file and line at fault.
 
+use crate::protocol::error::{Breach, RunError};
 use crate::protocol::ids::Rank;
 use crate::protocol::message::Registration;
 use crate::protocol::tracker::state::{CatalogFile, Tracker};
-use crate::scenario::input::{OwnedFile, PeerInput};
+use crate::scenario::input::{InputError, OwnedFile, PeerInput};
 use std::collections::BTreeMap;
 
 pub struct Registry {
@@ -16,11 +17,13 @@ impl Registry {
         Registry { registrations: vec![None; peers] }
     }
 
-    pub fn add(&mut self, from: Rank, registration: Registration) -> Result<(), String> {
-        let slot =
-            self.registrations.get_mut(from.peer_index()).ok_or_else(|| format!("registration from unknown rank {from}"))?;
+    pub fn add(&mut self, from: Rank, registration: Registration) -> Result<(), Breach> {
+        let slot = self
+            .registrations
+            .get_mut(from.peer_index())
+            .ok_or_else(|| Breach(format!("registration from unknown rank {from}")))?;
         if slot.replace(registration).is_some() {
-            return Err(format!("rank {from} registered twice"));
+            return Err(Breach(format!("rank {from} registered twice")));
         }
         Ok(())
     }
@@ -31,11 +34,11 @@ impl Registry {
 
     /// Checks all inputs together and builds the tracker, or says what is wrong (the first problem,
     /// in rank order).
-    pub fn into_tracker(self) -> Result<Tracker, String> {
+    pub fn into_tracker(self) -> Result<Tracker, RunError> {
         let mut peers: Vec<(String, PeerInput)> = Vec::with_capacity(self.registrations.len());
         for registration in self.registrations {
-            let Registration { path, input } = registration.ok_or("registration missing")?;
-            peers.push((path, input.map_err(|e| e.to_string())?));
+            let Registration { path, input } = registration.ok_or_else(|| Breach("registration missing".into()))?;
+            peers.push((path, input?));
         }
 
         // name -> the file as first seen, and where
@@ -47,8 +50,8 @@ impl Registry {
                         catalog.insert(&owned.name, (owned, path));
                     }
                     Some(&(first, first_path)) => {
-                        if let Some(difference) = describe_difference(first, first_path, owned) {
-                            return Err(format!("{path}:{difference}"));
+                        if let Some((line, problem)) = describe_difference(first, first_path, owned) {
+                            return Err(InputError::new(path.clone(), Some(line), problem).into());
                         }
                     }
                 }
@@ -56,7 +59,7 @@ impl Registry {
         }
         for (path, input) in &peers {
             if let Some(w) = input.wanted.iter().find(|w| !catalog.contains_key(w.name.as_str())) {
-                return Err(format!("{path}:{}: wants '{}', which no peer owns", w.line, w.name));
+                return Err(InputError::new(path, Some(w.line), format!("wants '{}', which no peer owns", w.name)).into());
             }
         }
 
@@ -94,25 +97,16 @@ fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// How `other` differs from `first` (owned at `first_path`), if it does: the line in `other`'s
-/// input and the problem, as in `12: ...`.
-fn describe_difference(first: &OwnedFile, first_path: &str, other: &OwnedFile) -> Option<String> {
+/// input and the problem.
+fn describe_difference(first: &OwnedFile, first_path: &str, other: &OwnedFile) -> Option<(usize, String)> {
     let name = &other.name;
     if first.hashes.len() != other.hashes.len() {
-        return Some(format!(
-            "{}: file '{name}' has {} chunks here but {} at {first_path}:{}",
-            other.line,
-            other.hashes.len(),
-            first.hashes.len(),
-            first.line
-        ));
+        let (here, there) = (other.hashes.len(), first.hashes.len());
+        return Some((other.line, format!("file '{name}' has {here} chunks here but {there} at {first_path}:{}", first.line)));
     }
     let at = first.hashes.iter().zip(&other.hashes).position(|(a, b)| a != b)?;
-    Some(format!(
-        "{}: chunk {} of '{name}' has a different hash here than at {first_path}:{}",
-        other.hash_lines[at],
-        at + 1,
-        first.hash_lines[at]
-    ))
+    let problem = format!("chunk {} of '{name}' has a different hash here than at {first_path}:{}", at + 1, first.hash_lines[at]);
+    Some((other.hash_lines[at], problem))
 }
 
 #[cfg(test)]
@@ -134,7 +128,7 @@ mod tests {
     }
 
     fn error_of(inputs: &[&str]) -> String {
-        registry(inputs).into_tracker().err().expect("an error")
+        registry(inputs).into_tracker().err().expect("an error").to_string()
     }
 
     #[test]
@@ -178,7 +172,7 @@ mod tests {
         let reg = Registration { path: "in1.txt".into(), input: Ok(PeerInput::default()) };
         registry.add(Rank(1), reg.clone()).unwrap();
         assert!(registry.is_complete());
-        assert_eq!(registry.add(Rank(1), reg.clone()).unwrap_err(), "rank 1 registered twice");
-        assert_eq!(registry.add(Rank(5), reg).unwrap_err(), "registration from unknown rank 5");
+        assert_eq!(registry.add(Rank(1), reg.clone()).unwrap_err().0, "rank 1 registered twice");
+        assert_eq!(registry.add(Rank(5), reg).unwrap_err().0, "registration from unknown rank 5");
     }
 }

@@ -1,14 +1,16 @@
 //! The tracker's bookkeeping, free of any transport: it takes one message and says what to send.
 //! See `INVARIANTS.md` for the rules it keeps.
 
+use crate::protocol::error::Breach;
 use crate::protocol::events::{Event, EventSink, Member, Request, Role};
 use crate::protocol::hash::ChunkHash;
 use crate::protocol::ids::{FileId, Rank};
 use crate::protocol::message::{Holding, Message, Received, Swarm, SwarmMember};
 use crate::scenario::capacity::Capacity;
 use crate::scenario::fault::Faults;
-use crate::scenario::header::{FileSpec, RunHeader, RunOptions};
+use crate::scenario::header::{FileSpec, RunHeader};
 use crate::scenario::input::PeerInput;
+use crate::scenario::settings::Settings;
 use fixedbitset::FixedBitSet;
 use std::collections::BTreeMap;
 
@@ -46,8 +48,8 @@ pub struct Tracker {
 
 pub type Outgoing = Vec<(Rank, Message)>;
 
-fn tracked(files: &mut [TrackedFile], file: FileId) -> Result<&mut TrackedFile, String> {
-    files.get_mut(file.index()).ok_or_else(|| format!("no file with id {}", file.0))
+fn tracked(files: &mut [TrackedFile], file: FileId) -> Result<&mut TrackedFile, Breach> {
+    files.get_mut(file.index()).ok_or_else(|| Breach(format!("no file with id {}", file.0)))
 }
 
 impl Tracker {
@@ -74,7 +76,7 @@ impl Tracker {
     }
 
     /// The scenario as every consumer of the run's events needs it first.
-    pub fn header(&self, options: RunOptions, capacities: Vec<Capacity>, faults: Faults) -> RunHeader {
+    pub fn header(&self, options: Settings, capacities: Vec<Capacity>, faults: Faults) -> RunHeader {
         RunHeader {
             peers: self.peers.len() as u32,
             files: self.files.iter().map(|f| FileSpec { name: f.name.clone(), chunks: f.hashes.len() as u32 }).collect(),
@@ -105,9 +107,9 @@ impl Tracker {
     }
 
     /// Handles one message from a peer. An error means the peer broke the protocol.
-    pub fn handle(&mut self, from: Rank, msg: Message, events: &dyn EventSink) -> Result<Outgoing, String> {
+    pub fn handle(&mut self, from: Rank, msg: Message, events: &dyn EventSink) -> Result<Outgoing, Breach> {
         if !is_peer(from, self.peers.len()) {
-            return Err(format!("message from rank {from}, which is not a peer"));
+            return Err(Breach(format!("message from rank {from}, which is not a peer")));
         }
         if self.peers[from.peer_index()].left {
             return Ok(vec![]); // its download thread may not have seen the leave time yet
@@ -153,13 +155,13 @@ impl Tracker {
             Message::BadSource { file, from: suspect } => {
                 tracked(&mut self.files, file)?;
                 if !is_peer(suspect, self.peers.len()) {
-                    return Err(format!("peer {from} reported rank {suspect}, which is not a peer"));
+                    return Err(Breach(format!("peer {from} reported rank {suspect}, which is not a peer")));
                 }
                 self.peers[suspect.peer_index()].suspect = true;
                 events.emit(Event::SourceReported { reporter: from, suspect });
                 (Request::BadSource, vec![])
             }
-            other => return Err(format!("unexpected message from peer {from}: {other:?}")),
+            other => return Err(Breach(format!("unexpected message from peer {from}: {other:?}"))),
         };
         events.emit(Event::TrackerRequest { peer: from, request, replies: out.len() as u32 });
         if matches!(request, Request::PeerDone | Request::Leave) && self.all_done() {
@@ -170,24 +172,24 @@ impl Tracker {
     }
 
     /// `peer` is done, having got everything or left.
-    fn finish(&mut self, peer: Rank) -> Result<(), String> {
+    fn finish(&mut self, peer: Rank) -> Result<(), Breach> {
         if std::mem::replace(&mut self.peers[peer.peer_index()].done, true) {
-            return Err(format!("peer {peer} said it was done twice"));
+            return Err(Breach(format!("peer {peer} said it was done twice")));
         }
         Ok(())
     }
 
     /// Takes note of chunks `peer` received: it holds them now, and their sources were busy.
-    fn record(&mut self, peer: Rank, file: FileId, received: &[Received]) -> Result<(), String> {
+    fn record(&mut self, peer: Rank, file: FileId, received: &[Received]) -> Result<(), Breach> {
         let tracked = tracked(&mut self.files, file)?;
         let chunks = tracked.hashes.len();
         let holding = tracked
             .members
             .get_mut(&peer)
-            .ok_or_else(|| format!("peer {peer} reported chunks of '{}' without asking for it", tracked.name))?;
+            .ok_or_else(|| Breach(format!("peer {peer} reported chunks of '{}' without asking for it", tracked.name)))?;
         for r in received {
             if r.chunk.index() >= chunks || !is_peer(r.from, self.peers.len()) {
-                return Err(format!("peer {peer} reported an impossible chunk {:?}", r));
+                return Err(Breach(format!("peer {peer} reported an impossible chunk {:?}", r)));
             }
             if let Holding::Some(bits) = holding {
                 bits.insert(r.chunk.index());
@@ -287,7 +289,7 @@ mod tests {
     fn the_header_describes_the_scenario() {
         let capacities = vec![Capacity::uniform(2); 4];
         let header =
-            tracker().header(RunOptions { chunk_time_ms: 5, ..RunOptions::default() }, capacities.clone(), Faults::default());
+            tracker().header(Settings { chunk_time_ms: 5, ..Settings::default() }, capacities.clone(), Faults::default());
         assert_eq!(header.capacities, capacities);
         assert_eq!(header.peers, 4);
         assert_eq!(header.files, [FileSpec { name: "a".into(), chunks: 3 }]);
@@ -415,15 +417,17 @@ mod tests {
     fn protocol_breaches_are_errors() {
         let mut tracker = tracker();
         let err = |t: &mut Tracker, from, msg| t.handle(Rank(from), msg, &NoEvents).unwrap_err();
-        assert!(err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![], queue: 0 }).contains("without asking"));
-        assert!(err(&mut tracker, 3, Message::FileRequest { file: FileId(7) }).contains("no file with id 7"));
-        assert!(err(&mut tracker, 9, Message::FileRequest { file: FileId(0) }).contains("not a peer"));
+        assert!(err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![], queue: 0 })
+            .0
+            .contains("without asking"));
+        assert!(err(&mut tracker, 3, Message::FileRequest { file: FileId(7) }).0.contains("no file with id 7"));
+        assert!(err(&mut tracker, 9, Message::FileRequest { file: FileId(0) }).0.contains("not a peer"));
         handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
-        assert!(
-            err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![got(5, 1)], queue: 0 }).contains("impossible")
-        );
-        assert!(err(&mut tracker, 3, Message::Stop).contains("unexpected"));
+        assert!(err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![got(5, 1)], queue: 0 })
+            .0
+            .contains("impossible"));
+        assert!(err(&mut tracker, 3, Message::Stop).0.contains("unexpected"));
         handle(&mut tracker, 1, Message::PeerDone);
-        assert!(err(&mut tracker, 1, Message::PeerDone).contains("twice"));
+        assert!(err(&mut tracker, 1, Message::PeerDone).0.contains("twice"));
     }
 }

@@ -1,0 +1,237 @@
+//! The command line: every subcommand's arguments, as clap reads them.
+
+use crate::protocol::strategy::{PeerChoice, PieceOrder};
+use crate::scenario::input::Invalid;
+use crate::scenario::settings::Settings;
+use clap::{Args, Parser, Subcommand};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+
+/// The BitTorrent protocol simulated on MPI: rank 0 is the tracker, every other rank a peer.
+///
+/// Run it under mpirun: `mpirun -np N mpitorrent`. Peer R reads in<R>.txt and writes
+/// client<R>_<file> for every file it wants.
+#[derive(Parser)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// A run under mpirun: its settings, and what rank 0 does with it.
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub settings: Settings,
+    /// Write a JSON summary of the run here
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Record the run's events to this file (JSON lines), for `mpitorrent replay`
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Overwrite the --record file if it exists
+    #[arg(long, requires = "record")]
+    pub force: bool,
+    /// Show the swarm live in a dashboard on rank 0's terminal (headless if there is none)
+    #[arg(long)]
+    pub tui: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Write a random scenario (in1.txt ... in<N>.txt) into a folder
+    Gen(GenArgs),
+    /// Replay a log written with --record in the dashboard, or print its summary
+    Replay(ReplayArgs),
+    /// Run the canonical scenarios under mpirun and print how close each comes to the lower
+    /// bound, its fairness, overhead and speed, and the raw MPI request and reply rate
+    Bench(BenchArgs),
+    /// Check a run's outputs against its inputs: every wanted file of every peer, hash by hash
+    Verify(VerifyArgs),
+    /// The report's figures, computed from a log alone
+    Stats(StatsArgs),
+    /// Write a recorded run as a trace for Perfetto or chrome://tracing, or a log for ShiViz
+    Export(ExportArgs),
+    /// Run many random scenarios under mpirun, with random strategies, chunk times, capacities,
+    /// leaves and corruption, and check that none hangs and every output is right
+    Stress(StressArgs),
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The log, written with --record
+    pub log: PathBuf,
+    #[arg(long, value_enum)]
+    pub format: crate::analysis::export::Format,
+    /// Write here instead of to standard output
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct StressArgs {
+    /// Runs to make
+    #[arg(long, default_value_t = 500)]
+    pub runs: u64,
+    /// Seed of the first run; run i draws everything from seed + i
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Ranks of the largest run, the tracker included
+    #[arg(long, default_value_t = 33, value_parser = clap::value_parser!(u32).range(3..))]
+    pub max_ranks: u32,
+    /// Seconds after which a run is stopped and counted as a hang
+    #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
+    /// Folder where failing runs are kept, each with its inputs, command and output
+    #[arg(long, default_value = "stress-failures")]
+    pub keep: PathBuf,
+}
+
+#[derive(Args)]
+pub struct StatsArgs {
+    /// The log, written with --record
+    pub log: PathBuf,
+    /// Print the report as JSON, as --report writes it
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// Folder holding in<R>.txt
+    #[arg(long, default_value = ".")]
+    pub inputs: PathBuf,
+    /// Folder holding the run's client<R>_<file>
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+    /// The run's log (--record): also check the protocol's rules and how the load was spread
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Flash crowd sizes: peers, the seed included
+    #[arg(long, value_delimiter = ',', default_values_t = [8, 16, 32, 64])]
+    pub peers: Vec<usize>,
+    /// Flash crowd file sizes, in chunks
+    #[arg(long, value_delimiter = ',', default_values_t = [100, 1000])]
+    pub chunks: Vec<usize>,
+    /// Piece orders to run each scenario with
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [PieceOrder::Sequential, PieceOrder::Random, PieceOrder::Rarest])]
+    pub orders: Vec<PieceOrder>,
+    /// Peer choices to run each scenario and piece order with
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [PeerChoice::Busyness, PeerChoice::FirstFree])]
+    pub peer_choices: Vec<PeerChoice>,
+    /// Peers of the random multi-file swarm (0: none)
+    #[arg(long, default_value_t = 32)]
+    pub swarm_peers: usize,
+    /// Chunk time of the runs measured in rounds
+    #[arg(long, default_value_t = 10, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk_time: u64,
+    /// Seconds after which a run is stopped and shown as timed out
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Measure the raw MPI request and reply rate for this long, as one rank of an mpirun
+    #[arg(long, hide = true, value_name = "MS")]
+    pub round_trips_ms: Option<u64>,
+    /// With --round-trips-ms: through this project's transport and a peer's two threads
+    #[arg(long, hide = true, requires = "round_trips_ms")]
+    pub through_transport: bool,
+}
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// The log
+    pub log: PathBuf,
+    /// Print the replayed run's summary instead of showing it
+    #[arg(long)]
+    pub headless: bool,
+    /// Keep reading the log as it grows (a run still being recorded)
+    #[arg(long, conflicts_with = "headless")]
+    pub follow: bool,
+    /// Write the JSON summary of the replayed run here (with --headless)
+    #[arg(long, requires = "headless")]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct GenArgs {
+    #[command(subcommand)]
+    pub shape: Shape,
+}
+
+/// The shapes of scenario `gen` writes.
+#[derive(Subcommand)]
+pub enum Shape {
+    /// One seed owns one file; every other peer wants it
+    FlashCrowd {
+        #[command(flatten)]
+        common: GenCommon,
+        /// Peers, the seed included (the run needs one more rank, for the tracker)
+        #[arg(long)]
+        peers: usize,
+        /// Chunks of the file
+        #[arg(long, default_value_t = 100)]
+        chunks: usize,
+    },
+    /// Files, owners and wanters drawn at random within the given ranges
+    Random(RandomArgs),
+    /// The size and shape of the classic assignment's tests: 3 to 6 peers, up to 7 files of 30
+    /// to 100 chunks, one or two owners each, one to three files wanted per peer
+    Classic {
+        #[command(flatten)]
+        common: GenCommon,
+    },
+}
+
+#[derive(Args)]
+pub struct GenCommon {
+    /// Folder to write into (must be new or empty)
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seed of the random choices: the same arguments give the same scenario
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Also write capacities.txt, each peer's upload slots drawn from N or MIN..MAX
+    #[arg(long, value_parser = parse_range, value_name = "RANGE")]
+    pub upload_slots: Option<RangeInclusive<usize>>,
+    /// Also write capacities.txt, each peer's download limit drawn from N or MIN..MAX
+    #[arg(long, value_parser = parse_range, value_name = "RANGE")]
+    pub download_limit: Option<RangeInclusive<usize>>,
+}
+
+#[derive(Args)]
+pub struct RandomArgs {
+    #[command(flatten)]
+    pub common: GenCommon,
+    /// Peers (the run needs one more rank, for the tracker)
+    #[arg(long)]
+    pub peers: usize,
+    /// Files in the scenario, named file1, file2, ...
+    #[arg(long)]
+    pub files: usize,
+    /// Chunks per file: N or MIN..MAX
+    #[arg(long, value_parser = parse_range, default_value = "100")]
+    pub chunks: RangeInclusive<usize>,
+    /// Owners per file: N or MIN..MAX
+    #[arg(long, value_parser = parse_range, default_value = "1")]
+    pub owners: RangeInclusive<usize>,
+    /// Files each peer wants: N or MIN..MAX
+    #[arg(long, value_parser = parse_range, default_value = "1")]
+    pub wanted: RangeInclusive<usize>,
+}
+
+pub fn parse_range(text: &str) -> Result<RangeInclusive<usize>, Invalid> {
+    let number = |t: &str| t.trim().parse::<usize>().map_err(|_| Invalid(format!("'{t}' is not a whole number")));
+    let (low, high) = match text.split_once("..") {
+        Some((low, high)) => (number(low)?, number(high)?),
+        None => (number(text)?, number(text)?),
+    };
+    if low > high {
+        return Err(Invalid(format!("{low} is more than {high}")));
+    }
+    Ok(low..=high)
+}

@@ -1,0 +1,75 @@
+//! The commands that check runs: `verify` one run, `stress` many random ones, `bench` the
+//! canonical scenarios against their bound.
+
+use crate::analysis::audit::audit;
+use crate::analysis::verify::{table, verify_outputs};
+use crate::cli::{BenchArgs, StressArgs, VerifyArgs};
+use crate::commands::logs::read_log;
+use crate::commands::{passed, Error, Outcome};
+use crate::scenario::input::Invalid;
+use crate::tools::bench::{round_trips, BenchOptions};
+use crate::tools::stress::StressOptions;
+use anyhow::Context;
+use std::time::Duration;
+
+/// Prints a verdict per output, and with a log the protocol's rules and the load's spread.
+pub fn verify(args: &VerifyArgs) -> Result<Outcome, Error> {
+    let log = args.log.as_deref().map(|path| read_log(path, "verify")).transpose()?;
+    let checks = verify_outputs(&args.inputs, &args.out)?;
+    print!("{}", table(&checks));
+    let outputs_ok = checks.iter().all(|c| c.verdict.is_ok());
+    let Some(log) = log else { return Ok(passed(outputs_ok)) };
+    let audit = audit(&log);
+    print!("\n{}", audit.table());
+    Ok(passed(outputs_ok && audit.breaches.is_empty()))
+}
+
+pub fn stress(args: &StressArgs) -> Result<Outcome, Error> {
+    let options = StressOptions {
+        runs: args.runs,
+        seed: args.seed,
+        max_ranks: args.max_ranks,
+        limit: Duration::from_secs(args.limit),
+        keep: args.keep.clone(),
+        program: this_program()?,
+    };
+    Ok(passed(crate::tools::stress::run(&options, &mut std::io::stdout().lock())?))
+}
+
+pub fn bench(args: &BenchArgs) -> Result<Outcome, Error> {
+    if let Some(ms) = args.round_trips_ms {
+        let duration = Duration::from_millis(ms);
+        let measured = match args.through_transport {
+            true => round_trips::measure_through_transport(duration),
+            false => round_trips::measure(duration),
+        };
+        if let Some(measured) = measured {
+            println!("{}", serde_json::to_string(&measured).expect("a measure is JSON"));
+        }
+        return Ok(Outcome::Done);
+    }
+    if args.peers.iter().any(|&n| n < 2) {
+        return Err(Invalid("--peers: a flash crowd needs a seed and at least one other peer".into()).into());
+    }
+    if args.chunks.contains(&0) {
+        return Err(Invalid("--chunks: a file needs at least one chunk".into()).into());
+    }
+    let options = BenchOptions {
+        peers: args.peers.clone(),
+        chunks: args.chunks.clone(),
+        orders: args.orders.clone(),
+        choices: args.peer_choices.clone(),
+        swarm_peers: args.swarm_peers,
+        chunk_time_ms: args.chunk_time,
+        timeout: Duration::from_secs(args.timeout),
+        round_trip_time: Duration::from_secs(2),
+        program: this_program()?,
+    };
+    crate::tools::bench::run(&options, &mut std::io::stdout().lock())?;
+    Ok(Outcome::Done)
+}
+
+/// This executable, which the campaigns run under mpirun.
+fn this_program() -> Result<std::path::PathBuf, Error> {
+    Ok(std::env::current_exe().context("finding this executable")?)
+}
