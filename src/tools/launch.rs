@@ -1,15 +1,52 @@
 //! Starting a program under `mpirun` and measuring it: wall time, and the CPU time of mpirun and
 //! every rank. Used by `mpitorrent bench` and `stress`, the cargo benchmarks and the integration
-//! tests.
+//! tests; [`run_in_folder`] is the one way `bench` and `stress` run a trial.
 
+use crate::analysis::report::Report;
+use crate::scenario::settings::Settings;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The arguments of a run in a folder of its own: inputs in `in/`, outputs to `out/`, the
-/// report to `report.json`; the callers of [`launch`] read them from there.
-pub const RUN_IN_FOLDER: [&str; 6] = ["--inputs", "in", "--out", "out", "--report", "report.json"];
+/// A trial's log, in its folder, when it is recorded.
+pub const LOG: &str = "run.log";
+/// A trial's report, in its folder.
+const REPORT: &str = "report.json";
+
+/// A trial that ran: how it ended, and the report it wrote, if it wrote one that reads.
+pub struct Trialled {
+    pub launched: Launched,
+    pub report: Option<Report>,
+}
+
+/// The arguments of a trial: `settings`, whose folders and files are relative to the trial's
+/// folder, the report to [`REPORT`], and with `record` the log to [`LOG`].
+pub fn trial_args(settings: &Settings, record: bool) -> Vec<String> {
+    let mut args = settings.to_args();
+    args.extend(["--report".into(), REPORT.into()]);
+    if record {
+        args.extend(["--record".into(), LOG.into()]);
+    }
+    args
+}
+
+/// Runs `program` in `dir` under mpirun with `ranks` ranks and [`trial_args`], stopped after
+/// `limit`, and reads its report back.
+pub fn run_in_folder(
+    program: &Path,
+    dir: &Path,
+    ranks: u32,
+    settings: &Settings,
+    record: bool,
+    limit: Duration,
+) -> std::io::Result<Trialled> {
+    let args = trial_args(settings, record);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let launched = launch(dir, ranks, program, &args, limit)?;
+    let report = std::fs::read_to_string(dir.join(REPORT)).ok().and_then(|text| serde_json::from_str(&text).ok());
+    Ok(Trialled { launched, report })
+}
 
 pub struct Launched {
     /// The exit code; `None` if killed by a signal.

@@ -22,9 +22,9 @@ use crate::scenario::capacity::{capacities_text, Capacity};
 use crate::scenario::fault::{Corrupt, Faults, Leave};
 use crate::scenario::generate::{random_capacities, RandomSpec, Scenario};
 use crate::scenario::output::output_file_name;
-use crate::scenario::settings::option_name;
 use crate::scenario::settings::Strategy;
-use crate::tools::launch::{launch, Launched};
+use crate::scenario::settings::{option_name, Settings};
+use crate::tools::launch::{run_in_folder, trial_args, Launched, Trialled, LOG};
 use anyhow::Context;
 use clap::ValueEnum;
 use rand::rngs::SmallRng;
@@ -48,17 +48,15 @@ pub struct StressOptions {
     pub program: PathBuf,
 }
 
-/// One random run: its scenario and every option it is run with.
+/// One random run: its scenario, its settings (folders and files relative to the run's folder),
+/// and the capacity and faults files it is given.
 #[derive(Clone, Debug)]
 pub struct Trial {
     pub seed: u64,
     /// How the scenario was drawn, for the run's description.
     pub shape: String,
     pub scenario: Scenario,
-    pub strategy: Strategy,
-    pub chunk_time_ms: u64,
-    pub update_every: u32,
-    pub upload_slots: u32,
+    pub settings: Settings,
     pub capacities: Option<Vec<Capacity>>,
     pub faults: Faults,
 }
@@ -115,63 +113,35 @@ impl Trial {
                 .map(|p| Corrupt { peer: Rank(p as u32), probability: rng.gen_range(1..=10) as f64 / 20.0 })
                 .collect();
         }
-        Trial {
-            seed,
-            shape,
-            scenario,
-            strategy,
+        let settings = Settings {
+            inputs: "in".into(),
+            out: "out".into(),
             chunk_time_ms,
             update_every: rng.gen_range(1..=30),
             upload_slots: rng.gen_range(1..=3),
-            capacities,
-            faults,
-        }
+            strategy,
+            capacities: capacities.as_ref().map(|_| CAPACITIES.into()),
+            faults_file: (!faults.is_empty()).then(|| FAULTS.into()),
+            ..Settings::default()
+        };
+        Trial { seed, shape, scenario, settings, capacities, faults }
     }
 
     /// Writes the run's folder: `in/`, and `faults.txt` and `capacities.txt` when it has them.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         self.scenario.write(&dir.join("in"))?;
         if !self.faults.is_empty() {
-            std::fs::write(dir.join("faults.txt"), self.faults.text())?;
+            std::fs::write(dir.join(FAULTS), self.faults.text())?;
         }
         if let Some(capacities) = &self.capacities {
-            std::fs::write(dir.join("capacities.txt"), capacities_text(capacities))?;
+            std::fs::write(dir.join(CAPACITIES), capacities_text(capacities))?;
         }
         Ok(())
     }
 
     /// The run's arguments, relative to its folder.
     pub fn args(&self) -> Vec<String> {
-        let mut args: Vec<String> = crate::tools::launch::RUN_IN_FOLDER.map(String::from).into();
-        args.extend(
-            [
-                "--record",
-                "run.log",
-                "--piece-order",
-                &option_name(&self.strategy.pieces),
-                "--peer-choice",
-                &option_name(&self.strategy.peers),
-                "--seed",
-                &self.seed.to_string(),
-                "--chunk-time",
-                &self.chunk_time_ms.to_string(),
-                "--update-every",
-                &self.update_every.to_string(),
-                "--upload-slots",
-                &self.upload_slots.to_string(),
-            ]
-            .map(String::from),
-        );
-        if self.strategy.end_game {
-            args.push("--end-game".into());
-        }
-        if !self.faults.is_empty() {
-            args.extend(["--faults".into(), "faults.txt".into()]);
-        }
-        if self.capacities.is_some() {
-            args.extend(["--capacities".into(), "capacities.txt".into()]);
-        }
-        args
+        trial_args(&self.settings, true)
     }
 
     /// One line: size, shape, strategy, chunk time and faults.
@@ -180,10 +150,10 @@ impl Trial {
             "{} ranks, {}, {}/{}{}, chunk time {} ms",
             self.scenario.ranks(),
             self.shape,
-            option_name(&self.strategy.pieces),
-            option_name(&self.strategy.peers),
-            if self.strategy.end_game { "+end-game" } else { "" },
-            self.chunk_time_ms
+            option_name(&self.settings.strategy.pieces),
+            option_name(&self.settings.strategy.peers),
+            if self.settings.strategy.end_game { "+end-game" } else { "" },
+            self.settings.chunk_time_ms
         );
         if !self.faults.leaves.is_empty() {
             let leaves: Vec<String> = self.faults.leaves.iter().map(|l| format!("{}@{}", l.peer, l.at_ms)).collect();
@@ -247,6 +217,10 @@ impl Trial {
     }
 }
 
+/// The capacity and faults files of a run, in its folder.
+const CAPACITIES: &str = "capacities.txt";
+const FAULTS: &str = "faults.txt";
+
 /// What is wrong with a run's outcome, said in words.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -290,14 +264,13 @@ pub fn run(options: &StressOptions, out: &mut impl Write) -> anyhow::Result<bool
         let trial = Trial::draw(options.seed.wrapping_add(i), options.max_ranks);
         let dir = work.path().join(format!("seed-{}", trial.seed));
         trial.write(&dir).with_context(|| format!("writing {}", dir.display()))?;
-        let args = trial.args();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let run = launch(&dir, trial.scenario.ranks(), &options.program, &args, options.limit).context("starting mpirun")?;
+        let Trialled { launched: run, report } =
+            run_in_folder(&options.program, &dir, trial.scenario.ranks(), &trial.settings, true, options.limit)
+                .context("starting mpirun")?;
         let outcome = if run.timed_out {
             Outcome::Hang
         } else {
-            let report = std::fs::read_to_string(dir.join("report.json")).ok().and_then(|r| serde_json::from_str(&r).ok());
-            match trial.judge(&run, &dir.join("out"), report.as_ref()).and_then(|()| keeps_the_rules(&dir.join("run.log"))) {
+            match trial.judge(&run, &dir.join("out"), report.as_ref()).and_then(|()| keeps_the_rules(&dir.join(LOG))) {
                 Ok(()) => Outcome::Passed,
                 Err(Wrong(problem)) => Outcome::Wrong(problem),
             }
@@ -365,7 +338,6 @@ fn copy_folder(from: &Path, to: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::settings::Settings;
     use crate::tools::run::run_in_process;
 
     /// A real run, in-process, of a flash crowd of 3 peers with `faults`: the trial, its output
@@ -445,12 +417,12 @@ mod tests {
         assert!(trials.iter().all(|t| (2..=12).contains(&t.scenario.ranks())));
         assert!(trials.iter().all(|t| t.faults.check(t.scenario.ranks()).is_ok()));
         assert!(trials.iter().any(|t| !t.faults.leaves.is_empty()) && trials.iter().any(|t| !t.faults.corrupt.is_empty()));
-        assert!(trials.iter().any(|t| t.capacities.is_some()) && trials.iter().any(|t| t.chunk_time_ms == 0));
+        assert!(trials.iter().any(|t| t.capacities.is_some()) && trials.iter().any(|t| t.settings.chunk_time_ms == 0));
         for order in PieceOrder::value_variants() {
-            assert!(trials.iter().any(|t| t.strategy.pieces == *order), "{order:?} is drawn");
+            assert!(trials.iter().any(|t| t.settings.strategy.pieces == *order), "{order:?} is drawn");
         }
         for choice in PeerChoice::value_variants() {
-            assert!(trials.iter().any(|t| t.strategy.peers == *choice), "{choice:?} is drawn");
+            assert!(trials.iter().any(|t| t.settings.strategy.peers == *choice), "{choice:?} is drawn");
         }
     }
 }

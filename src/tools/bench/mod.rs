@@ -11,8 +11,9 @@ pub mod round_trips;
 use crate::analysis::report::Report;
 use crate::protocol::strategy::{PeerChoice, PieceOrder};
 use crate::scenario::generate::{RandomSpec, Scenario};
-use crate::scenario::settings::option_name;
+use crate::scenario::settings::{option_name, Settings, Strategy};
 use crate::tools::launch;
+use crate::tools::launch::Trialled;
 use anyhow::{bail, Context};
 use round_trips::{RoundTrips, WINDOW};
 use std::io::Write;
@@ -126,21 +127,19 @@ fn run_once(
     let dir = work.join("run");
     let _ = std::fs::remove_dir_all(&dir);
     scenario.write(&dir.join("in")).context("writing the scenario")?;
-    let chunk_time = chunk_time_ms.to_string();
-    let (order, choice) = (option_name(&order), option_name(&choice));
-    let mut args = launch::RUN_IN_FOLDER.to_vec();
-    args.extend(["--chunk-time", &chunk_time, "--piece-order", &order, "--peer-choice", &choice]);
-    let run = launch::launch(&dir, scenario.ranks(), &options.program, &args, options.timeout).context("starting mpirun")?;
+    let strategy = Strategy { pieces: order, peers: choice, ..Strategy::default() };
+    let settings = Settings { inputs: "in".into(), out: "out".into(), chunk_time_ms, strategy, ..Settings::default() };
+    let Trialled { launched: run, report } =
+        launch::run_in_folder(&options.program, &dir, scenario.ranks(), &settings, false, options.timeout)
+            .context("starting mpirun")?;
     if run.timed_out {
         return Ok(Outcome::TimedOut);
     }
     if !run.success() {
-        bail!("a run failed ({} ranks, {order}): {}", scenario.ranks(), run.stderr.trim());
+        bail!("a run failed ({} ranks, {}): {}", scenario.ranks(), option_name(&order), run.stderr.trim());
     }
-    crate::analysis::verify::check_expected(&scenario.expected_outputs(), &dir.join("out"))
-        .map_err(|p| anyhow::anyhow!("wrong output: {p}"))?;
-    let report = std::fs::read_to_string(dir.join("report.json")).context("reading the run's report")?;
-    Ok(Outcome::Done(Box::new(serde_json::from_str(&report).context("parsing the run's report")?)))
+    crate::analysis::verify::check_expected(&scenario.expected_outputs(), &dir.join("out")).context("wrong output")?;
+    Ok(Outcome::Done(Box::new(report.context("reading the run's report")?)))
 }
 
 /// The request and reply rate with `ranks` ranks: raw MPI, or `through_transport`.
