@@ -53,8 +53,7 @@ pub trait Transport: Send + Sync + 'static {
 /// How far ahead of the tracker's start message the run's start lies: as long as a rank may take
 /// to notice a message, and 5 ms for a busy machine. Every peer then has the message before the
 /// run begins, and all begin together, so a makespan measures the swarm rather than how late a
-/// dozing rank noticed the start (a 64-peer crowd's first requests had spread over 20 ms, two
-/// rounds at 10 ms a chunk).
+/// dozing rank noticed the start.
 pub fn start_lead(transport: &impl Transport) -> Duration {
     match transport.notice_within() {
         pause if pause.is_zero() => pause,

@@ -34,9 +34,8 @@ use std::time::{Duration, Instant};
 
 /// Pauses at least this many times the shortest are cut short when this rank sends: 1 ms with no
 /// chunk time, where a reply may follow within microseconds. With a chunk time of 8 to 40 ms that
-/// is the longest pause: a receiver woken at every send, before any reply can have come, polls
-/// for nothing (with a 1 ms shortest pause, waking at pauses of 1 ms took 308-328 µs of CPU a
-/// chunk against 280-285 at 5 ms; 16 peers, k = 1000, 10 ms a chunk, two runs each).
+/// is the longest pause: a receiver woken at every send, before any reply can have come, would
+/// poll for nothing (docs/performance.md, "Figures behind the constants").
 const DOZE: u32 = 5;
 /// The most messages taken from MPI before they go in the inboxes, so that a stream of them is
 /// not held back.
@@ -54,19 +53,13 @@ pub struct Pauses {
 /// How far apart a rank's receiver looks for messages.
 ///
 /// The longest pause: a quarter of a chunk time, kept within 2 to 20 ms, so an idle rank looks at
-/// least four times a round for chunk times of 8 to 80 ms. With no chunk time there are no rounds
-/// to keep: 20 ms. Why: with 20 ms always, a downloader that had waited many rounds for its first
-/// chunk had gone quiet, and could notice the answer promising it a slot two rounds late at 10 ms
-/// a chunk, the slot idle meanwhile (64 peers, k = 100, two batches of 8 alternating runs: medians
-/// 1.10 and 1.10 times the bound against 1.11 and 1.13, the worst run 1.12 against 1.16).
+/// least four times a round for chunk times of 8 to 80 ms and notices a promised slot in time.
+/// With no chunk time there are no rounds to keep: 20 ms.
 ///
 /// The shortest, how often a busy rank looks: a twentieth of a chunk time, kept within 0.2 to 2
 /// ms. A message then waits a fortieth of a chunk time on average, which the slots first-free
-/// promises half a chunk time ahead, and the requests queued at uploaders, hide. It takes about a
-/// quarter less CPU than 0.2 ms whatever the chunk time, for the same makespans (16 peers, k =
-/// 100, 10 ms a chunk, first-free, five alternating runs: 355-363 µs of CPU a chunk against
-/// 486-496, medians 1.049 and 1.048 times the bound); a tenth of a chunk time took about half the
-/// CPU but made the swarm slower (median 1.059 against 1.048, in another five-run trial).
+/// promises half a chunk time ahead, and the requests queued at uploaders, hide. The figures that
+/// chose both are in docs/performance.md, "Figures behind the constants".
 pub fn pauses(chunk_time: Duration) -> Pauses {
     let within = |d: Duration, low: u64, high: u64| d.clamp(Duration::from_micros(low), Duration::from_micros(high));
     match chunk_time.is_zero() {

@@ -1,6 +1,6 @@
 //! The dashboard's drawing: a pure function of the state model, the viewer's state and the mode
-//! (live or replay). Tables are built for every row and cut by ratatui to what fits; a frame
-//! of 128 peers takes well under a millisecond (`cargo bench --bench dashboard`).
+//! (live or replay). Tables are built for every row and cut by ratatui to what fits, which keeps
+//! a frame cheap (`cargo bench --bench dashboard` measures it).
 
 use crate::analysis::efficiency::{lower_bound, Efficiency};
 use crate::analysis::model::{SwarmModel, HISTORY_BUCKET_US};

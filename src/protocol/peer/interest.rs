@@ -241,9 +241,7 @@ impl Interests {
     /// it asked (at random among equals), meant to spread slots over the peers with least to pass
     /// on yet; but those that have waited their patience go before the rest, oldest first, so
     /// that none normally waits out its requester's deadline (a requester that left never
-    /// withdraws its interests, and each answered one holds a slot for a while). (64 peers, 100
-    /// chunks, 10 ms a chunk: medians of 8 runs 1.11 to 1.12 times the bound against 1.13 to 1.14
-    /// oldest first, 1.16 at random.)
+    /// withdraws its interests, and each answered one holds a slot for a while).
     fn answer_where<T: Transport>(
         &self,
         transport: &T,
@@ -253,8 +251,8 @@ impl Interests {
     ) -> Result<(), RunError> {
         let answered: Vec<Parked> = {
             let mut parked = self.parked.lock().expect("interests");
-            // Most calls find every slot taken: then no interest is looked at (with 64 peers,
-            // looking at each had taken a third of the upload thread's time).
+            // Most calls find every slot taken: then no interest is looked at, which in large
+            // swarms is most of the upload thread's work.
             if !self.slot_free() {
                 return Ok(());
             }
