@@ -1,3 +1,5 @@
+//! The mpitorrent binary: reads the command line and runs the command it names.
+
 use clap::Parser;
 use mpitorrent::cli::{Cli, Command};
 use mpitorrent::commands::{checks, exit, gen, logs, run};

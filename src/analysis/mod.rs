@@ -1,5 +1,4 @@
-//! What a run's events say: the state model, the report and its efficiency figures, the audit of
-//! the protocol's rules, the check of outputs, and exports for other viewers.
+//! What a run's events say: the model, the report, the audit of its rules, checks and exports.
 
 pub mod audit;
 pub mod collector;

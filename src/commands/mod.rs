@@ -1,5 +1,4 @@
-//! The commands: each returns what came of it or why it failed, and [`exit`] turns either into
-//! the documented exit code.
+//! The commands: each returns an [`Outcome`] or an [`Error`], and [`exit`] maps both to a code.
 
 pub mod checks;
 pub mod gen;

@@ -1,5 +1,4 @@
-//! The protocol: ids, hashes, messages, strategies, events, and the tracker's and peers' logic,
-//! behind the [`transport::Transport`] trait; free of MPI and of any user interface.
+//! The protocol: ids, hashes, messages, events, the tracker and the peers, free of MPI and UI.
 
 pub mod error;
 pub mod events;

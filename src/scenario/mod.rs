@@ -1,5 +1,4 @@
-//! The files a run reads and writes: peers' inputs and outputs, capacities, faults, generated
-//! scenarios, a run's settings and the header that describes it.
+//! The files a run reads and writes, its settings, and the header that describes it.
 
 pub mod capacity;
 pub mod fault;

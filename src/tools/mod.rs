@@ -1,5 +1,4 @@
-//! Running ranks and whole swarms: one rank under mpirun, a swarm in-process, and the benchmark
-//! and stress campaigns that launch mpirun themselves.
+//! Running ranks and swarms: one rank, a swarm in-process, and the bench and stress campaigns.
 
 pub mod bench;
 pub mod launch;

@@ -1,5 +1,4 @@
-//! The dashboard: a pure drawing ([`view`]) of the state model and of the viewer's own state
-//! ([`app`]), shown live on rank 0 ([`live`]) or over a recorded log ([`replay`]).
+//! The dashboard: a pure drawing ([`view`]) of the model and the viewer's state ([`app`]).
 
 pub mod app;
 pub mod keys;

@@ -1,7 +1,7 @@
 //! `mpitorrent bench`: the canonical scenarios run under mpirun, one table of how close each comes
 //! to the lower bound, how fairly it spreads the uploads, what it costs in messages, and how fast
-//! it moves chunks; then the raw MPI request and reply rate, the same through our transport and
-//! threads, and our chunk rate beside them.
+//! it moves chunks; then the raw MPI request and reply rate, the same through mpitorrent's
+//! transport and threads, and its chunk rate beside them.
 //!
 //! Each run is a separate `mpirun` of this same executable, on a scenario written to a temporary
 //! folder; its outputs are checked hash by hash and its `--report` read back.
@@ -85,15 +85,15 @@ pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
             }
         }
     }
-    writeln!(out, "\nAt --chunk-time 0 (rarest first, flash crowd of the largest k): our chunks per second against the raw MPI")?;
+    writeln!(out, "\nAt --chunk-time 0 (rarest first, flash crowd of the largest k): mpitorrent's chunks per second against the raw MPI")?;
     writeln!(
         out,
         "request and reply rate with as many ranks ({WINDOW} requests out per rank, random partners), and against the"
     )?;
-    writeln!(out, "same exchange through our transport and a peer's two threads, with no protocol.\n")?;
+    writeln!(out, "same exchange through mpitorrent's transport and a peer's two threads, with no protocol.\n")?;
     writeln!(
         out,
-        "| ranks | raw MPI round trips/s | through our threads | mpitorrent chunks/s | fraction of raw | fraction of through our threads |"
+        "| ranks | raw MPI round trips/s | through its threads | mpitorrent chunks/s | fraction of raw | fraction of through its threads |"
     )?;
     writeln!(out, "|---|---|---|---|---|---|")?;
     let k = options.chunks.iter().copied().max().unwrap_or(1000);
