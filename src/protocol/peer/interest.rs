@@ -137,7 +137,7 @@ impl Interests {
             return Ok(());
         }
         drop(parked);
-        answer(transport, store, from, file)
+        Ok(transport.send(from, &answer(store, file))?)
     }
 
     /// Takes a free slot for `from`, if slots are counted; whether it may be answered.
@@ -211,15 +211,18 @@ impl Interests {
             slots.promised.retain(|&(_, _, until)| until > now);
             slots.hold
         };
-        self.answer_where(transport, store, None, |p| store.offers(p.file, &p.held))?;
+        for (to, answer) in self.answer_where(store, None, |p| store.offers(p.file, &p.held)) {
+            transport.send(to, &answer)?;
+        }
         let parked = !self.parked.lock().expect("interests").is_empty();
         let promised = slots.lock().expect("slots").promised.iter().map(|&(_, _, until)| until).min();
         Ok(promised.into_iter().chain(parked.then_some(now + hold)).min())
     }
 
-    /// After this peer gained a chunk of `file`: answers the interests it can serve now.
-    pub fn gained<T: Transport>(&self, transport: &T, store: &ChunkStore, file: FileId) -> Result<(), RunError> {
-        self.answer_where(transport, store, Some(file), |p| store.offers(file, &p.held))
+    /// After this peer gained a chunk of `file`: the answers to the interests it can serve now,
+    /// to send (the download thread's machine sends nothing itself).
+    pub fn gained(&self, store: &ChunkStore, file: FileId) -> Vec<(Rank, Message)> {
+        self.answer_where(store, Some(file), |p| store.offers(file, &p.held))
     }
 
     /// `from` needs nothing more of `file`: answers its parked interests in it now, without a
@@ -233,28 +236,23 @@ impl Interests {
             *parked = rest;
             mine
         };
-        answered.into_iter().try_for_each(|p| answer(transport, store, p.from, p.file))
+        answered.into_iter().try_for_each(|p| Ok(transport.send(p.from, &answer(store, p.file))?))
     }
 
-    /// Answers the parked interests (in `file`, or any) that are `ready`, each while a slot can
-    /// be promised. With slots counted, a slot goes to the requester that held fewest chunks when
-    /// it asked (at random among equals), meant to spread slots over the peers with least to pass
-    /// on yet; but those that have waited their patience go before the rest, oldest first, so
-    /// that none normally waits out its requester's deadline (a requester that left never
-    /// withdraws its interests, and each answered one holds a slot for a while).
-    fn answer_where<T: Transport>(
-        &self,
-        transport: &T,
-        store: &ChunkStore,
-        file: Option<FileId>,
-        ready: impl Fn(&Parked) -> bool,
-    ) -> Result<(), RunError> {
+    /// The answers, to send, to the parked interests (in `file`, or any) that are `ready`, each
+    /// taken out while a slot can be promised. With slots counted, a slot goes to the requester
+    /// that held fewest chunks when it asked (at random among equals), meant to spread slots over
+    /// the peers with least to pass on yet; but those that have waited their patience go before
+    /// the rest, oldest first, so that none normally waits out its requester's deadline (a
+    /// requester that left never withdraws its interests, and each answered one holds a slot for
+    /// a while).
+    fn answer_where(&self, store: &ChunkStore, file: Option<FileId>, ready: impl Fn(&Parked) -> bool) -> Vec<(Rank, Message)> {
         let answered: Vec<Parked> = {
             let mut parked = self.parked.lock().expect("interests");
             // Most calls find every slot taken: then no interest is looked at, which in large
             // swarms is most of the upload thread's work.
             if !self.slot_free() {
-                return Ok(());
+                return Vec::new();
             }
             let first = self.precedence();
             let mut order: Vec<usize> =
@@ -273,7 +271,7 @@ impl Interests {
             promised.sort_unstable_by(|a, b| b.cmp(a));
             promised.into_iter().map(|at| parked.remove(at)).collect()
         };
-        answered.into_iter().try_for_each(|p| answer(transport, store, p.from, p.file))
+        answered.into_iter().map(|p| (p.from, answer(store, p.file))).collect()
     }
 
     #[cfg(test)]
@@ -282,10 +280,9 @@ impl Interests {
     }
 }
 
-fn answer<T: Transport>(transport: &T, store: &ChunkStore, to: Rank, file: FileId) -> Result<(), RunError> {
-    let holding = store.holding(file);
-    transport.send(to, &Message::ChunkReply { file, asked: None, sent: None, holding })?;
-    Ok(())
+/// The answer to an interest in `file`: this peer's holding, and no chunk.
+fn answer(store: &ChunkStore, file: FileId) -> Message {
+    Message::ChunkReply { file, asked: None, sent: None, holding: store.holding(file) }
 }
 
 #[cfg(test)]
@@ -329,7 +326,9 @@ mod tests {
 
         // Chunk 0 is useful to rank 3 only.
         store.accept(FileId(0), ChunkIdx(0), hashes[0], || ()).unwrap();
-        interests.gained(&me, &store, FileId(0)).unwrap();
+        for (to, answer) in interests.gained(&store, FileId(0)) {
+            me.send(to, &answer).unwrap();
+        }
         let reply = b.recv(Endpoint::Download, Some(Duration::from_secs(5))).unwrap().unwrap();
         let Message::ChunkReply { asked: None, sent: None, holding: Holding::Some(bits), .. } = reply.msg else {
             panic!("{reply:?}")

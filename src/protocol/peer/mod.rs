@@ -2,9 +2,11 @@
 //! thread until the tracker says stop.
 
 pub mod download;
+pub mod fetch;
 pub mod forward;
 pub mod interest;
 pub mod order;
+pub mod seeds;
 pub mod store;
 pub mod upload;
 pub mod view;
@@ -16,16 +18,19 @@ use crate::protocol::message::{Endpoint, Message, Registration};
 use crate::protocol::strategy::{PeerChoice, PieceOrder};
 use crate::protocol::transport::start_lead;
 use crate::protocol::transport::Transport;
+use crate::scenario::capacity::Capacity;
 use crate::scenario::fault::instant_after_start;
 use crate::scenario::input::{input_path, read_peer_input, InputError, PeerInput};
 use crate::scenario::output::check_writable;
 use crate::scenario::settings::Settings;
 use crossbeam_channel::Sender;
 use download::Downloader;
+use fetch::Peer;
 use forward::Forwarder;
 use interest::{Interests, Requesters};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
+use seeds::Seeds;
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,9 +46,8 @@ pub fn request_timeout(chunk_time: Duration, peers: u32) -> Duration {
 
 /// How long an uploader lets a request wait before it goes first: its requester's timeout less
 /// a chunk time for each other peer's request ahead of it, and 0.2 s for the messages' trips.
-/// Any earlier gives up least-sent-first wherever requests queue long: at half the timeout the
-/// sequential order ran 15% slower on a 16-peer flash crowd, at a chunk time per peer 2 to 3
-/// times slower.
+/// Any earlier gives up least-sent-first wherever requests queue long (docs/performance.md,
+/// "Figures behind the constants").
 pub fn patience(chunk_time: Duration, peers: u32) -> Duration {
     request_timeout(chunk_time, peers) - chunk_time * peers - Duration::from_millis(200)
 }
@@ -60,117 +64,170 @@ const PROMISE_SLACK: Duration = Duration::from_millis(5);
 
 pub fn run_peer<T: Transport>(transport: Arc<T>, config: &Settings) -> Result<(), RunError> {
     let me = transport.rank();
-    let path = input_path(&config.inputs, me.0);
-    let shown = path.display().to_string();
-    let input = read_peer_input(&path).and_then(|input| {
-        check_writable(&config.out).map_err(|p| InputError::new(config.out.display().to_string(), None, p.to_string()))?;
-        Ok(input)
-    });
-    // Every peer registers, even with a broken input, so the tracker can stop the whole run.
-    let registration = Message::Register(Registration { path: shown, input });
-    transport.send(Rank::TRACKER, &registration)?;
-    let Message::Register(Registration { input, .. }) = registration else { unreachable!("built above") };
-
-    let envelope = transport.recv(Endpoint::Download, None)?.expect("no timeout was set");
+    let input = register(&*transport, config)?;
+    let start = await_start(&*transport)?;
     // MPI's start-up and the wait for the start are not the run's work.
     let cpu_at_start = process_cpu_us();
-    let (catalog, epoch_us, capacities, faults) = match envelope.msg {
-        Message::Start { catalog, epoch_us, capacities, faults } if capacities.len() + 1 == transport.size() as usize => {
-            (catalog, epoch_us, capacities, faults)
-        }
-        Message::Abort => return Err(RunError::Aborted),
-        other => return Err(RunError::Protocol(Breach(format!("expected the tracker's start, got {other:?}")))),
-    };
     let input = input.map_err(|e| RunError::Protocol(Breach(format!("the tracker started a run despite {e}"))))?;
-    // The run starts a little after the message (see `start_lead`); a clock behind the
-    // tracker's must not hold this peer back longer than that.
-    let start = instant_after_start(epoch_us, 0).min(Instant::now() + start_lead(&*transport));
-    let (store, owned, wanted) = prepare(&catalog, input)?;
+    let (store, owned, wanted) = prepare(&start.catalog, input)?;
+    let seeds = Seeds::new(config.strategy.seed, me);
     let super_seeds = if config.strategy.pieces == PieceOrder::Rarest { owned } else { Vec::new() };
-
-    let store = Arc::new(store);
-    let leave_at = faults.leave_of(me).map(|at_ms| instant_after_start(epoch_us, at_ms));
-    let corrupt = faults.corruption_of(me).map(|p| (p, SmallRng::seed_from_u64(config.strategy.seed ^ u64::from(me.0))));
-    let events = Arc::new(Forwarder::start(transport.clone(), Clock::since(epoch_us)));
-    let upload_queue = Arc::new(AtomicU32::new(0));
-    // First-free with a chunk time: an interest waits for a free upload slot too (see `interest`).
-    let interests = Arc::new(match first_free(config) {
-        false => Interests::default(),
-        true => {
-            // An owner super-seeding puts a new chunk into the swarm with every upload, on every
-            // schedule's critical path: one named request waits ready for its next slot, so the
-            // slot never idles for a round trip. The chunk is chosen when the transfer starts.
-            // (Its uploads of files it downloaded itself get the place too.)
-            let slots = capacities[me.peer_index()].upload_slots as usize;
-            let (hold, patience) =
-                (config.chunk_time() * 2 + PROMISE_SLACK, patience(config.chunk_time(), capacities.len() as u32));
-            let seed = config.strategy.seed ^ (u64::from(me.0) << 32);
-            Interests::gated(slots, usize::from(!super_seeds.is_empty()), hold, patience, seed)
-        }
+    let shared = Arc::new(Shared {
+        store,
+        events: Forwarder::start(transport.clone(), Clock::since(start.epoch_us)),
+        upload_queue: AtomicU32::new(0),
+        interests: parked_interests(config, &start.capacities, me, !super_seeds.is_empty(), seeds),
+        requesters: Requesters::default(),
+        start,
     });
-    let requesters = Arc::new(Requesters::default());
     // Each thread reports here when it ends; the first error ends the peer at once, without
     // waiting for the other thread, which may be waiting for a message that will never come.
     let (finished, outcomes) = crossbeam_channel::bounded(2);
     {
-        let (transport, store, events, queue) = (transport.clone(), store.clone(), events.clone(), upload_queue.clone());
-        let (interests, requesters) = (interests.clone(), requesters.clone());
-        let (chunk_time, slots) = (config.chunk_time(), capacities[me.peer_index()].upload_slots as usize);
-        spawn("upload", finished.clone(), move || {
-            let (transport, store, events, queue) = (&*transport, &*store, &*events, &*queue);
-            let (interests, requesters) = (&*interests, &*requesters);
-            let uploader = Uploader {
-                transport,
-                store,
-                chunk_time,
-                slots,
-                events,
-                queue,
-                interests,
-                requesters,
-                super_seeds,
-                leave_at,
-                corrupt,
-            };
-            uploader.serve()
-        });
+        let (transport, shared, chunk_time) = (transport.clone(), shared.clone(), config.chunk_time());
+        spawn("upload", finished.clone(), move || upload(&*transport, &shared, chunk_time, super_seeds, seeds));
     }
     {
-        let (transport, config, events) = (transport.clone(), config.clone(), events.clone());
-        spawn("download", finished, move || {
-            let downloader = Downloader {
-                transport: &*transport,
-                store: &store,
-                config: &config,
-                catalog: &catalog,
-                capacities: &capacities,
-                events: &*events,
-                upload_queue: &upload_queue,
-                interests: &interests,
-                requesters: &requesters,
-                leave_at,
-                silent: Default::default(),
-                interests_sent: Default::default(),
-                withdrawals_sent: Default::default(),
-            };
-            // Everything is ready by then, so that all peers' first requests go out together.
-            std::thread::sleep(start.saturating_duration_since(Instant::now()));
-            transport.expect_messages();
-            // A peer that leaves says so from its upload thread, which leaves even when done.
-            if !downloader.run(&wanted)? {
-                transport.send(Rank::TRACKER, &Message::PeerDone)?;
-            }
-            Ok(())
-        });
+        let (transport, shared, config) = (transport.clone(), shared.clone(), config.clone());
+        spawn("download", finished, move || download(&*transport, &shared, &config, seeds, &wanted));
     }
     for _ in 0..2 {
         outcomes.recv().expect("peer threads report how they ended")?;
     }
     // Both threads are done, the upload thread after the tracker's stop: no event is left to come.
     if transport.is_own_process() {
-        events.emit(Event::CpuUsed { rank: me, micros: process_cpu_us().saturating_sub(cpu_at_start) });
+        shared.events.emit(Event::CpuUsed { rank: me, micros: process_cpu_us().saturating_sub(cpu_at_start) });
     }
-    events.finish()
+    shared.events.finish()
+}
+
+/// What the tracker's start tells a peer.
+struct Start {
+    catalog: Vec<String>,
+    /// The run's start, in microseconds since the Unix epoch.
+    epoch_us: u64,
+    /// Every peer's capacity, rank 1 first.
+    capacities: Vec<Capacity>,
+    /// When this peer begins: a little after the message (see `start_lead`).
+    begin: Instant,
+    /// When it leaves the run (`--leave`).
+    leave_at: Option<Instant>,
+    /// How often its uploads carry a wrong hash (`--corrupt`).
+    corruption: Option<f64>,
+}
+
+/// What a peer's upload and download threads share.
+struct Shared {
+    start: Start,
+    store: ChunkStore,
+    events: Forwarder,
+    upload_queue: AtomicU32,
+    interests: Interests,
+    requesters: Requesters,
+}
+
+/// Reads this peer's input and registers it with the tracker, even a broken one, so the tracker
+/// can stop the whole run; the input, or what is wrong with it.
+fn register<T: Transport>(transport: &T, config: &Settings) -> Result<Result<PeerInput, InputError>, RunError> {
+    let path = input_path(&config.inputs, transport.rank().0);
+    let input = read_peer_input(&path).and_then(|input| {
+        check_writable(&config.out).map_err(|p| InputError::new(config.out.display().to_string(), None, p.to_string()))?;
+        Ok(input)
+    });
+    let registration = Message::Register(Registration { path: path.display().to_string(), input });
+    transport.send(Rank::TRACKER, &registration)?;
+    let Message::Register(Registration { input, .. }) = registration else { unreachable!("built above") };
+    Ok(input)
+}
+
+/// Waits for the tracker's start, once every peer registered (or for its abort).
+fn await_start<T: Transport>(transport: &T) -> Result<Start, RunError> {
+    let envelope = transport.recv(Endpoint::Download, None)?.expect("no timeout was set");
+    match envelope.msg {
+        Message::Start { catalog, epoch_us, capacities, faults } if capacities.len() + 1 == transport.size() as usize => {
+            let me = transport.rank();
+            // The run starts a little after the message (see `start_lead`); a clock behind the
+            // tracker's must not hold this peer back longer than that.
+            let begin = instant_after_start(epoch_us, 0).min(Instant::now() + start_lead(transport));
+            let leave_at = faults.leave_of(me).map(|at_ms| instant_after_start(epoch_us, at_ms));
+            Ok(Start { catalog, epoch_us, capacities, begin, leave_at, corruption: faults.corruption_of(me) })
+        }
+        Message::Abort => Err(RunError::Aborted),
+        other => Err(RunError::Protocol(Breach(format!("expected the tracker's start, got {other:?}")))),
+    }
+}
+
+/// The interests parked at this peer's upload thread. With first-free and a chunk time, each
+/// waits for a free upload slot too (see `interest`).
+fn parked_interests(config: &Settings, capacities: &[Capacity], me: Rank, super_seeding: bool, seeds: Seeds) -> Interests {
+    if !first_free(config) {
+        return Interests::default();
+    }
+    // An owner super-seeding puts a new chunk into the swarm with every upload, on every
+    // schedule's critical path: one named request waits ready for its next slot, so the slot
+    // never idles for a round trip. The chunk is chosen when the transfer starts. (Its uploads
+    // of files it downloaded itself get the place too.)
+    let slots = capacities[me.peer_index()].upload_slots as usize;
+    let (hold, patience) = (config.chunk_time() * 2 + PROMISE_SLACK, patience(config.chunk_time(), capacities.len() as u32));
+    Interests::gated(slots, usize::from(super_seeding), hold, patience, seeds.slots())
+}
+
+/// The upload thread: serves chunks until the tracker's stop.
+fn upload<T: Transport>(
+    transport: &T,
+    shared: &Shared,
+    chunk_time: Duration,
+    super_seeds: Vec<FileId>,
+    seeds: Seeds,
+) -> Result<(), RunError> {
+    let me = transport.rank();
+    let uploader = Uploader {
+        transport,
+        store: &shared.store,
+        chunk_time,
+        slots: shared.start.capacities[me.peer_index()].upload_slots as usize,
+        events: &shared.events,
+        queue: &shared.upload_queue,
+        interests: &shared.interests,
+        requesters: &shared.requesters,
+        super_seeds,
+        leave_at: shared.start.leave_at,
+        corrupt: shared.start.corruption.map(|p| (p, SmallRng::seed_from_u64(seeds.corruption()))),
+    };
+    uploader.serve()
+}
+
+/// The download thread: from the run's start, fetches the wanted files, then says this peer is
+/// done.
+fn download<T: Transport>(
+    transport: &T,
+    shared: &Shared,
+    config: &Settings,
+    seeds: Seeds,
+    wanted: &[FileId],
+) -> Result<(), RunError> {
+    let start = &shared.start;
+    let peer = Peer {
+        me: transport.rank(),
+        config,
+        capacities: &start.capacities,
+        store: &shared.store,
+        events: &shared.events,
+        upload_queue: &shared.upload_queue,
+        interests: &shared.interests,
+        requesters: &shared.requesters,
+        leave_at: start.leave_at,
+        seeds,
+    };
+    let downloader = Downloader { transport, peer, catalog: &start.catalog };
+    // Everything is ready by then, so that all peers' first requests go out together.
+    std::thread::sleep(start.begin.saturating_duration_since(Instant::now()));
+    transport.expect_messages();
+    // A peer that leaves says so from its upload thread, which leaves even when done.
+    if !downloader.run(wanted)? {
+        transport.send(Rank::TRACKER, &Message::PeerDone)?;
+    }
+    Ok(())
 }
 
 fn spawn(name: &str, finished: Sender<Result<(), RunError>>, work: impl FnOnce() -> Result<(), RunError> + Send + 'static) {

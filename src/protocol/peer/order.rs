@@ -6,6 +6,7 @@ use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use std::collections::VecDeque;
 
+#[derive(Default)]
 pub struct ChunkOrder {
     /// Chunks never asked for, the next one first.
     remaining: VecDeque<ChunkIdx>,

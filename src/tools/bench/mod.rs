@@ -85,7 +85,10 @@ pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
             }
         }
     }
-    writeln!(out, "\nAt --chunk-time 0 (rarest first, flash crowd of the largest k): mpitorrent's chunks per second against the raw MPI")?;
+    writeln!(
+        out,
+        "\nAt --chunk-time 0 (rarest first, flash crowd of the largest k): mpitorrent's chunks per second against the raw MPI"
+    )?;
     writeln!(
         out,
         "request and reply rate with as many ranks ({WINDOW} requests out per rank, random partners), and against the"
