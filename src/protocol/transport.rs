@@ -9,8 +9,8 @@ use std::time::Duration;
 pub enum TransportError {
     #[error("rank {0} is gone")]
     Gone(Rank),
-    #[error("undecodable message from rank {from} (tag {tag}): {reason}")]
-    Garbled { from: Rank, tag: i32, reason: String },
+    #[error("undecodable message from rank {from} (tag {tag}): {source}")]
+    Garbled { from: Rank, tag: i32, source: postcard::Error },
     #[error("message of {0} bytes is too large for one MPI send")]
     TooLarge(usize),
     #[error("send after the transport was closed")]

@@ -65,8 +65,7 @@ impl Transport for LocalTransport {
             None => Ok(None),
             Some(Post::Abort) => Err(TransportError::Aborted),
             Some(Post::Message(from, bytes)) => {
-                let msg =
-                    Message::decode(&bytes).map_err(|e| TransportError::Garbled { from, tag: -1, reason: e.to_string() })?;
+                let msg = Message::decode(&bytes).map_err(|e| TransportError::Garbled { from, tag: -1, source: e })?;
                 Ok(Some(Envelope { from, msg }))
             }
         }

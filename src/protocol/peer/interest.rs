@@ -1,4 +1,4 @@
-//! Interests parked at a peer: requests for "any chunk I lack" from peers to which it has nothing
+//! Interests parked at a peer: requests for any chunk the requester lacks, from peers to which it has nothing
 //! to offer yet. Each is answered, with the peer's holding and no chunk, as soon as the peer holds
 //! something the requester lacks, so a new holder is asked at once, without anyone polling. The
 //! answer carries no chunk, so it costs no upload slot; the requester then asks for a chunk by name.
