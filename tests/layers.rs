@@ -35,11 +35,27 @@ fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
     }
 }
 
-/// A file's text before its tests, without its `//` comments (doc links count: they are uses).
+/// A file's code without its tests and its `//` comments (doc links count: they are uses). A
+/// test item starts at a `#[cfg(test)]` at the start of a line and ends with its first line
+/// that ends in `;`, or at the next `}` that starts a line; a file named `tests.rs` is all tests.
 fn code(path: &Path) -> String {
+    if path.file_name().is_some_and(|n| n == "tests.rs") {
+        return String::new();
+    }
     let text = std::fs::read_to_string(path).unwrap();
-    let before_tests = text.split("\n#[cfg(test)]").next().unwrap();
-    before_tests.lines().filter(|l| !l.trim_start().starts_with("// ")).collect::<Vec<_>>().join("\n")
+    let (mut kept, mut lines) = (Vec::new(), text.lines());
+    while let Some(line) = lines.next() {
+        if line == "#[cfg(test)]" {
+            for item in lines.by_ref() {
+                if item == "}" || (!item.starts_with('#') && item.ends_with(';') && !item.starts_with(' ')) {
+                    break;
+                }
+            }
+        } else if !line.trim_start().starts_with("// ") {
+            kept.push(line);
+        }
+    }
+    kept.join("\n")
 }
 
 /// `layer::module` of a path below `src/`, or the layer alone for its `mod.rs`.
@@ -166,4 +182,10 @@ fn the_checks_see_uses_and_layers() {
     assert_eq!(module_of(Path::new("protocol/peer/download.rs")), "protocol::peer");
     assert_eq!(module_of(Path::new("protocol/mod.rs")), "protocol");
     assert!(rank("tools") > rank("analysis") && rank("analysis") > rank("protocol"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.rs");
+    let text = "use crate::a::b;\n#[cfg(test)]\nmod tests;\nuse crate::c::d;\n#[cfg(test)]\nmod t {\n    use crate::e::f;\n}\nuse crate::g::h;\n";
+    std::fs::write(&file, text).unwrap();
+    let seen = uses(&code(&file));
+    assert_eq!(seen, ["a::b", "c::d", "g::h"].map(String::from).into_iter().collect(), "tests are left out, the rest kept");
 }

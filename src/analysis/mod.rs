@@ -1,4 +1,4 @@
-//! What a run's events say: the model, the report, the audit of its rules, checks and exports.
+//! What a run's events say: the model and its collector, the report, the audit, checks, exports.
 
 pub mod audit;
 pub mod collector;

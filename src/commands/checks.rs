@@ -4,8 +4,8 @@
 use crate::analysis::audit::audit;
 use crate::analysis::verify::{table, verify_outputs};
 use crate::cli::{BenchArgs, StressArgs, VerifyArgs};
-use crate::commands::logs::read_log;
 use crate::commands::{passed, Error, Outcome};
+use crate::record::log::Log;
 use crate::scenario::input::Invalid;
 use crate::tools::bench::{round_trips, BenchOptions};
 use crate::tools::stress::StressOptions;
@@ -14,11 +14,14 @@ use std::time::Duration;
 
 /// Prints a verdict per output, and with a log the protocol's rules and the load's spread.
 pub fn verify(args: &VerifyArgs) -> Result<Outcome, Error> {
-    let log = args.log.as_deref().map(|path| read_log(path, "verify")).transpose()?;
+    let log = args.log.as_deref().map(Log::read).transpose()?;
     let checks = verify_outputs(&args.inputs, &args.out)?;
     print!("{}", table(&checks));
     let outputs_ok = checks.iter().all(|c| c.verdict.is_ok());
     let Some(log) = log else { return Ok(passed(outputs_ok)) };
+    if let Some(damage) = &log.damage {
+        eprintln!("mpitorrent verify: warning: {damage}");
+    }
     let audit = audit(&log);
     print!("\n{}", audit.table());
     Ok(passed(outputs_ok && audit.breaches.is_empty()))

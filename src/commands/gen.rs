@@ -50,6 +50,10 @@ pub fn generate(args: &GenArgs) -> Result<Outcome, Error> {
     if std::fs::read_dir(out).map(|d| d.count()).unwrap_or(0) > 0 {
         return refuse(format!("{}: folder is not empty; choose a new one", out.display()));
     }
+    let nonzero = |r: &Option<RangeInclusive<usize>>| r.as_ref().is_none_or(|r| *r.start() >= 1);
+    if !(nonzero(&common.upload_slots) && nonzero(&common.download_limit)) {
+        return refuse("capacities are at least 1".into());
+    }
     scenario.write(out).map_err(|source| WriteError { path: out.clone(), source })?;
     let mut run = format!("mpirun -np {} mpitorrent --inputs {}", scenario.ranks(), out.display());
     if let Some(file) = write_capacities(common, scenario.peers.len())? {
@@ -59,15 +63,11 @@ pub fn generate(args: &GenArgs) -> Result<Outcome, Error> {
     Ok(Outcome::Done)
 }
 
-/// Writes the capacity file that `--upload-slots` and `--download-limit` ask for, if they do;
-/// its path.
+/// Writes the capacity file that `--upload-slots` and `--download-limit` ask for, if they do
+/// (each at least 1, as checked before anything is written); its path.
 fn write_capacities(common: &GenCommon, peers: usize) -> Result<Option<String>, Error> {
     if common.upload_slots.is_none() && common.download_limit.is_none() {
         return Ok(None);
-    }
-    let nonzero = |r: &Option<RangeInclusive<usize>>| r.as_ref().is_none_or(|r| *r.start() >= 1);
-    if !(nonzero(&common.upload_slots) && nonzero(&common.download_limit)) {
-        return Err(Invalid("capacities are at least 1".into()).into());
     }
     let to_u32 = |r: &RangeInclusive<usize>| *r.start() as u32..=*r.end() as u32;
     let upload = common.upload_slots.as_ref().map_or(1..=1, to_u32);

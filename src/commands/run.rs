@@ -21,8 +21,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// The run's exit code, said before MPI_Finalize: mpirun may end a rank that finalizes once
-/// another rank has exited with an error.
+/// The run's exit code, mapped by [`exit`] like every command's but before MPI_Finalize, which
+/// is why this one returns the code rather than its outcome: mpirun may end a rank that
+/// finalizes once another rank has exited with an error, before it has said why.
 pub fn run(args: &RunArgs) -> ExitCode {
     let Some((universe, threading)) = mpi::initialize_with_threading(Threading::Multiple) else {
         return exit("", Err(anyhow::anyhow!("MPI could not be initialized").into()));

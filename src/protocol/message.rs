@@ -199,8 +199,8 @@ pub enum Message {
         holding: Holding,
     },
     // download thread -> upload thread
-    /// A request for `chunk`, or, with `None`, an interest: "answer when you hold something I
-    /// lack". `held` is what the requester holds or has on its way: what it wants from no one else
+    /// A request for `chunk`, or, with `None`, an interest: to be answered once the uploader
+    /// holds something the requester lacks. `held` is what the requester holds or has on its way: what it wants from no one else
     /// (left empty in a named request unless the piece order is rarest-first, where an owner
     /// may send another chunk than the one named).
     ChunkRequest {

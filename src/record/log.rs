@@ -4,6 +4,7 @@
 
 use crate::protocol::events::Stamped;
 use crate::scenario::header::RunHeader;
+use crate::scenario::input::Invalid;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -55,8 +56,6 @@ pub fn schema() -> String {
     serde_json::to_string_pretty(&schema).expect("a schema serializes") + "\n"
 }
 
-/// Writes a log as the run goes: what came is flushed when the feed pauses, at most every
-/// [`FLUSH_EVERY`], so another program can follow the log without a write per event.
 /// A log that cannot be written or read; `path` is as the user named it.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
@@ -73,8 +72,14 @@ pub enum LogError {
     /// Its first line is no header this program can read, or there is none.
     #[error("{path}{}: {problem}", .line.map_or(String::new(), |l| format!(":{l}")))]
     Header { path: String, line: Option<usize>, problem: String },
+    #[error("{path}:1: damaged log header: {source}")]
+    Damaged { path: String, source: serde_json::Error },
+    #[error("{path}:1: damaged log header: {source}")]
+    Inconsistent { path: String, source: Invalid },
 }
 
+/// Writes a log as the run goes: what came is flushed when the feed pauses, at most every
+/// [`FLUSH_EVERY`], so another program can follow the log without a write per event.
 pub struct Recorder {
     path: PathBuf,
     out: BufWriter<File>,
@@ -230,9 +235,9 @@ impl<R: BufRead> LogReader<R> {
             );
             return Err(refuse(Some(1), problem));
         }
-        let damaged = |e: &dyn std::fmt::Display| refuse(Some(1), format!("damaged log header: {e}"));
-        let header: HeaderLine = serde_json::from_str(&first).map_err(|e| damaged(&e))?;
-        header.header.validate().map_err(|e| damaged(&e))?;
+        let header: HeaderLine =
+            serde_json::from_str(&first).map_err(|source| LogError::Damaged { path: shown.clone(), source })?;
+        header.header.validate().map_err(|source| LogError::Inconsistent { path: shown.clone(), source })?;
         Ok(LogReader {
             source,
             shown,
@@ -305,7 +310,7 @@ mod tests {
             files: vec![FileSpec { name: "f".into(), chunks: 2 }],
             owned: vec![vec![]],
             wanted: vec![vec![]],
-            options: Settings::default(),
+            options: Settings::default().as_recorded(),
             capacities: vec![],
             faults: Default::default(),
         }
@@ -331,6 +336,8 @@ mod tests {
         let shown = path.display().to_string();
         Log::read(&path).map(|log| Log { damage: log.damage.map(|d| d.replace(&shown, "x.log")), ..log }).map_err(|e| match e {
             LogError::Header { line, problem, .. } => LogError::Header { path: "x.log".into(), line, problem },
+            LogError::Damaged { source, .. } => LogError::Damaged { path: "x.log".into(), source },
+            LogError::Inconsistent { source, .. } => LogError::Inconsistent { path: "x.log".into(), source },
             other => other,
         })
     }

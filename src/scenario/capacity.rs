@@ -85,8 +85,8 @@ pub fn capacities_text(capacities: &[Capacity]) -> String {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Vec<Capacity>, String> {
-        parse_capacities(text, "caps.txt", 3, 2).map_err(|e| e.to_string())
+    fn parse(text: &str) -> Result<Vec<Capacity>, InputError> {
+        parse_capacities(text, "caps.txt", 3, 2)
     }
 
     #[test]
@@ -100,12 +100,18 @@ mod tests {
 
     #[test]
     fn mistakes_are_named_with_the_file_and_line() {
-        assert_eq!(parse("1 2\n4 1").unwrap_err(), "caps.txt:2: rank 4 is not a peer: the run has peers 1 to 3");
-        assert_eq!(parse("1 0").unwrap_err(), "caps.txt:1: upload slots '0' is not a whole number of at least 1");
-        assert_eq!(parse("1 2\n\n1 3").unwrap_err(), "caps.txt:3: rank 1 is listed twice");
-        assert_eq!(parse("2").unwrap_err(), "caps.txt:1: rank 2 has no upload slots");
-        assert_eq!(parse("x 1").unwrap_err(), "caps.txt:1: rank 'x' is not a whole number of at least 1");
-        assert_eq!(parse("1 1 -3").unwrap_err(), "caps.txt:1: download limit '-3' is not a whole number of at least 1");
-        assert_eq!(parse("1 1 1 1").unwrap_err(), "caps.txt:1: expected '<rank> <upload slots> [<download limit>]', got 4 items");
+        assert_eq!(parse("1 2\n4 1").unwrap_err().to_string(), "caps.txt:2: rank 4 is not a peer: the run has peers 1 to 3");
+        assert_eq!(parse("1 0").unwrap_err().to_string(), "caps.txt:1: upload slots '0' is not a whole number of at least 1");
+        assert_eq!(parse("1 2\n\n1 3").unwrap_err().to_string(), "caps.txt:3: rank 1 is listed twice");
+        assert_eq!(parse("2").unwrap_err().to_string(), "caps.txt:1: rank 2 has no upload slots");
+        assert_eq!(parse("x 1").unwrap_err().to_string(), "caps.txt:1: rank 'x' is not a whole number of at least 1");
+        assert_eq!(
+            parse("1 1 -3").unwrap_err().to_string(),
+            "caps.txt:1: download limit '-3' is not a whole number of at least 1"
+        );
+        assert_eq!(
+            parse("1 1 1 1").unwrap_err().to_string(),
+            "caps.txt:1: expected '<rank> <upload slots> [<download limit>]', got 4 items"
+        );
     }
 }

@@ -16,7 +16,6 @@ use std::time::Duration;
 /// folders, the capacity and faults files and the faults' flags are not serialized (the header
 /// holds the capacities and faults themselves).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Args)]
-#[serde(default)]
 pub struct Settings {
     /// Folder holding in<R>.txt
     #[arg(long, default_value = ".")]
@@ -37,8 +36,10 @@ pub struct Settings {
     pub in_flight: u32,
     /// Chunks an upload thread serves at once
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[serde(default = "one")]
     pub upload_slots: u32,
     #[command(flatten)]
+    #[serde(default)]
     pub strategy: Strategy,
     /// Per-peer upload slots and download limits: lines of '<rank> <upload slots> [<download limit>]'
     #[arg(long, value_name = "FILE")]
@@ -53,6 +54,11 @@ pub struct Settings {
     pub faults_file: Option<PathBuf>,
 }
 
+/// Upload slots of logs that do not say.
+fn one() -> u32 {
+    1
+}
+
 /// Chunks a peer downloads between two reports to the tracker, by default: peers learn who holds
 /// what from each other's answers, so the tracker is needed mostly for membership and busyness.
 pub const UPDATE_EVERY: u32 = 25;
@@ -62,10 +68,10 @@ pub const UPDATE_EVERY: u32 = 25;
 #[serde(default)]
 pub struct Strategy {
     /// Order in which peers ask for the chunks of a file
-    #[arg(long = "piece-order", value_enum, default_value_t = PieceOrder::Sequential)]
+    #[arg(long = "piece-order", value_name = "PIECE_ORDER", value_enum, default_value_t = PieceOrder::Sequential)]
     pub pieces: PieceOrder,
     /// Which holder of a chunk a peer asks for it
-    #[arg(long = "peer-choice", value_enum, default_value_t = PeerChoice::Busyness)]
+    #[arg(long = "peer-choice", value_name = "PEER_CHOICE", value_enum, default_value_t = PeerChoice::Busyness)]
     pub peers: PeerChoice,
     /// Ask a second holder for the last chunks still on their way (duplicates are counted)
     #[arg(long)]
@@ -76,11 +82,10 @@ pub struct Strategy {
 }
 
 impl Settings {
-    /// These settings as the log and the report keep them: the folders and files at their
-    /// defaults.
+    /// These settings as the log and the report keep them: without the folders and files.
     pub fn as_recorded(&self) -> Settings {
-        let Settings { chunk_time_ms, update_every, in_flight, upload_slots, strategy, .. } = *self;
-        Settings { chunk_time_ms, update_every, in_flight, upload_slots, strategy, ..Settings::default() }
+        let (inputs, out, faults) = (PathBuf::new(), PathBuf::new(), Faults::default());
+        Settings { inputs, out, capacities: None, faults, faults_file: None, ..self.clone() }
     }
 
     pub fn chunk_time(&self) -> Duration {
@@ -130,7 +135,8 @@ impl Default for Strategy {
 
 /// What the command line gives `A` when no flag is passed.
 fn defaults<A: Args>() -> A {
-    let matches = A::augment_args(clap::Command::new("mpitorrent")).get_matches_from(["mpitorrent"]);
+    let matches = A::augment_args(clap::Command::new("mpitorrent")).try_get_matches_from(["mpitorrent"]);
+    let matches = matches.expect("every option has a default");
     A::from_arg_matches(&matches).expect("every option has a default")
 }
 
@@ -146,7 +152,7 @@ fn possible_value<T: Serialize + JsonSchema>(choice: &T) -> PossibleValue {
     let schema = schemars::schema_for!(T);
     let help = schema.as_value()["oneOf"].as_array().and_then(|variants| {
         let variant = variants.iter().find(|v| v["const"] == name.as_str())?;
-        Some(variant["description"].as_str()?.replace('\n', " "))
+        Some(variant["description"].as_str()?.replace('\n', " ").trim_end_matches('.').to_string())
     });
     PossibleValue::new(name).help(help.unwrap_or_default())
 }
@@ -209,6 +215,18 @@ mod tests {
         assert_eq!(parsed, settings);
         let defaults = Line::parse_from(std::iter::once("mpitorrent".to_string()).chain(Settings::default().to_args()));
         assert_eq!(defaults.settings, Settings::default());
+    }
+
+    #[test]
+    fn every_choice_of_the_log_is_on_the_command_line() {
+        let variants = |schema: schemars::Schema| schema.as_value()["oneOf"].as_array().map_or(0, Vec::len);
+        assert_eq!(PieceOrder::ALL.len(), variants(schemars::schema_for!(PieceOrder)));
+        assert_eq!(PeerChoice::ALL.len(), variants(schemars::schema_for!(PeerChoice)));
+        let names: std::collections::BTreeSet<String> = PeerChoice::ALL.iter().map(option_name).collect();
+        assert_eq!(names.len(), PeerChoice::ALL.len(), "{names:?}");
+        assert_eq!(option_name(&PeerChoice::FirstFree), "first-free");
+        let help = PieceOrder::Rarest.to_possible_value().unwrap().get_help().unwrap().to_string();
+        assert!(help.starts_with("The chunks the fewest swarm members hold first") && !help.ends_with('.'), "{help}");
     }
 
     #[test]

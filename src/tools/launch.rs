@@ -14,10 +14,10 @@ pub const LOG: &str = "run.log";
 /// A trial's report, in its folder.
 const REPORT: &str = "report.json";
 
-/// A trial that ran: how it ended, and the report it wrote, if it wrote one that reads.
+/// A trial that ran: how it ended, and the report it wrote, or why it cannot be read.
 pub struct Trialled {
     pub launched: Launched,
-    pub report: Option<Report>,
+    pub report: anyhow::Result<Report>,
 }
 
 /// The arguments of a trial: `settings`, whose folders and files are relative to the trial's
@@ -44,7 +44,8 @@ pub fn run_in_folder(
     let args = trial_args(settings, record);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let launched = launch(dir, ranks, program, &args, limit)?;
-    let report = std::fs::read_to_string(dir.join(REPORT)).ok().and_then(|text| serde_json::from_str(&text).ok());
+    let read = || -> anyhow::Result<Report> { Ok(serde_json::from_str(&std::fs::read_to_string(dir.join(REPORT))?)?) };
+    let report = read();
     Ok(Trialled { launched, report })
 }
 

@@ -20,18 +20,18 @@ use std::sync::Arc;
 /// Rank 0's `refusal` of its own options stops the run once every peer registered.
 pub fn run_rank<T: Transport, R>(
     transport: Arc<T>,
-    config: &Settings,
+    settings: &Settings,
     refusal: Option<Refusal>,
     consume: impl FnOnce(Receiver<Feed>) -> R,
 ) -> Result<Option<R>, RunError> {
     if transport.rank() != Rank::TRACKER {
-        return run_peer(transport, config).map(|()| None);
+        return run_peer(transport, settings).map(|()| None);
     }
     let (feed, watch) = crossbeam_channel::unbounded();
     std::thread::scope(|scope| {
         let tracker = std::thread::Builder::new()
             .name("tracker".into())
-            .spawn_scoped(scope, || run_tracker(&*transport, config, refusal, feed))
+            .spawn_scoped(scope, || run_tracker(&*transport, settings, refusal, feed))
             .expect("spawn the tracker thread");
         let consumed = consume(watch);
         tracker.join().expect("tracker thread")?;
@@ -51,15 +51,15 @@ pub enum SwarmError {
 /// Runs tracker and peers as threads of this process, over channels: the same code as under
 /// `mpirun`, for tests. `ranks` counts the tracker. A rank that fails ends the run for all, as
 /// `MPI_Abort` does, and its error is the one returned.
-pub fn run_in_process(ranks: u32, config: &Settings) -> Result<SwarmModel, SwarmError> {
-    run_in_process_with(ranks, config, |transport| transport, None)
+pub fn run_in_process(ranks: u32, settings: &Settings) -> Result<SwarmModel, SwarmError> {
+    run_in_process_with(ranks, settings, |transport| transport, None)
 }
 
 /// [`run_in_process`] with each rank's transport wrapped by `wrap`, to inject faults, and the
 /// events recorded to `recorder`.
 pub fn run_in_process_with<T: Transport>(
     ranks: u32,
-    config: &Settings,
+    settings: &Settings,
     wrap: impl Fn(LocalTransport) -> T + Sync,
     recorder: Option<Recorder>,
 ) -> Result<SwarmModel, SwarmError> {
@@ -74,7 +74,7 @@ pub fn run_in_process_with<T: Transport>(
                 scope.spawn(move || {
                     let aborter = transport.aborter();
                     let consume = |feed| collect(&feed, recorder.lock().expect("recorder").take());
-                    let result = run_rank(Arc::new(wrap(transport)), config, None, consume);
+                    let result = run_rank(Arc::new(wrap(transport)), settings, None, consume);
                     if matches!(&result, Err(e) if !e.is_consequence()) {
                         aborter.abort_all();
                     }

@@ -129,7 +129,7 @@ impl Trial {
 
     /// Writes the run's folder: `in/`, and `faults.txt` and `capacities.txt` when it has them.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
-        self.scenario.write(&dir.join("in"))?;
+        self.scenario.write(&dir.join(&self.settings.inputs))?;
         if !self.faults.is_empty() {
             std::fs::write(dir.join(FAULTS), self.faults.text())?;
         }
@@ -249,7 +249,7 @@ fn keeps_the_rules(log: &Path) -> Result<(), Wrong> {
 }
 
 /// What became of one run.
-enum Outcome {
+enum Fate {
     Passed,
     Hang,
     Wrong(String),
@@ -268,24 +268,27 @@ pub fn run(options: &StressOptions, out: &mut impl Write) -> anyhow::Result<bool
             run_in_folder(&options.program, &dir, trial.scenario.ranks(), &trial.settings, true, options.limit)
                 .context("starting mpirun")?;
         let outcome = if run.timed_out {
-            Outcome::Hang
+            Fate::Hang
         } else {
-            match trial.judge(&run, &dir.join("out"), report.as_ref()).and_then(|()| keeps_the_rules(&dir.join(LOG))) {
-                Ok(()) => Outcome::Passed,
-                Err(Wrong(problem)) => Outcome::Wrong(problem),
+            match trial
+                .judge(&run, &dir.join(&trial.settings.out), report.as_ref().ok())
+                .and_then(|()| keeps_the_rules(&dir.join(LOG)))
+            {
+                Ok(()) => Fate::Passed,
+                Err(Wrong(problem)) => Fate::Wrong(problem),
             }
         };
         let verdict = match &outcome {
-            Outcome::Passed => format!("ok in {:.2} s", run.wall.as_secs_f64()),
-            Outcome::Hang => format!("HANG: stopped after {} s", options.limit.as_secs()),
-            Outcome::Wrong(problem) => format!("WRONG: {problem}"),
+            Fate::Passed => format!("ok in {:.2} s", run.wall.as_secs_f64()),
+            Fate::Hang => format!("HANG: stopped after {} s", options.limit.as_secs()),
+            Fate::Wrong(problem) => format!("WRONG: {problem}"),
         };
         writeln!(out, "run {}/{} (seed {}): {}: {verdict}", i + 1, options.runs, trial.seed, trial.describe())?;
         match outcome {
-            Outcome::Passed => std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?,
+            Fate::Passed => std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?,
             failed => {
-                hangs += usize::from(matches!(failed, Outcome::Hang));
-                wrong += usize::from(matches!(failed, Outcome::Wrong(_)));
+                hangs += usize::from(matches!(failed, Fate::Hang));
+                wrong += usize::from(matches!(failed, Fate::Wrong(_)));
                 let kept = keep(options, &dir, &trial, &run)?;
                 writeln!(
                     out,

@@ -2,9 +2,9 @@
 //! thread waiting on the same endpoint would not be woken).
 //!
 //! Not a channel: crossbeam's (and std's) receive spins and then yields its core four times
-//! before it blocks. With 65 ranks on two cores, every thread that finds its inbox empty then
-//! goes round the run queue, and those yields were an eighth of all CPU time in a 64-peer run
-//! (`perf`); here a thread with nothing to take parks at once.
+//! before it blocks. With dozens of ranks on two cores, every thread that finds its inbox empty
+//! then goes round the run queue (docs/performance.md measures the cost); here a thread with
+//! nothing to take parks at once.
 
 use crate::protocol::message::Endpoint;
 use std::collections::VecDeque;

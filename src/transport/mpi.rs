@@ -8,7 +8,7 @@
 //! switch per message).
 //!
 //! Between polls the receiver sleeps for a quarter of the time since this rank last sent or
-//! received anything, within the shortest and longest pauses the run sets (see `run::pauses`): a
+//! received anything, within the shortest and longest pauses the run sets (see [`pauses`]): a
 //! busy rank looks every 0.2 to 2 ms (a twentieth of a chunk time), an idle one every 2 to 20 ms.
 //! Sending wakes a dozing receiver, since a reply is likely to follow.
 //!

@@ -41,7 +41,8 @@ impl<T: Transport> Downloader<'_, T> {
                 match step {
                     Step::Send { to, msg } => self.transport.send(to, &msg)?,
                     Step::Write { hashes } => {
-                        let (dir, name) = (&self.peer.config.out, output_file_name(self.peer.me.0, &self.catalog[file.index()]));
+                        let (dir, name) =
+                            (&self.peer.settings.out, output_file_name(self.peer.me.0, &self.catalog[file.index()]));
                         write_atomically(dir, &name, &hashes).map_err(|source| WriteError { path: dir.join(&name), source })?;
                     }
                     Step::GiveUp { chunk } => self.say_given_up(file, chunk),

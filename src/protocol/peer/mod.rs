@@ -54,29 +54,29 @@ pub fn patience(chunk_time: Duration, peers: u32) -> Duration {
 
 /// Whether chunks go to the first member with a free upload slot (`--peer-choice first-free`),
 /// which needs a chunk time: without one, every slot is always free.
-pub fn first_free(config: &Settings) -> bool {
-    config.strategy.peers == PeerChoice::FirstFree && !config.chunk_time().is_zero()
+pub fn first_free(settings: &Settings) -> bool {
+    settings.strategy.peers == PeerChoice::FirstFree && !settings.chunk_time().is_zero()
 }
 
 /// How long a promised upload slot waits for its named request beyond two chunk times: the
 /// round trip of the answer and the request, with room for a busy machine.
 const PROMISE_SLACK: Duration = Duration::from_millis(5);
 
-pub fn run_peer<T: Transport>(transport: Arc<T>, config: &Settings) -> Result<(), RunError> {
+pub fn run_peer<T: Transport>(transport: Arc<T>, settings: &Settings) -> Result<(), RunError> {
     let me = transport.rank();
-    let input = register(&*transport, config)?;
+    let input = register(&*transport, settings)?;
     let start = await_start(&*transport)?;
     // MPI's start-up and the wait for the start are not the run's work.
     let cpu_at_start = process_cpu_us();
     let input = input.map_err(|e| RunError::Protocol(Breach(format!("the tracker started a run despite {e}"))))?;
     let (store, owned, wanted) = prepare(&start.catalog, input)?;
-    let seeds = Seeds::new(config.strategy.seed, me);
-    let super_seeds = if config.strategy.pieces == PieceOrder::Rarest { owned } else { Vec::new() };
+    let seeds = Seeds::new(settings.strategy.seed, me);
+    let super_seeds = if settings.strategy.pieces == PieceOrder::Rarest { owned } else { Vec::new() };
     let shared = Arc::new(Shared {
         store,
         events: Forwarder::start(transport.clone(), Clock::since(start.epoch_us)),
         upload_queue: AtomicU32::new(0),
-        interests: parked_interests(config, &start.capacities, me, !super_seeds.is_empty(), seeds),
+        interests: parked_interests(settings, &start.capacities, me, !super_seeds.is_empty(), seeds),
         requesters: Requesters::default(),
         start,
     });
@@ -84,12 +84,12 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, config: &Settings) -> Result<()
     // waiting for the other thread, which may be waiting for a message that will never come.
     let (finished, outcomes) = crossbeam_channel::bounded(2);
     {
-        let (transport, shared, chunk_time) = (transport.clone(), shared.clone(), config.chunk_time());
+        let (transport, shared, chunk_time) = (transport.clone(), shared.clone(), settings.chunk_time());
         spawn("upload", finished.clone(), move || upload(&*transport, &shared, chunk_time, super_seeds, seeds));
     }
     {
-        let (transport, shared, config) = (transport.clone(), shared.clone(), config.clone());
-        spawn("download", finished, move || download(&*transport, &shared, &config, seeds, &wanted));
+        let (transport, shared, settings) = (transport.clone(), shared.clone(), settings.clone());
+        spawn("download", finished, move || download(&*transport, &shared, &settings, seeds, &wanted));
     }
     for _ in 0..2 {
         outcomes.recv().expect("peer threads report how they ended")?;
@@ -128,10 +128,10 @@ struct Shared {
 
 /// Reads this peer's input and registers it with the tracker, even a broken one, so the tracker
 /// can stop the whole run; the input, or what is wrong with it.
-fn register<T: Transport>(transport: &T, config: &Settings) -> Result<Result<PeerInput, InputError>, RunError> {
-    let path = input_path(&config.inputs, transport.rank().0);
+fn register<T: Transport>(transport: &T, settings: &Settings) -> Result<Result<PeerInput, InputError>, RunError> {
+    let path = input_path(&settings.inputs, transport.rank().0);
     let input = read_peer_input(&path).and_then(|input| {
-        check_writable(&config.out).map_err(|p| InputError::new(config.out.display().to_string(), None, p.to_string()))?;
+        check_writable(&settings.out).map_err(|p| InputError::new(settings.out.display().to_string(), None, p.to_string()))?;
         Ok(input)
     });
     let registration = Message::Register(Registration { path: path.display().to_string(), input });
@@ -159,8 +159,8 @@ fn await_start<T: Transport>(transport: &T) -> Result<Start, RunError> {
 
 /// The interests parked at this peer's upload thread. With first-free and a chunk time, each
 /// waits for a free upload slot too (see `interest`).
-fn parked_interests(config: &Settings, capacities: &[Capacity], me: Rank, super_seeding: bool, seeds: Seeds) -> Interests {
-    if !first_free(config) {
+fn parked_interests(settings: &Settings, capacities: &[Capacity], me: Rank, super_seeding: bool, seeds: Seeds) -> Interests {
+    if !first_free(settings) {
         return Interests::default();
     }
     // An owner super-seeding puts a new chunk into the swarm with every upload, on every
@@ -168,7 +168,7 @@ fn parked_interests(config: &Settings, capacities: &[Capacity], me: Rank, super_
     // never idles for a round trip. The chunk is chosen when the transfer starts. (Its uploads
     // of files it downloaded itself get the place too.)
     let slots = capacities[me.peer_index()].upload_slots as usize;
-    let (hold, patience) = (config.chunk_time() * 2 + PROMISE_SLACK, patience(config.chunk_time(), capacities.len() as u32));
+    let (hold, patience) = (settings.chunk_time() * 2 + PROMISE_SLACK, patience(settings.chunk_time(), capacities.len() as u32));
     Interests::gated(slots, usize::from(super_seeding), hold, patience, seeds.slots())
 }
 
@@ -202,14 +202,14 @@ fn upload<T: Transport>(
 fn download<T: Transport>(
     transport: &T,
     shared: &Shared,
-    config: &Settings,
+    settings: &Settings,
     seeds: Seeds,
     wanted: &[FileId],
 ) -> Result<(), RunError> {
     let start = &shared.start;
     let peer = Peer {
         me: transport.rank(),
-        config,
+        settings,
         capacities: &start.capacities,
         store: &shared.store,
         events: &shared.events,

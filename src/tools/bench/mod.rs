@@ -129,9 +129,9 @@ fn run_once(
 ) -> anyhow::Result<Outcome> {
     let dir = work.join("run");
     let _ = std::fs::remove_dir_all(&dir);
-    scenario.write(&dir.join("in")).context("writing the scenario")?;
     let strategy = Strategy { pieces: order, peers: choice, ..Strategy::default() };
     let settings = Settings { inputs: "in".into(), out: "out".into(), chunk_time_ms, strategy, ..Settings::default() };
+    scenario.write(&dir.join(&settings.inputs)).context("writing the scenario")?;
     let Trialled { launched: run, report } =
         launch::run_in_folder(&options.program, &dir, scenario.ranks(), &settings, false, options.timeout)
             .context("starting mpirun")?;
@@ -141,7 +141,7 @@ fn run_once(
     if !run.success() {
         bail!("a run failed ({} ranks, {}): {}", scenario.ranks(), option_name(&order), run.stderr.trim());
     }
-    crate::analysis::verify::check_expected(&scenario.expected_outputs(), &dir.join("out")).context("wrong output")?;
+    crate::analysis::verify::check_expected(&scenario.expected_outputs(), &dir.join(&settings.out)).context("wrong output")?;
     Ok(Outcome::Done(Box::new(report.context("reading the run's report")?)))
 }
 

@@ -29,7 +29,7 @@ impl Fetch<'_> {
         };
         if chunk != asked {
             // A super-seeding owner sent another chunk: the one asked for is to ask for again.
-            if peer.config.strategy.pieces != PieceOrder::Rarest || chunk.index() >= self.chunks {
+            if peer.settings.strategy.pieces != PieceOrder::Rarest || chunk.index() >= self.chunks {
                 return Err(RunError::Protocol(Breach(format!("rank {from} sent chunk {} for chunk {}", chunk.0, asked.0))));
             }
             if !self.got.contains(asked.index()) && !self.in_flight.iter().any(|&(c, _, _)| c == asked) {
@@ -55,7 +55,7 @@ impl Fetch<'_> {
                 for (to, answer) in peer.interests.gained(peer.store, file) {
                     self.send(to, answer);
                 }
-                if self.unreported.len() >= peer.config.update_every as usize && self.held < self.chunks {
+                if self.unreported.len() >= peer.settings.update_every as usize && self.held < self.chunks {
                     self.update();
                 }
                 return Ok(());
@@ -88,7 +88,7 @@ impl Fetch<'_> {
             return Err(RunError::Protocol(Breach(format!("rank {from} answered an interest it did not have, or with a chunk"))));
         };
         let interest = self.interests.swap_remove(at);
-        if !first_free(self.peer.config) || interest.withdrawn {
+        if !first_free(self.peer.settings) || interest.withdrawn {
             return Ok(());
         }
         // What its interest told the member it would not ask it for, as of now.

@@ -8,7 +8,6 @@ use crate::protocol::message::Message;
 use crate::protocol::peer::first_free;
 use crate::protocol::peer::view::Pick;
 use crate::protocol::strategy::PieceOrder;
-use crate::protocol::IN_FLIGHT;
 use fixedbitset::FixedBitSet;
 use std::time::{Duration, Instant};
 
@@ -23,14 +22,14 @@ impl Fetch<'_> {
     /// and the next chunk tried instead: the scan goes on as long as some member not that busy
     /// may hold one.
     pub(super) fn request_more(&mut self, now: Instant) {
-        if first_free(self.peer.config) {
+        if first_free(self.peer.settings) {
             // Chunks are asked for by name only when a member answers an interest.
             if self.retry.is_empty() && self.order.is_empty() {
                 self.end_game(now);
             }
             return self.interest_or_withdraw(now);
         }
-        let choice = self.peer.config.strategy.peers;
+        let choice = self.peer.settings.strategy.peers;
         let mut deferred = Vec::new();
         let mut busy = self.saturated();
         let mut obtainable = self.view.obtainable(&busy);
@@ -75,7 +74,7 @@ impl Fetch<'_> {
         if !self.has_free_chunks() {
             return self.withdraw_all(now);
         }
-        let first_free = first_free(self.peer.config);
+        let first_free = first_free(self.peer.settings);
         let mut live = self.interests.iter().filter(|i| !i.withdrawn).count();
         let mut owed = self.awaits_a_slot();
         // Checked before the strangers are sorted out, which costs a pass over every holding.
@@ -113,13 +112,13 @@ impl Fetch<'_> {
     /// enough: first-free has all the interests it keeps, one of them at a member that owes a
     /// slot; or the window has no room for another.
     fn has_enough_interests(&self, live: usize, owed: bool) -> bool {
-        (first_free(self.peer.config) && live >= INTERESTS && owed) || self.no_room_for_interests()
+        (first_free(self.peer.settings) && live >= INTERESTS && owed) || self.no_room_for_interests()
     }
 
     /// Whether the window leaves no room for another interest: first-free keeps its interests
     /// apart from its requests, other choices count both.
     fn no_room_for_interests(&self) -> bool {
-        let taken = if first_free(self.peer.config) { self.in_flight.len() } else { self.outstanding() };
+        let taken = if first_free(self.peer.settings) { self.in_flight.len() } else { self.outstanding() };
         taken >= self.window()
     }
 
@@ -141,13 +140,13 @@ impl Fetch<'_> {
     }
 
     fn request_timeout(&self) -> Duration {
-        crate::protocol::peer::request_timeout(self.peer.config.chunk_time(), self.peer.capacities.len() as u32)
+        crate::protocol::peer::request_timeout(self.peer.settings.chunk_time(), self.peer.capacities.len() as u32)
     }
 
     /// With every missing chunk asked for once, asks a second member for those still on their
     /// way, one copy each at most, within the window.
     fn end_game(&mut self, now: Instant) {
-        if !self.peer.config.strategy.end_game || !self.waiting.is_empty() {
+        if !self.peer.settings.strategy.end_game || !self.waiting.is_empty() {
             return;
         }
         let alone: Vec<ChunkIdx> = self
@@ -164,7 +163,8 @@ impl Fetch<'_> {
             let mut asked: Vec<Rank> = self.in_flight.iter().filter(|&&(c, _, _)| c == chunk).map(|&(_, up, _)| up).collect();
             asked.extend(self.tried.get(&chunk).into_iter().flatten());
             let busy = self.saturated();
-            if let Pick::Chosen(uploader) = self.view.pick(chunk, &asked, &busy, self.peer.config.strategy.peers, &mut self.rng) {
+            if let Pick::Chosen(uploader) = self.view.pick(chunk, &asked, &busy, self.peer.settings.strategy.peers, &mut self.rng)
+            {
                 self.request(chunk, uploader, now);
             }
         }
@@ -177,19 +177,21 @@ impl Fetch<'_> {
         // Only a super-seeding owner (rarest-first) looks at what a named request says is held:
         // other orders spare the bitfield, which costs in swarms of large files.
         let held =
-            if self.peer.config.strategy.pieces == PieceOrder::Rarest { self.held_or_coming() } else { FixedBitSet::new() };
+            if self.peer.settings.strategy.pieces == PieceOrder::Rarest { self.held_or_coming() } else { FixedBitSet::new() };
         self.send(uploader, Message::ChunkRequest { file, chunk: Some(chunk), held });
     }
 
     /// Requests this peer keeps out at once: its download limit, if it has one.
     pub(super) fn window(&self) -> usize {
-        self.peer.capacities[self.peer.me.peer_index()].download_limit.map_or(IN_FLIGHT, |limit| limit as usize)
+        self.peer.capacities[self.peer.me.peer_index()]
+            .download_limit
+            .map_or(self.peer.settings.in_flight as usize, |limit| limit as usize)
     }
 
     /// Requests this peer keeps at `uploader` at once. With a chunk time, no more than its upload
     /// slots: more would only wait in its queue while other members sit idle.
     fn per_uploader(&self, uploader: Rank) -> usize {
-        match self.peer.config.chunk_time().is_zero() {
+        match self.peer.settings.chunk_time().is_zero() {
             true => self.window(),
             false => self.peer.capacities[uploader.peer_index()].upload_slots as usize,
         }

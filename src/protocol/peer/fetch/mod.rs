@@ -82,7 +82,7 @@ pub enum Fetched {
 /// shares with its upload thread.
 pub struct Peer<'a> {
     pub me: Rank,
-    pub config: &'a Settings,
+    pub settings: &'a Settings,
     /// Every peer's capacity, rank 1 first.
     pub capacities: &'a [Capacity],
     pub store: &'a ChunkStore,
@@ -256,7 +256,7 @@ impl<'a> Fetch<'a> {
         self.chunks = hashes.len();
         self.peer.store.begin(self.file, hashes);
         self.view = SwarmView::new(self.peer.me, swarm, self.peer.seeds.members());
-        self.order = ChunkOrder::new(self.chunks, self.peer.config.strategy.pieces, &mut self.rng);
+        self.order = ChunkOrder::new(self.chunks, self.peer.settings.strategy.pieces, &mut self.rng);
         self.order.rerank(self.view.partial_holders());
         self.got = FixedBitSet::with_capacity(self.chunks);
         self.informed = true;
@@ -310,7 +310,7 @@ impl<'a> Fetch<'a> {
     /// doubles each time asking did not help. Messages that come meanwhile are taken as ever.
     fn ask_again(&mut self, now: Instant) {
         self.fruitless += 1;
-        if first_free(self.peer.config) {
+        if first_free(self.peer.settings) {
             // What its interests said it holds or has coming may be out of date (a chunk on its
             // way may have gone back to be asked again): they are sent anew.
             self.withdraw_all(now);

@@ -23,7 +23,7 @@ impl EventSink for Collected {
 
 /// Everything a download works with but its messages: a peer of a run of four peers.
 struct World {
-    config: Settings,
+    settings: Settings,
     capacities: Vec<Capacity>,
     store: ChunkStore,
     events: Collected,
@@ -34,9 +34,9 @@ struct World {
 }
 
 impl World {
-    fn new(config: Settings) -> World {
+    fn new(settings: Settings) -> World {
         World {
-            config,
+            settings,
             capacities: vec![Capacity::uniform(1); 4],
             store: ChunkStore::new(1, []),
             events: Collected::default(),
@@ -50,7 +50,7 @@ impl World {
     fn peer(&self) -> Peer<'_> {
         Peer {
             me: ME,
-            config: &self.config,
+            settings: &self.settings,
             capacities: &self.capacities,
             store: &self.store,
             events: &self.events,
@@ -67,10 +67,10 @@ impl World {
     }
 }
 
-fn first_free_config() -> Settings {
-    let mut config = Settings { chunk_time_ms: 10, ..Settings::default() };
-    config.strategy.peers = PeerChoice::FirstFree;
-    config
+fn first_free_settings() -> Settings {
+    let mut settings = Settings { chunk_time_ms: 10, ..Settings::default() };
+    settings.strategy.peers = PeerChoice::FirstFree;
+    settings
 }
 
 fn hash(chunk: u32) -> ChunkHash {
@@ -321,7 +321,7 @@ fn interests_are_withdrawn_once_every_missing_chunk_is_on_its_way_and_their_answ
 
 #[test]
 fn with_first_free_a_promised_slot_that_cannot_be_used_is_given_back_at_once() {
-    fetching(World::new(first_free_config()), |_, fetch| {
+    fetching(World::new(first_free_settings()), |_, fetch| {
         let t0 = Instant::now();
         let steps = begin(fetch, 2, swarm(&[member(1, 0, Holding::All), member(3, 0, holds(&[0]))]), t0);
         let mut asked = requests(&steps);
