@@ -129,3 +129,28 @@ fn a_large_swarm_scrolls_to_the_selection_and_shades_the_matrix() {
     assert!(matrix.contains("first columns"), "a matrix wider than the screen says it is cut:\n{matrix}");
     assert!(matrix.lines().nth(6).is_some_and(|l| l.contains('░') || l.contains('█')), "{matrix}");
 }
+
+#[test]
+fn pieces_map_the_file_selected_in_the_files_view() {
+    let model = scripted(120);
+    let pieces = Ui { view: View::Pieces, file: 0, selected: 1, ..Ui::default() };
+    let screen = render(&model, &pieces, Mode::Live, 110, 18);
+    let name = &model.header.files[0].name;
+    assert!(screen.contains(&format!("Pieces of {name}: a column per chunk")), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn pieces_of_128_peers_bin_their_columns_when_they_do_not_fit() {
+    let model = crowd();
+    let narrow = render(&model, &ui(View::Pieces, 0), Mode::Live, 80, 24);
+    assert!(narrow.contains("a column per 2 chunks"), "100 chunks in 67 columns:\n{narrow}");
+    let halfway = format!("\"│   2   50% {}{}", "█".repeat(25), "·".repeat(25));
+    assert!(narrow.lines().any(|l| l.starts_with(&halfway)), "a peer halfway through, binned:\n{narrow}");
+    insta::assert_snapshot!("pieces_80x24", narrow);
+    let wide = render(&model, &ui(View::Pieces, 127), Mode::Live, 160, 48);
+    assert!(wide.contains("a column per chunk"), "{wide}");
+    assert!(wide.lines().any(|l| l.starts_with("\"│ 128   50% ██")), "the selected last peer is on screen:\n{wide}");
+    assert!(!wide.lines().any(|l| l.starts_with("\"│   1 ")), "the first rows scrolled away");
+    insta::assert_snapshot!("pieces_160x48", wide);
+}

@@ -115,6 +115,20 @@ pub struct FileView {
     pub members: Vec<Member>,
     /// How many peers hold each chunk.
     pub holders: Vec<u32>,
+    /// Per peer (rank 1 first), each chunk as that peer has it; empty for a peer that neither
+    /// owns nor wants the file.
+    pub pieces: Vec<Vec<Piece>>,
+}
+
+/// One chunk of a file, as one peer has it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Piece {
+    #[default]
+    Missing,
+    /// Asked of `from` at `since`, not here yet.
+    Arriving { from: Rank, since: u64 },
+    /// Held since `at`: from `from`, or owned from the start (`None`).
+    Held { at: u64, from: Option<Rank> },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,11 +162,24 @@ impl TrackerCounts {
 impl SwarmModel {
     pub fn new(header: RunHeader) -> SwarmModel {
         let peers = header.peers as usize;
-        let mut files: Vec<FileView> =
-            header.files.iter().map(|f| FileView { members: Vec::new(), holders: vec![0; f.chunks as usize] }).collect();
-        for owned in &header.owned {
+        let mut files: Vec<FileView> = header
+            .files
+            .iter()
+            .map(|f| FileView { members: Vec::new(), holders: vec![0; f.chunks as usize], pieces: vec![Vec::new(); peers] })
+            .collect();
+        for (peer, owned) in header.owned.iter().enumerate() {
             for file in owned {
-                files[file.index()].holders.iter_mut().for_each(|h| *h += 1);
+                let view = &mut files[file.index()];
+                view.holders.iter_mut().for_each(|h| *h += 1);
+                view.pieces[peer] = vec![Piece::Held { at: 0, from: None }; view.holders.len()];
+            }
+        }
+        for (peer, wanted) in header.wanted.iter().enumerate() {
+            for file in wanted {
+                let view = &mut files[file.index()];
+                if view.pieces[peer].is_empty() {
+                    view.pieces[peer] = vec![Piece::Missing; view.holders.len()];
+                }
             }
         }
         let peer_views = header.wanted.iter().map(|w| PeerView { got: vec![0; w.len()], ..PeerView::default() }).collect();
@@ -212,21 +239,26 @@ impl SwarmModel {
                     view.requests += 1;
                     view.fetching = Some((*file, *chunk, *uploader));
                 }
+                if let Some(piece @ Piece::Missing) = self.piece_mut(*downloader, *file, *chunk) {
+                    *piece = Piece::Arriving { from: *uploader, since: at };
+                }
             }
             Event::ChunkServed { uploader, downloader, file, chunk } => {
                 if let Some(view) = self.peer_mut(*uploader) {
                     view.serving = Some((*downloader, *file, *chunk, at));
                 }
             }
-            Event::ChunkNacked { downloader, .. } => {
+            Event::ChunkNacked { downloader, uploader, file, chunk } => {
                 if let Some(view) = self.peer_mut(*downloader) {
                     view.nacks += 1;
                 }
+                self.not_arriving(*downloader, *uploader, *file, *chunk);
             }
-            Event::ChunkRejected { downloader, .. } => {
+            Event::ChunkRejected { downloader, uploader, file, chunk } => {
                 if let Some(view) = self.peer_mut(*downloader) {
                     view.bad_hashes += 1;
                 }
+                self.not_arriving(*downloader, *uploader, *file, *chunk);
             }
             Event::ChunkDuplicate { downloader, .. } => {
                 if let Some(view) = self.peer_mut(*downloader) {
@@ -236,10 +268,11 @@ impl SwarmModel {
             Event::ChunkReceived { downloader, uploader, file, chunk } => {
                 self.receive(Transfer { at, uploader: *uploader, downloader: *downloader, file: *file, chunk: *chunk })
             }
-            Event::ChunkTimedOut { downloader, .. } => {
+            Event::ChunkTimedOut { downloader, uploader, file, chunk } => {
                 if let Some(view) = self.peer_mut(*downloader) {
                     view.timeouts += 1;
                 }
+                self.not_arriving(*downloader, *uploader, *file, *chunk);
             }
             Event::FileAbandoned { peer, file } => {
                 let known = file.index() < self.files.len();
@@ -267,6 +300,9 @@ impl SwarmModel {
 
     fn receive(&mut self, t: Transfer) {
         let (Some(down), Some(up)) = (self.index(t.downloader), self.index(t.uploader)) else { return };
+        if let Some(piece) = self.piece_mut(t.downloader, t.file, t.chunk) {
+            *piece = Piece::Held { at: t.at, from: Some(t.uploader) };
+        }
         let Some(holders) = self.files.get_mut(t.file.index()).and_then(|f| f.holders.get_mut(t.chunk.index())) else { return };
         *holders += 1;
         let downloader = &mut self.peers[down];
@@ -282,6 +318,20 @@ impl SwarmModel {
             self.feed.pop_front();
         }
         self.feed.push_back(t);
+    }
+
+    fn piece_mut(&mut self, peer: Rank, file: FileId, chunk: ChunkIdx) -> Option<&mut Piece> {
+        let index = self.index(peer)?;
+        self.files.get_mut(file.index())?.pieces.get_mut(index)?.get_mut(chunk.index())
+    }
+
+    /// A chunk asked of `uploader` that will not come from it: missing again.
+    fn not_arriving(&mut self, downloader: Rank, uploader: Rank, file: FileId, chunk: ChunkIdx) {
+        if let Some(piece) = self.piece_mut(downloader, file, chunk) {
+            if matches!(*piece, Piece::Arriving { from, .. } if from == uploader) {
+                *piece = Piece::Missing;
+            }
+        }
     }
 
     fn index(&self, peer: Rank) -> Option<usize> {
@@ -360,6 +410,28 @@ mod tests {
         assert_eq!(model.feed.len(), 3);
         assert_eq!(model.now, 160_000);
         assert_eq!(model.chunks_delivered(), 3);
+    }
+
+    #[test]
+    fn each_peer_s_pieces_go_from_missing_to_arriving_to_held() {
+        let mut model = SwarmModel::new(header());
+        let pieces = |model: &SwarmModel, peer: usize| model.files[0].pieces[peer].clone();
+        assert_eq!(pieces(&model, 0), [Piece::Held { at: 0, from: None }; 3], "the owner holds all from the start");
+        assert_eq!(pieces(&model, 1), [Piece::Missing; 3]);
+        let chunk = |c| (FileId(0), ChunkIdx(c));
+        let (file, c0) = chunk(0);
+        model.apply(&at(5, Event::ChunkRequested { downloader: Rank(2), uploader: Rank(1), file, chunk: c0 }));
+        assert_eq!(pieces(&model, 1)[0], Piece::Arriving { from: Rank(1), since: 5 });
+        model.apply(&at(6, Event::ChunkNacked { downloader: Rank(2), uploader: Rank(3), file, chunk: c0 }));
+        assert_eq!(pieces(&model, 1)[0], Piece::Arriving { from: Rank(1), since: 5 }, "another uploader's NACK");
+        model.apply(&at(7, Event::ChunkTimedOut { downloader: Rank(2), uploader: Rank(1), file, chunk: c0 }));
+        assert_eq!(pieces(&model, 1)[0], Piece::Missing);
+        model.apply(&at(8, Event::ChunkRequested { downloader: Rank(2), uploader: Rank(1), file, chunk: c0 }));
+        model.apply(&received(9, 2, 1, 0));
+        assert_eq!(pieces(&model, 1)[0], Piece::Held { at: 9, from: Some(Rank(1)) });
+        model.apply(&at(10, Event::ChunkRequested { downloader: Rank(2), uploader: Rank(3), file, chunk: c0 }));
+        assert_eq!(pieces(&model, 1)[0], Piece::Held { at: 9, from: Some(Rank(1)) }, "an end-game copy changes nothing");
+        assert_eq!(pieces(&model, 2), [Piece::Missing; 3], "peer 3 got nothing");
     }
 
     #[test]

@@ -7,17 +7,19 @@ use crate::tui::keys::Key;
 pub enum View {
     Peers,
     Files,
+    Pieces,
     Transfers,
     Matrix,
 }
 
 impl View {
-    pub const ALL: [View; 4] = [View::Peers, View::Files, View::Transfers, View::Matrix];
+    pub const ALL: [View; 5] = [View::Peers, View::Files, View::Pieces, View::Transfers, View::Matrix];
 
     pub fn title(self) -> &'static str {
         match self {
             View::Peers => "Peers",
             View::Files => "Files",
+            View::Pieces => "Pieces",
             View::Transfers => "Transfers",
             View::Matrix => "Matrix",
         }
@@ -29,6 +31,8 @@ pub struct Ui {
     pub view: View,
     /// The selected row of the view (a peer, a file, a transfer, an uploader).
     pub selected: usize,
+    /// The file the pieces view maps: the one last selected in the files view.
+    pub file: usize,
     pub help: bool,
     /// The live view is frozen (the run goes on).
     pub paused: bool,
@@ -45,7 +49,7 @@ pub enum Command {
 
 impl Default for Ui {
     fn default() -> Self {
-        Ui { view: View::Peers, selected: 0, help: false, paused: false }
+        Ui { view: View::Peers, selected: 0, file: 0, help: false, paused: false }
     }
 }
 
@@ -75,6 +79,9 @@ impl Ui {
     }
 
     fn switch(&mut self, by: usize) {
+        if self.view == View::Files {
+            self.file = self.selected;
+        }
         let at = View::ALL.iter().position(|&v| v == self.view).expect("a view");
         self.view = View::ALL[(at + by) % View::ALL.len()];
         self.selected = 0;
@@ -96,6 +103,10 @@ mod tests {
         assert_eq!(ui.selected, 1);
         ui.key(Key::Tab, 3);
         assert_eq!((ui.view, ui.selected), (View::Files, 0));
+        ui.key(Key::Down, 3);
+        ui.key(Key::Tab, 3);
+        assert_eq!((ui.view, ui.selected, ui.file), (View::Pieces, 0, 1), "the pieces of the file selected");
+        ui.key(Key::BackTab, 3);
         ui.key(Key::BackTab, 3);
         ui.key(Key::BackTab, 3);
         assert_eq!(ui.view, View::Matrix);

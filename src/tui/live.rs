@@ -68,7 +68,7 @@ pub fn run(feed: Receiver<Feed>, recorder: Option<Recorder>, mut screen: Screen,
                     continue;
                 };
                 let shown = frozen.as_ref().or(collector.model());
-                let rows = shown.map_or(0, |m| rows(m, ui.view));
+                let rows = shown.map_or(0, |m| rows(m, &ui));
                 match ui.key(key, rows) {
                     Command::Quit => break Ending::Quit,
                     Command::Other(Key::Char(' ')) => {
@@ -116,7 +116,7 @@ fn finish(collector: Collector, mut screen: Screen, keys: Receiver<Key>, mut ui:
         }
         match keys.recv_timeout(FRAME * 4) {
             Ok(key) => {
-                if ui.key(key, rows(shown, ui.view)) == Command::Quit {
+                if ui.key(key, rows(shown, &ui)) == Command::Quit {
                     break Ending::Finished;
                 }
             }

@@ -218,7 +218,7 @@ pub fn run<R: BufRead>(mut reader: LogReader<R>, name: &str, follow: bool, mut s
             return false;
         }
         match keys.recv_timeout(FRAME) {
-            Ok(key) => match ui.key(key, rows(player.model(), ui.view)) {
+            Ok(key) => match ui.key(key, rows(player.model(), &ui)) {
                 Command::Quit => return true,
                 Command::Other(key) => {
                     player.key(key);

@@ -3,7 +3,7 @@
 //! a frame cheap (`cargo bench --bench dashboard` measures it).
 
 use crate::analysis::efficiency::{lower_bound, Efficiency};
-use crate::analysis::model::{SwarmModel, HISTORY_BUCKET_US};
+use crate::analysis::model::{Piece, SwarmModel, HISTORY_BUCKET_US};
 use crate::protocol::events::Role;
 use crate::protocol::ids::{FileId, Rank};
 use crate::tui::app::{Ui, View};
@@ -39,9 +39,10 @@ pub enum Mode<'a> {
 }
 
 /// Rows of the view `ui` shows, for moving the selection.
-pub fn rows(model: &SwarmModel, view: View) -> usize {
-    match view {
+pub fn rows(model: &SwarmModel, ui: &Ui) -> usize {
+    match ui.view {
         View::Peers | View::Matrix => model.peers.len(),
+        View::Pieces => mapped_peers(model, ui.file).count(),
         View::Files => model.files.len(),
         View::Transfers => model.feed.len(),
     }
@@ -58,6 +59,7 @@ pub fn draw(frame: &mut Frame, model: &SwarmModel, ui: &Ui, mode: Mode, theme: &
     match ui.view {
         View::Peers => draw_peers(frame, body, model, ui, theme),
         View::Files => draw_files(frame, body, model, ui, theme),
+        View::Pieces => draw_pieces(frame, body, model, ui, theme),
         View::Transfers => draw_transfers(frame, body, model, ui, theme),
         View::Matrix => draw_matrix(frame, body, model, ui, theme),
     }
@@ -301,6 +303,57 @@ fn draw_files(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme:
     frame.render_widget(Paragraph::new(Line::from(members)).wrap(ratatui::widgets::Wrap { trim: true }).block(block), detail);
 }
 
+/// The peers that own or want `file`, with their pieces of it.
+fn mapped_peers(model: &SwarmModel, file: usize) -> impl Iterator<Item = (usize, &[Piece])> {
+    let pieces = model.files.get(file).map(|f| &f.pieces[..]).unwrap_or_default();
+    pieces.iter().enumerate().filter(|(_, p)| !p.is_empty()).map(|(peer, p)| (peer, &p[..]))
+}
+
+/// The piece map of the file last selected in the files view: a row per peer that owns or wants
+/// it, a column per chunk, or per run of chunks when they do not fit; the rarest marked.
+fn draw_pieces(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme: &Theme) {
+    let file = ui.file.min(model.files.len().saturating_sub(1));
+    let chunks = model.files.get(file).map_or(0, |f| f.holders.len());
+    // Borders, the two label columns and the gaps between the three.
+    let room = (area.width.saturating_sub(2 + 4 + 5 + 2) as usize).max(1);
+    let per = chunks.div_ceil(room).max(1);
+    let columns = chunks.div_ceil(per).max(1);
+    let bin = |c: usize| c * per..((c + 1) * per).min(chunks);
+    let rows = mapped_peers(model, file).map(|(peer, pieces)| {
+        let held = pieces.iter().filter(|p| matches!(p, Piece::Held { .. })).count();
+        let cells: String = (0..columns).map(|c| piece_cell(pieces.get(bin(c)).unwrap_or_default())).collect();
+        Row::new(vec![
+            Line::from(format!("{:>4}", peer + 1)),
+            Line::from(format!("{:>4}%", held * 100 / pieces.len().max(1))),
+            Line::from(Span::styled(cells, theme.bar())),
+        ])
+    });
+    let holders = model.files.get(file).map(|f| &f.holders[..]).unwrap_or_default();
+    let rarest = holders.iter().min().copied();
+    let marks: String = (0..columns)
+        .map(|c| if holders.get(bin(c)).unwrap_or_default().iter().any(|&h| Some(h) == rarest) { '▼' } else { ' ' })
+        .collect();
+    let header = Row::new(vec![Line::from("Peer"), Line::from(" Held"), Line::from(marks)]).style(theme.title());
+    let widths = [Constraint::Length(4), Constraint::Length(5), Constraint::Fill(1)];
+    let name = model.header.files.get(file).map_or("", |f| f.name.as_str());
+    let per = if per > 1 { format!("{per} chunks") } else { "chunk".into() };
+    let title = format!(" Pieces of {name}: a column per {per}; █ held ▓ ▒ partly ░ arriving · missing; ▼ rarest ");
+    render_table(frame, area, rows.collect(), header, &widths, &title, ui.selected, theme);
+}
+
+/// One cell of the piece map, for the pieces of one chunk or a run of them.
+fn piece_cell(pieces: &[Piece]) -> char {
+    let held = pieces.iter().filter(|p| matches!(p, Piece::Held { .. })).count();
+    match held {
+        _ if pieces.is_empty() => ' ',
+        h if h == pieces.len() => '█',
+        h if h * 2 >= pieces.len() => '▓',
+        h if h > 0 => '▒',
+        _ if pieces.iter().any(|p| matches!(p, Piece::Arriving { .. })) => '░',
+        _ => '·',
+    }
+}
+
 fn draw_transfers(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme: &Theme) {
     let rows = model.feed.iter().rev().map(|t| {
         Row::new(vec![
@@ -370,11 +423,11 @@ fn draw_footer(frame: &mut Frame, area: Rect, ui: &Ui, mode: Mode, theme: &Theme
     for view in View::ALL {
         let style = if view == ui.view { theme.selected() } else { theme.dim() };
         tabs.push(Span::styled(format!(" {} ", view.title()), style));
-        tabs.push(Span::raw(" "));
     }
+    // Short enough for 80 columns live and 110 in replay, beside the tabs.
     let hints = match mode {
-        Mode::Live => " Tab view · space pause · ? help · q quit",
-        Mode::Replay(_) => " space play · + - speed · ← → step · [ ] 5 s · n p mark · ? help · q quit",
+        Mode::Live => "  Tab next  space pause  ? help  q quit",
+        Mode::Replay(_) => "  space play  + - speed  ← → step  [ ] 5 s  n p mark  ? help  q quit",
     };
     tabs.push(Span::styled(hints, theme.dim()));
     match mode {
@@ -410,7 +463,7 @@ fn timeline_line(replay: &ReplayStatus, width: usize, theme: &Theme) -> Line<'st
 
 fn draw_help(frame: &mut Frame, mode: Mode, theme: &Theme) {
     let mut lines = vec![
-        "Tab, Shift-Tab   next, previous view (peers, files, transfers, upload matrix)",
+        "Tab, Shift-Tab   next, previous view (peers, files, pieces, transfers, upload matrix)",
         "↑ ↓  j k         select a row;  PgUp PgDn  by ten;  g G  first, last",
         "q  Esc  Ctrl-C   quit",
         "?                this help (any key closes it)",
@@ -431,6 +484,7 @@ fn draw_help(frame: &mut Frame, mode: Mode, theme: &Theme) {
         "Roles, one letter per file in the order of the files view: S seed (holds the whole file),",
         "P peer (holds some), L leecher (none yet), · not in that file's swarm.",
         "Holders per chunk: darker when more peers hold it; light cells are rare chunks.",
+        "Pieces: the file selected in the files view, a row per peer that owns or wants it.",
     ]);
     let area = centered(frame.area(), 90, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
