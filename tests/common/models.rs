@@ -91,12 +91,17 @@ pub fn scripted(steps: usize) -> SwarmModel {
     model
 }
 
-/// 128 peers, one file seeded by peer 1, everyone else halfway through it.
+/// 128 peers, one file of 100 chunks seeded by peer 1, everyone else halfway through it.
 pub fn crowd() -> SwarmModel {
+    crowd_of(100)
+}
+
+/// [`crowd`] with a file of `chunks` chunks.
+pub fn crowd_of(chunks: u32) -> SwarmModel {
     let peers = 128;
     let header = RunHeader {
         peers,
-        files: vec![FileSpec { name: "big".into(), chunks: 100 }],
+        files: vec![FileSpec { name: "big".into(), chunks }],
         owned: (0..peers).map(|p| if p == 0 { vec![FileId(0)] } else { vec![] }).collect(),
         wanted: (0..peers).map(|p| if p == 0 { vec![] } else { vec![FileId(0)] }).collect(),
         options: Settings::default(),
@@ -104,7 +109,7 @@ pub fn crowd() -> SwarmModel {
         faults: Default::default(),
     };
     let mut model = SwarmModel::new(header);
-    for step in 0..50u32 {
+    for step in 0..chunks / 2 {
         for down in 2..=peers {
             let up = if step % 2 == 0 { 1 } else { (down + step) % peers + 1 };
             let event =
