@@ -154,3 +154,23 @@ fn pieces_of_128_peers_bin_their_columns_when_they_do_not_fit() {
     assert!(!wide.lines().any(|l| l.starts_with("\"│   1 ")), "the first rows scrolled away");
     insta::assert_snapshot!("pieces_160x48", wide);
 }
+
+#[test]
+fn a_chunk_s_spread_follows_its_sources_hop_by_hop_against_the_doubling_bound() {
+    use mpitorrent::analysis::spread::spread;
+    use mpitorrent::protocol::events::{Event, Stamped};
+    use mpitorrent::protocol::ids::{ChunkIdx, FileId, Rank};
+    let mut model = common::models::crowd_of(8);
+    for (at, down, up) in [(10, 2, 1), (20, 3, 1), (21, 4, 2), (30, 5, 4)] {
+        let event = Event::ChunkReceived { downloader: Rank(down), uploader: Rank(up), file: FileId(0), chunk: ChunkIdx(7) };
+        model.apply(&Stamped { at, event });
+    }
+    let tree = spread(&model, FileId(0), ChunkIdx(7));
+    let hops: Vec<(u32, Option<u32>, usize)> = tree.holders.iter().map(|h| (h.peer.0, h.from.map(|f| f.0), h.depth)).collect();
+    assert_eq!(hops, [(1, None, 0), (2, Some(1), 1), (3, Some(1), 1), (4, Some(2), 2), (5, Some(4), 3)]);
+    assert_eq!((tree.peers, tree.depth, tree.bound), (128, 3, 7), "⌈log₂ 128⌉ = 7");
+    assert_eq!(spread(&model, FileId(3), ChunkIdx(0)).holders, [], "no such file");
+    let shown = render(&model, &Ui { view: View::Pieces, chunk: 7, ..Ui::default() }, Mode::Live, 120, 30);
+    assert!(shown.contains("Chunk 7 ◆ (< >): 5 of 128 peers hold it; depth 3 against ⌈log₂ 128⌉ = 7"), "{shown}");
+    assert!(shown.contains("hop 2: 4←2 0:00.0   hop 3: 5←4 0:00.0"), "{shown}");
+}

@@ -6,4 +6,5 @@ pub mod efficiency;
 pub mod export;
 pub mod model;
 pub mod report;
+pub mod spread;
 pub mod verify;

@@ -33,6 +33,8 @@ pub struct Ui {
     pub selected: usize,
     /// The file the pieces view maps: the one last selected in the files view.
     pub file: usize,
+    /// The chunk of that file whose spread the pieces view shows.
+    pub chunk: usize,
     pub help: bool,
     /// The live view is frozen (the run goes on).
     pub paused: bool,
@@ -49,7 +51,7 @@ pub enum Command {
 
 impl Default for Ui {
     fn default() -> Self {
-        Ui { view: View::Peers, selected: 0, file: 0, help: false, paused: false }
+        Ui { view: View::Peers, selected: 0, file: 0, chunk: 0, help: false, paused: false }
     }
 }
 
@@ -73,6 +75,8 @@ impl Ui {
             Key::PageUp => self.selected = self.selected.saturating_sub(10),
             Key::Char('g') => self.selected = 0,
             Key::Char('G') => self.selected = last,
+            Key::Char('<') if self.view == View::Pieces => self.chunk = self.chunk.saturating_sub(1),
+            Key::Char('>') if self.view == View::Pieces => self.chunk += 1,
             other => return Command::Other(other),
         }
         Command::None
@@ -106,6 +110,10 @@ mod tests {
         ui.key(Key::Down, 3);
         ui.key(Key::Tab, 3);
         assert_eq!((ui.view, ui.selected, ui.file), (View::Pieces, 0, 1), "the pieces of the file selected");
+        ui.key(Key::Char('>'), 3);
+        ui.key(Key::Char('>'), 3);
+        ui.key(Key::Char('<'), 3);
+        assert_eq!(ui.chunk, 1, "< > choose the chunk whose spread is shown");
         ui.key(Key::BackTab, 3);
         ui.key(Key::BackTab, 3);
         ui.key(Key::BackTab, 3);

@@ -4,8 +4,9 @@
 
 use crate::analysis::efficiency::{lower_bound, Efficiency};
 use crate::analysis::model::{Piece, SwarmModel, HISTORY_BUCKET_US};
+use crate::analysis::spread::spread;
 use crate::protocol::events::Role;
-use crate::protocol::ids::{FileId, Rank};
+use crate::protocol::ids::{ChunkIdx, FileId, Rank};
 use crate::tui::app::{Ui, View};
 use crate::tui::theme::Theme;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -312,8 +313,10 @@ fn mapped_peers(model: &SwarmModel, file: usize) -> impl Iterator<Item = (usize,
 /// The piece map of the file last selected in the files view: a row per peer that owns or wants
 /// it, a column per chunk, or per run of chunks when they do not fit; the rarest marked.
 fn draw_pieces(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme: &Theme) {
+    let [area, detail] = Layout::vertical([Constraint::Min(3), Constraint::Length(5)]).areas(area);
     let file = ui.file.min(model.files.len().saturating_sub(1));
     let chunks = model.files.get(file).map_or(0, |f| f.holders.len());
+    let chunk = ui.chunk.min(chunks.saturating_sub(1));
     // Borders, the two label columns and the gaps between the three.
     let room = (area.width.saturating_sub(2 + 4 + 5 + 2) as usize).max(1);
     let per = chunks.div_ceil(room).max(1);
@@ -330,15 +333,53 @@ fn draw_pieces(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme
     });
     let holders = model.files.get(file).map(|f| &f.holders[..]).unwrap_or_default();
     let rarest = holders.iter().min().copied();
-    let marks: String = (0..columns)
-        .map(|c| if holders.get(bin(c)).unwrap_or_default().iter().any(|&h| Some(h) == rarest) { '▼' } else { ' ' })
-        .collect();
+    let mark = |c: usize| match holders.get(bin(c)).unwrap_or_default() {
+        _ if bin(c).contains(&chunk) => '◆',
+        run if run.iter().any(|&h| Some(h) == rarest) => '▼',
+        _ => ' ',
+    };
+    let marks: String = (0..columns).map(mark).collect();
     let header = Row::new(vec![Line::from("Peer"), Line::from(" Held"), Line::from(marks)]).style(theme.title());
     let widths = [Constraint::Length(4), Constraint::Length(5), Constraint::Fill(1)];
     let name = model.header.files.get(file).map_or("", |f| f.name.as_str());
     let per = if per > 1 { format!("{per} chunks") } else { "chunk".into() };
     let title = format!(" Pieces of {name}: a column per {per}; █ held ▓ ▒ partly ░ arriving · missing; ▼ rarest ");
     render_table(frame, area, rows.collect(), header, &widths, &title, ui.selected, theme);
+    draw_spread(frame, detail, model, FileId(file as u32), ChunkIdx(chunk as u32));
+}
+
+/// The dissemination tree of the chunk marked `◆`: each hop from an owner, who got it from whom.
+fn draw_spread(frame: &mut Frame, area: Rect, model: &SwarmModel, file: FileId, chunk: ChunkIdx) {
+    let spread = spread(model, file, chunk);
+    let levels: Vec<String> = (0..=spread.depth)
+        .map(|depth| {
+            let hop = spread.holders.iter().filter(|h| h.depth == depth);
+            let named: Vec<String> = hop
+                .map(|h| match h.from {
+                    None => h.peer.0.to_string(),
+                    Some(from) => format!("{}←{} {}", h.peer.0, from.0, clock(h.at)),
+                })
+                .collect();
+            match depth {
+                0 => format!("owners {}", named.join(" ")),
+                _ => format!("hop {depth}: {}", named.join("  ")),
+            }
+        })
+        .collect();
+    let title = format!(
+        " Chunk {} ◆ (< >): {} of {} peers hold it; depth {} against ⌈log₂ {}⌉ = {} ",
+        chunk.0,
+        spread.holders.len(),
+        spread.peers,
+        spread.depth,
+        spread.peers,
+        spread.bound
+    );
+    let text = if spread.holders.is_empty() { "nobody holds it".to_string() } else { levels.join("   ") };
+    frame.render_widget(
+        Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }).block(Block::bordered().title(title)),
+        area,
+    );
 }
 
 /// One cell of the piece map, for the pieces of one chunk or a run of them.
@@ -484,7 +525,8 @@ fn draw_help(frame: &mut Frame, mode: Mode, theme: &Theme) {
         "Roles, one letter per file in the order of the files view: S seed (holds the whole file),",
         "P peer (holds some), L leecher (none yet), · not in that file's swarm.",
         "Holders per chunk: darker when more peers hold it; light cells are rare chunks.",
-        "Pieces: the file selected in the files view, a row per peer that owns or wants it.",
+        "Pieces: the file selected in the files view, a row per peer that owns or wants it;",
+        "< > choose the chunk ◆ whose spread is shown: who got it from whom, hop by hop.",
     ]);
     let area = centered(frame.area(), 90, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
