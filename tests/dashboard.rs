@@ -138,6 +138,9 @@ fn pieces_map_the_file_selected_in_the_files_view() {
     let name = &model.header.files[0].name;
     assert!(screen.contains(&format!("Pieces of {name}: a column per chunk")), "{screen}");
     insta::assert_snapshot!(screen);
+    let done = render(&scripted(usize::MAX), &pieces, Mode::Live, 110, 18);
+    let marks = done.lines().find(|l| l.contains("Peer  Held")).unwrap();
+    assert!(done.contains("100% ████") && !marks.contains('▼'), "no chunk is rarer once every peer holds all:\n{done}");
 }
 
 #[test]

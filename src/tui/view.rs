@@ -332,7 +332,8 @@ fn draw_pieces(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme
         ])
     });
     let holders = model.files.get(file).map(|f| &f.holders[..]).unwrap_or_default();
-    let rarest = holders.iter().min().copied();
+    // Marked only where some chunks are rarer than others.
+    let rarest = holders.iter().min().copied().filter(|&least| holders.iter().any(|&h| h > least));
     let mark = |c: usize| match holders.get(bin(c)).unwrap_or_default() {
         _ if bin(c).contains(&chunk) => '◆',
         run if run.iter().any(|&h| Some(h) == rarest) => '▼',
