@@ -131,6 +131,12 @@ pub enum Piece {
     Held { at: u64, from: Option<Rank> },
 }
 
+impl Piece {
+    pub fn is_held(&self) -> bool {
+        matches!(self, Piece::Held { .. })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Transfer {
     pub at: u64,

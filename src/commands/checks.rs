@@ -4,6 +4,7 @@
 use crate::analysis::audit::audit;
 use crate::analysis::verify::{table, verify_outputs};
 use crate::cli::{BenchArgs, StressArgs, VerifyArgs};
+use crate::commands::logs::warn_of_damage;
 use crate::commands::{passed, Error, Outcome};
 use crate::record::log::Log;
 use crate::scenario::input::Invalid;
@@ -19,9 +20,7 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome, Error> {
     print!("{}", table(&checks));
     let outputs_ok = checks.iter().all(|c| c.verdict.is_ok());
     let Some(log) = log else { return Ok(passed(outputs_ok)) };
-    if let Some(damage) = &log.damage {
-        eprintln!("mpitorrent verify: warning: {damage}");
-    }
+    warn_of_damage(&log, "verify");
     let audit = audit(&log);
     print!("\n{}", audit.table());
     Ok(passed(outputs_ok && audit.breaches.is_empty()))

@@ -72,12 +72,17 @@ pub fn export(args: &ExportArgs) -> Result<Outcome, Error> {
 }
 
 /// The log at `path`, with a warning when it is damaged.
-pub fn read_log(path: &Path, command: &str) -> Result<Log, Error> {
+fn read_log(path: &Path, command: &str) -> Result<Log, Error> {
     let log = Log::read(path)?;
+    warn_of_damage(&log, command);
+    Ok(log)
+}
+
+/// Says on stderr where and why reading `log` stopped early, if it did.
+pub fn warn_of_damage(log: &Log, command: &str) {
     if let Some(damage) = &log.damage {
         eprintln!("mpitorrent {command}: warning: {damage}");
     }
-    Ok(log)
 }
 
 /// The report of the run a log holds, with a warning when the log is damaged or unfinished.

@@ -59,7 +59,7 @@ impl Error {
         let user = match self {
             Error::Input(_) | Error::Invalid(_) => true,
             Error::Log(e) => !matches!(e, LogError::Write { .. }),
-            Error::Run(e) => e.is_input() || matches!(e, RunError::Aborted),
+            Error::Run(e) => e.stops_cleanly(),
             Error::Write(_) | Error::Tool(_) => false,
         };
         if user {

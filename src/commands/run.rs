@@ -6,7 +6,7 @@ use crate::analysis::model::SwarmModel;
 use crate::cli::RunArgs;
 use crate::commands::logs::write_report;
 use crate::commands::{exit, Error, Outcome};
-use crate::protocol::error::{Refusal, RunError};
+use crate::protocol::error::Refusal;
 use crate::record::log::{LogError, Recorder};
 use crate::scenario::input::Invalid;
 use crate::scenario::output::check_writable;
@@ -72,7 +72,7 @@ fn run_this_rank(args: &RunArgs, world: &SimpleCommunicator) -> Result<Outcome, 
             transport.close();
             Ok(collected.map_or(Ok(Outcome::Done), |(model, log_failure)| finish(args, model, log_failure))?)
         }
-        Err(e) if e.is_input() || matches!(e, RunError::Aborted) => {
+        Err(e) if e.stops_cleanly() => {
             transport.close(); // before MPI_Finalize
             Err(e.into())
         }

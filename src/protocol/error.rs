@@ -41,8 +41,14 @@ impl RunError {
         matches!(self, RunError::Input(_) | RunError::Invalid(_) | RunError::Refused(_))
     }
 
+    /// Whether every rank stops without aborting the job: the inputs were wrong, and rank 0 says
+    /// so, or the tracker stopped this rank because they were.
+    pub fn stops_cleanly(&self) -> bool {
+        self.is_input() || matches!(self, RunError::Aborted)
+    }
+
     /// Whether this rank stopped only because another one did or told it to.
     pub fn is_consequence(&self) -> bool {
-        self.is_input() || matches!(self, RunError::Aborted | RunError::Transport(TransportError::Aborted))
+        self.stops_cleanly() || matches!(self, RunError::Transport(TransportError::Aborted))
     }
 }

@@ -36,6 +36,20 @@ pub struct Corrupt {
 // A probability is parsed and checked to lie in 0..=1, so it is never NaN.
 impl Eq for Corrupt {}
 
+/// `R@T`, as `--leave` and the faults file write it ([`parse_leave`] reads it back).
+impl std::fmt::Display for Leave {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.peer, self.at_ms)
+    }
+}
+
+/// `R:P`, as `--corrupt` and the faults file write it ([`parse_corrupt`] reads it back).
+impl std::fmt::Display for Corrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.peer, self.probability)
+    }
+}
+
 /// Every fault of a run. No field is ever skipped when serialized: the start message carries it
 /// in postcard, which has no field names.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::Args)]
@@ -78,8 +92,8 @@ impl Faults {
 
     /// The faults file's text for these faults, one per line.
     pub fn text(&self) -> String {
-        let leaves = self.leaves.iter().map(|l| format!("leave {}@{}\n", l.peer, l.at_ms));
-        let corrupt = self.corrupt.iter().map(|c| format!("corrupt {}:{}\n", c.peer, c.probability));
+        let leaves = self.leaves.iter().map(|l| format!("leave {l}\n"));
+        let corrupt = self.corrupt.iter().map(|c| format!("corrupt {c}\n"));
         leaves.chain(corrupt).collect()
     }
 }

@@ -110,8 +110,8 @@ impl Settings {
         if self.strategy.end_game {
             args.push("--end-game".into());
         }
-        let leaves = self.faults.leaves.iter().map(|l| ("--leave", format!("{}@{}", l.peer, l.at_ms)));
-        let corrupt = self.faults.corrupt.iter().map(|c| ("--corrupt", format!("{}:{}", c.peer, c.probability)));
+        let leaves = self.faults.leaves.iter().map(|l| ("--leave", l.to_string()));
+        let corrupt = self.faults.corrupt.iter().map(|c| ("--corrupt", c.to_string()));
         let files = [("--capacities", &self.capacities), ("--faults", &self.faults_file)];
         let files = files.into_iter().filter_map(|(flag, path)| Some((flag, path.as_ref()?.display().to_string())));
         for (flag, value) in leaves.chain(corrupt).chain(files) {

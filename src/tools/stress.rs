@@ -156,11 +156,11 @@ impl Trial {
             self.settings.chunk_time_ms
         );
         if !self.faults.leaves.is_empty() {
-            let leaves: Vec<String> = self.faults.leaves.iter().map(|l| format!("{}@{}", l.peer, l.at_ms)).collect();
+            let leaves: Vec<String> = self.faults.leaves.iter().map(Leave::to_string).collect();
             text += &format!(", leave {}", leaves.join(" "));
         }
         if !self.faults.corrupt.is_empty() {
-            let liars: Vec<String> = self.faults.corrupt.iter().map(|c| format!("{}:{}", c.peer, c.probability)).collect();
+            let liars: Vec<String> = self.faults.corrupt.iter().map(Corrupt::to_string).collect();
             text += &format!(", corrupt {}", liars.join(" "));
         }
         text

@@ -323,7 +323,7 @@ fn draw_pieces(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme
     let columns = chunks.div_ceil(per).max(1);
     let bin = |c: usize| c * per..((c + 1) * per).min(chunks);
     let rows = mapped_peers(model, file).map(|(peer, pieces)| {
-        let held = pieces.iter().filter(|p| matches!(p, Piece::Held { .. })).count();
+        let held = pieces.iter().filter(|p| p.is_held()).count();
         let cells: String = (0..columns).map(|c| piece_cell(pieces.get(bin(c)).unwrap_or_default())).collect();
         Row::new(vec![
             Line::from(format!("{:>4}", peer + 1)),
@@ -385,7 +385,7 @@ fn draw_spread(frame: &mut Frame, area: Rect, model: &SwarmModel, file: FileId, 
 
 /// One cell of the piece map, for the pieces of one chunk or a run of them.
 fn piece_cell(pieces: &[Piece]) -> char {
-    let held = pieces.iter().filter(|p| matches!(p, Piece::Held { .. })).count();
+    let held = pieces.iter().filter(|p| p.is_held()).count();
     match held {
         _ if pieces.is_empty() => ' ',
         h if h == pieces.len() => '█',
