@@ -1,0 +1,96 @@
+//! The peers view: each peer's progress, roles, uploads and what it does now.
+
+use super::cells::{bar, spark};
+use super::{file_name, render_table, role_letter, role_style};
+use crate::analysis::model::{SwarmModel, HISTORY_BUCKET_US};
+use crate::protocol::ids::Rank;
+use crate::tui::app::Ui;
+use crate::tui::theme::Theme;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Row;
+use ratatui::Frame;
+
+pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme: &Theme) {
+    // The upload history gives way first on a narrow screen.
+    let history_width = if area.width >= 110 { 16 } else { 0 };
+    let rows = model.peers.iter().enumerate().map(|(i, peer)| {
+        let rank = Rank::from_peer_index(i);
+        let wanted = &model.header.wanted[i];
+        let (got, total): (u64, u64) = wanted
+            .iter()
+            .zip(&peer.got)
+            .map(|(f, &g)| (u64::from(g), u64::from(model.header.files[f.index()].chunks)))
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let fraction = if total == 0 { 1.0 } else { got as f64 / total as f64 };
+        let files: Vec<Span> = wanted
+            .iter()
+            .zip(&peer.got)
+            .flat_map(|(f, &g)| {
+                let spec = &model.header.files[f.index()];
+                let pct = 100 * u64::from(g) / u64::from(spec.chunks.max(1));
+                let (text, style) = match (pct, peer.abandoned.contains(f)) {
+                    (_, true) => ("gave up ".to_string(), theme.warning()),
+                    (100, _) => (format!("{pct:>3}% "), theme.done()),
+                    _ => (format!("{pct:>3}% "), theme.bar()),
+                };
+                [Span::raw(format!("{} ", spec.name)), Span::styled(text, style)]
+            })
+            .collect();
+        // One letter per file, in catalog order: its role in that file's swarm, or · if none.
+        let roles: Vec<Span> = model
+            .files
+            .iter()
+            .map(|view| match view.members.iter().find(|m| m.peer == rank) {
+                Some(m) => Span::styled(role_letter(m.role).to_string(), role_style(m.role, theme)),
+                None => Span::styled("·", theme.dim()),
+            })
+            .collect();
+        let history = peer.upload_history.recent(model.now / HISTORY_BUCKET_US, history_width);
+        let doing = doing(model, i, theme);
+        let progress_style = if peer.done { theme.done() } else { theme.bar() };
+        Row::new(vec![
+            Line::from(format!("{:>4}", rank.0)),
+            Line::from(vec![Span::styled(bar(fraction, 10), progress_style), Span::raw(format!(" {:>3.0}%", fraction * 100.0))]),
+            Line::from(files),
+            Line::from(roles),
+            Line::from(format!("{:>7}", peer.uploads)),
+            Line::from(Span::styled(spark(&history), theme.busy())),
+            doing,
+        ])
+    });
+    let header = Row::new(["Peer", "Progress", "Wanted files", "Roles", "Uploads", "Uploads/0.1 s", "Now"]).style(theme.title());
+    let widths = [
+        Constraint::Length(4),
+        Constraint::Length(15),
+        Constraint::Fill(1),
+        Constraint::Length((model.files.len() as u16).max(5)),
+        Constraint::Length(7),
+        Constraint::Length(history_width as u16),
+        Constraint::Length(16),
+    ];
+    render_table(frame, area, rows.collect(), header, &widths, " Peers ", ui.selected, theme);
+}
+
+fn doing(model: &SwarmModel, index: usize, theme: &Theme) -> Line<'static> {
+    let peer = &model.peers[index];
+    if peer.left {
+        return Line::from(Span::styled("left", theme.warning()));
+    }
+    let serving_lately = peer.serving.is_some_and(|s| model.now.saturating_sub(s.3) <= 500_000);
+    if model.finished.is_some() || (peer.done && !serving_lately) {
+        return Line::from(Span::styled("done", theme.done()));
+    }
+    let mut spans = Vec::new();
+    if let (false, Some((file, chunk, from))) = (peer.done, peer.fetching) {
+        spans.push(Span::raw(format!("←{} {}#{} ", from.0, file_name(model, file), chunk.0)));
+    }
+    // Serving counts as now for half a second after the last chunk served.
+    if let Some((to, ..)) = peer.serving.filter(|s| model.now.saturating_sub(s.3) <= 500_000) {
+        spans.push(Span::styled(format!("→{}", to.0), theme.busy()));
+    }
+    if spans.is_empty() {
+        spans.push(Span::styled(if peer.done { "done" } else { "waiting" }, theme.dim()));
+    }
+    Line::from(spans)
+}
