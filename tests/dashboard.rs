@@ -71,7 +71,12 @@ fn faults_show_in_the_header_and_the_peers_they_hit() {
 #[test]
 fn help_overlay() {
     let help = Ui { help: true, ..Ui::default() };
-    insta::assert_snapshot!(render(&scripted(10), &help, Mode::Live, 100, 22));
+    let screen = render(&scripted(10), &help, Mode::Live, 80, 24);
+    for section in ["Every view", "Overview, Pieces", "Files", "Time", "What the marks say", "pause the view"] {
+        assert!(screen.contains(section), "{section}:\n{screen}");
+    }
+    assert!(screen.contains("│Chart   ⣿ delivered"), "the last line fits at 80x24:\n{screen}");
+    insta::assert_snapshot!(screen);
 }
 
 #[test]
@@ -176,4 +181,89 @@ fn a_chunk_s_spread_follows_its_sources_hop_by_hop_against_the_doubling_bound() 
     let shown = render(&model, &Ui { view: View::Pieces, chunk: 7, ..Ui::default() }, Mode::Live, 120, 30);
     assert!(shown.contains("Chunk 7 ◆ (< >): 5 of 128 peers hold it; depth 3 against ⌈log₂ 128⌉ = 7"), "{shown}");
     assert!(shown.contains("hop 2: 4←2 0:00.0   hop 3: 5←4 0:00.0"), "{shown}");
+}
+
+/// The row of `screen` (as `render` gives it) whose text holds `what`, and the column it starts.
+fn find(screen: &str, what: &str) -> (u16, u16) {
+    let (row, line) = screen.lines().enumerate().find(|(_, l)| l.contains(what)).unwrap_or_else(|| panic!("{what}:\n{screen}"));
+    let before = &line[1..line.find(what).unwrap()];
+    (row as u16, before.chars().count() as u16)
+}
+
+#[test]
+fn the_overview_comes_first_with_its_four_panels_at_80x24_and_160x48() {
+    let model = scripted(120);
+    assert_eq!(Ui::default().view, View::Overview);
+    for (width, height) in [(80, 24), (160, 48)] {
+        let screen = render(&model, &Ui::default(), Mode::Live, width, height);
+        for panel in ["┌ Peers", "┌ Pieces of alpha", "┌ Chunks by round", "┌ Latest transfers"] {
+            assert!(screen.contains(panel), "{panel} at {width}x{height}:\n{screen}");
+        }
+        assert!(screen.contains("◆ 0: 3/4 hold it, depth 1, ⌈log₂ 4⌉ = 2"), "{screen}");
+        insta::assert_snapshot!(format!("overview_{width}x{height}"), screen);
+    }
+}
+
+#[test]
+fn the_overview_of_128_peers_and_2000_chunks_scrolls_and_bins() {
+    let model = common::models::crowd_of(2000);
+    let screen = render(&model, &ui(View::Overview, 99), Mode::Live, 160, 48);
+    assert!(screen.lines().any(|l| l.starts_with("\"│ 100 ")), "the selected peer is on screen:\n{screen}");
+    assert!(screen.contains("a column per 27 chunks"), "2000 chunks binned into the map's 75 columns:\n{screen}");
+    assert!(screen.contains("no chunk time, no bound"), "{screen}");
+    insta::assert_snapshot!("overview_128_peers", screen);
+}
+
+#[test]
+fn the_time_space_view_draws_each_transfer_from_uploader_to_downloader() {
+    let model = scripted(120);
+    let small = render(&model, &ui(View::Time, 2), Mode::Live, 80, 24);
+    assert!(small.contains("Time 0:00.0–0:01.4 · a column per round · a line per transfer"), "{small}");
+    let (top, _) = find(&small, "   1 ");
+    let braille = |line: &str| line.chars().filter(|c| ('\u{2801}'..='\u{28ff}').contains(c)).count();
+    for row in top..top + 6 {
+        let line = small.lines().nth(row as usize).unwrap();
+        assert!(braille(line) > 10, "every peer sends or gets chunks: {line}\n{small}");
+    }
+    insta::assert_snapshot!("time_80x24", small);
+    insta::assert_snapshot!("time_160x48", render(&model, &ui(View::Time, 2), Mode::Live, 160, 48));
+    let crowd = render(&common::models::crowd(), &ui(View::Time, 99), Mode::Live, 160, 48);
+    assert!(crowd.contains("the selected peer's bright (others: arrivals as dots)"), "{crowd}");
+    assert!(crowd.lines().any(|l| l.starts_with("\"│ 100 ")), "rows scroll to the selected peer:\n{crowd}");
+    insta::assert_snapshot!("time_128_peers", crowd);
+}
+
+#[test]
+fn clicks_select_the_tab_the_peer_and_the_chunk_under_the_mouse() {
+    use mpitorrent::tui::keys::Key;
+    use mpitorrent::tui::view::press;
+    use ratatui::layout::Rect;
+    let model = scripted(120);
+    let area = Rect::new(0, 0, 160, 48);
+    let mut ui = Ui::default();
+    let screen = render(&model, &ui, Mode::Live, 160, 48);
+    let click = |ui: &mut Ui, (row, column): (u16, u16)| press(ui, Key::Click { column, row }, &model, Mode::Live, area);
+    // Peer 4's row of the peers panel.
+    click(&mut ui, find(&screen, "│   4 ██████"));
+    assert_eq!(ui.selected, 3, "{screen}");
+    // The fifth column of the piece map, in peer 5's row.
+    let (row, column) = find(&screen, "│   5    0% ·");
+    click(&mut ui, (row, column + 12 + 4));
+    assert_eq!((ui.chunk, ui.selected), (4, 4), "the chunk and the peer of the row");
+    let screen = render(&model, &ui, Mode::Live, 160, 48);
+    assert!(screen.contains("◆ 4: "), "{screen}");
+    click(&mut ui, find(&screen, " Time "));
+    assert_eq!(ui.view, View::Time);
+    let screen = render(&model, &ui, Mode::Live, 160, 48);
+    click(&mut ui, find(&screen, "   2 "));
+    assert_eq!(ui.selected, 1, "a row of the time-space view");
+    let (row, column) = find(&screen, " Files ");
+    click(&mut ui, (row, column + 1));
+    let screen = render(&model, &ui, Mode::Live, 160, 48);
+    click(&mut ui, find(&screen, "gamma"));
+    click(&mut ui, find(&screen, "gamma"));
+    assert_eq!((ui.view, ui.file), (View::Pieces, 2), "a second click on a file opens its pieces");
+    let screen = render(&model, &ui, Mode::Live, 160, 48);
+    assert!(screen.contains("Pieces of gamma"), "{screen}");
+    assert_eq!(click(&mut ui, (0, 0)), mpitorrent::tui::app::Command::None, "the header selects nothing");
 }

@@ -74,6 +74,62 @@ pub fn lower_bound(model: &SwarmModel) -> u64 {
     bound.max(all_copies.div_ceil((0..peers).map(slots).sum::<u64>().max(1)))
 }
 
+/// The best any schedule could deliver by the end of each round, the first round first, up to
+/// every wanted copy: each file's chunks leave its owners `S_o` a round, each chunk's holders then
+/// grow at most `1 + s` times a round (the doubling of the bound), and no round delivers more
+/// than every upload slot of the run (or every download limit, when all requesters have one).
+/// It reaches the end in the round of the bound's doubling and total-upload terms.
+pub fn ideal_curve(model: &SwarmModel) -> Vec<u64> {
+    let header = &model.header;
+    let peers = header.peers as usize;
+    let slots = |p: usize| u64::from(header.capacity(p).upload_slots.max(1));
+    let factor = 1 + (0..peers).map(slots).max().unwrap_or(1);
+    let has = |files: &[crate::protocol::ids::FileId], f: usize| files.iter().any(|x| x.index() == f);
+    // Per file: chunks, owners, holders once everyone has it, and the owners' slots.
+    let swarms: Vec<(u64, u64, u64, u64)> = (0..header.files.len())
+        .filter_map(|f| {
+            let owners: Vec<usize> = (0..peers).filter(|&p| has(&header.owned[p], f)).collect();
+            let requesters = (0..peers).filter(|&p| has(&header.wanted[p], f)).count() as u64;
+            let o = owners.len() as u64;
+            (o > 0 && requesters > 0)
+                .then(|| (u64::from(header.files[f].chunks), o, o + requesters, owners.iter().map(|&p| slots(p)).sum()))
+        })
+        .collect();
+    let total: u64 = swarms.iter().map(|&(k, o, n, _)| k * (n - o)).sum();
+    let per_round_limit = (0..peers)
+        .filter(|&p| !header.wanted[p].is_empty())
+        .map(|p| header.capacity(p).download_limit.map(u64::from))
+        .sum::<Option<u64>>()
+        .unwrap_or(u64::MAX)
+        .min((0..peers).map(slots).sum());
+    // Copies of one chunk `age` rounds after the round it first left its owners.
+    let copies = |age: u64, o: u64, n: u64| (o.saturating_mul(factor.saturating_pow(age.min(64) as u32))).min(n) - o;
+    let mut curve: Vec<u64> = Vec::new();
+    let mut delivered = 0u64;
+    while delivered < total && per_round_limit > 0 {
+        let round = curve.len() as u64 + 1;
+        let doubling: u64 = swarms
+            .iter()
+            .map(|&(k, o, n, owner_slots)| {
+                // The chunks that left its owners in the last few rounds, by age; older ones are
+                // everywhere.
+                let young = growth_rounds(o, n, factor);
+                let mut sum = 0;
+                for age in 1..=young.min(round) {
+                    let first = (round - age) * owner_slots;
+                    let these = (first + owner_slots).min(k).saturating_sub(first);
+                    sum += these * copies(age, o, n);
+                }
+                let old = (round.saturating_sub(young) * owner_slots).min(k);
+                sum + old * (n - o)
+            })
+            .sum();
+        delivered = doubling.min(delivered + per_round_limit).min(total);
+        curve.push(delivered);
+    }
+    curve
+}
+
 /// Rounds for holders to grow from `from` to `to`, multiplying by at most `factor` a round.
 fn growth_rounds(from: u64, to: u64, factor: u64) -> u64 {
     let (mut holders, mut rounds) = (from, 0);
@@ -167,6 +223,22 @@ mod tests {
             peer.uploads = uploads;
         }
         assert!((efficiency(&model).fairness.unwrap() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_ideal_curve_doubles_then_fills_every_slot_and_ends_at_the_bound() {
+        // One seed, one slot each: each chunk's holders double (1, 3, 7, 15 copies) while the
+        // seed sends one new chunk a round; the last chunk leaves in round 100 and is everywhere
+        // 4 rounds later.
+        let model = flash_crowd(16, 100, 1);
+        let curve = ideal_curve(&model);
+        assert_eq!(&curve[..5], [1, 3 + 1, 7 + 3 + 1, 15 + 7 + 3 + 1, 15 + 15 + 7 + 3 + 1]);
+        assert_eq!(curve.len() as u64, lower_bound(&model));
+        assert_eq!(*curve.last().unwrap(), 15 * 100);
+        assert!(curve.windows(2).all(|w| w[1] - w[0] <= 16), "never more than every slot");
+        // Few chunks, many peers: every slot busy is the limit, not the seed.
+        let crowd = flash_crowd(64, 2, 1);
+        assert_eq!(ideal_curve(&crowd).len() as u64, lower_bound(&crowd));
     }
 
     #[test]

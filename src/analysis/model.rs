@@ -7,8 +7,6 @@ use crate::record::log::Log;
 use crate::scenario::header::RunHeader;
 use std::collections::{BTreeMap, VecDeque};
 
-/// Transfers the model keeps for the live feed.
-pub const FEED_LEN: usize = 200;
 /// Width of one bucket of a peer's upload history.
 pub const HISTORY_BUCKET_US: u64 = 100_000;
 /// Buckets of upload history kept: the latest ones, all a dashboard shows.
@@ -26,8 +24,11 @@ pub struct SwarmModel {
     pub files: Vec<FileView>,
     /// Chunks delivered, by uploader then downloader (peer indices).
     pub matrix: Vec<Vec<u32>>,
-    /// The latest transfers, oldest first.
-    pub feed: VecDeque<Transfer>,
+    /// Every transfer, in the order they were applied (by time, but for the few rank 0 heard
+    /// of late).
+    pub transfers: Vec<Transfer>,
+    /// Chunks delivered in each round (see [`SwarmModel::round_us`]), the first round first.
+    pub per_round: Vec<u32>,
     pub tracker: TrackerCounts,
     /// CPU time the ranks reported using, in microseconds.
     pub cpu_us: u64,
@@ -196,7 +197,8 @@ impl SwarmModel {
             peers: peer_views,
             files,
             matrix: vec![vec![0; peers]; peers],
-            feed: VecDeque::new(),
+            transfers: Vec::new(),
+            per_round: Vec::new(),
             tracker: TrackerCounts::default(),
             cpu_us: 0,
             header,
@@ -320,10 +322,12 @@ impl SwarmModel {
         uploader.uploads += 1;
         uploader.upload_history.add(t.at / HISTORY_BUCKET_US);
         self.matrix[up][down] += 1;
-        if self.feed.len() == FEED_LEN {
-            self.feed.pop_front();
+        let round = (t.at / self.round_us()) as usize;
+        if self.per_round.len() <= round {
+            self.per_round.resize(round + 1, 0);
         }
-        self.feed.push_back(t);
+        self.per_round[round] += 1;
+        self.transfers.push(t);
     }
 
     fn piece_mut(&mut self, peer: Rank, file: FileId, chunk: ChunkIdx) -> Option<&mut Piece> {
@@ -347,6 +351,14 @@ impl SwarmModel {
     fn peer_mut(&mut self, peer: Rank) -> Option<&mut PeerView> {
         let index = self.index(peer)?;
         self.peers.get_mut(index)
+    }
+
+    /// The length of a round: the chunk time, or [`HISTORY_BUCKET_US`] for runs without one.
+    pub fn round_us(&self) -> u64 {
+        match self.header.options.chunk_time_ms {
+            0 => HISTORY_BUCKET_US,
+            ms => ms * 1000,
+        }
     }
 
     pub fn chunks_delivered(&self) -> u64 {
@@ -413,7 +425,8 @@ mod tests {
         assert_eq!(model.peers[0].upload_history.recent(1, 3), [0, 1, 1]);
         assert_eq!(model.matrix[0][2], 1);
         assert_eq!(model.matrix[1][2], 1);
-        assert_eq!(model.feed.len(), 3);
+        assert_eq!(model.transfers.len(), 3);
+        assert_eq!(model.per_round, [1, 2], "rounds of 0.1 s without a chunk time");
         assert_eq!(model.now, 160_000);
         assert_eq!(model.chunks_delivered(), 3);
     }

@@ -18,6 +18,11 @@ pub enum Key {
     PageDown,
     Home,
     End,
+    /// A press of the left mouse button at a cell, counted from 0 at the top left.
+    Click {
+        column: u16,
+        row: u16,
+    },
 }
 
 /// Decodes what one read returned: a terminal sends a key's bytes together, so a lone ESC is
@@ -76,9 +81,24 @@ fn escape(tail: &[u8]) -> (Option<Key>, usize) {
         ('[', b'~', b"5") => Some(Key::PageUp),
         ('[', b'~', b"6") => Some(Key::PageDown),
         ('[', b'Z', _) => Some(Key::BackTab),
+        ('[', b'M', [b'<', mouse @ ..]) => mouse_key(mouse),
         _ => None,
     };
     (key, 2 + end + 1)
+}
+
+/// A mouse report in the SGR encoding (`button;column;row`, from 1): a left press is a click,
+/// the wheel moves the selection; releases (final `m`) and other buttons are ignored.
+fn mouse_key(params: &[u8]) -> Option<Key> {
+    let text = std::str::from_utf8(params).ok()?;
+    let mut numbers = text.split(';').map(|n| n.parse::<u16>().ok());
+    let (button, column, row) = (numbers.next()??, numbers.next()??, numbers.next()??);
+    match button {
+        0 => Some(Key::Click { column: column.saturating_sub(1), row: row.saturating_sub(1) }),
+        64 => Some(Key::Up),
+        65 => Some(Key::Down),
+        _ => None,
+    }
 }
 
 fn utf8_width(first: u8) -> usize {
@@ -121,5 +141,15 @@ mod tests {
         assert_eq!(decode(b"\x1b[1;5A"), [Key::Up], "modifiers are ignored");
         assert_eq!(decode(b"\x1b[99x"), [], "unknown sequences are skipped");
         assert_eq!(decode(b"\x1bq"), [Key::Esc, Key::Char('q')]);
+    }
+
+    #[test]
+    fn mouse_presses_are_clicks_and_the_wheel_moves() {
+        assert_eq!(decode(b"\x1b[<0;12;5M"), [Key::Click { column: 11, row: 4 }]);
+        assert_eq!(decode(b"\x1b[<0;12;5m"), [], "a release");
+        assert_eq!(decode(b"\x1b[<2;1;1M"), [], "the right button");
+        assert_eq!(decode(b"\x1b[<64;3;3M\x1b[<65;3;3Mq"), [Key::Up, Key::Down, Key::Char('q')]);
+        assert_eq!(decode(b"\x1b[<0;;5M"), [], "garbled");
+        assert!(incomplete(b"\x1b[<0;12"), "a report cut by a read");
     }
 }

@@ -10,7 +10,7 @@ use crate::tui::app::{Command, Ui};
 use crate::tui::keys::Key;
 use crate::tui::terminal::{keys, Screen};
 use crate::tui::theme::Theme;
-use crate::tui::view::{draw, rows, Mode};
+use crate::tui::view::{draw, press, Mode};
 use crossbeam_channel::{select, Receiver};
 use std::time::Duration;
 
@@ -67,9 +67,8 @@ pub fn run(feed: Receiver<Feed>, recorder: Option<Recorder>, mut screen: Screen,
                     keys = crossbeam_channel::never();
                     continue;
                 };
-                let shown = frozen.as_ref().or(collector.model());
-                let rows = shown.map_or(0, |m| rows(m, &ui));
-                match ui.key(key, rows) {
+                let Some(shown) = frozen.as_ref().or(collector.model()) else { continue };
+                match press(&mut ui, key, shown, Mode::Live, screen.area()) {
                     Command::Quit => break Ending::Quit,
                     Command::Other(Key::Char(' ')) => {
                         ui.paused = !ui.paused;
@@ -116,7 +115,7 @@ fn finish(collector: Collector, mut screen: Screen, keys: Receiver<Key>, mut ui:
         }
         match keys.recv_timeout(FRAME * 4) {
             Ok(key) => {
-                if ui.key(key, rows(shown, &ui)) == Command::Quit {
+                if press(&mut ui, key, shown, Mode::Live, screen.area()) == Command::Quit {
                     break Ending::Finished;
                 }
             }

@@ -10,7 +10,7 @@ use crate::tui::app::{Command, Ui};
 use crate::tui::keys::Key;
 use crate::tui::terminal::{keys, Screen};
 use crate::tui::theme::Theme;
-use crate::tui::view::{draw, rows, Mode, ReplayStatus};
+use crate::tui::view::{draw, press, Mode, ReplayStatus};
 use std::io::BufRead;
 use std::time::{Duration, Instant};
 
@@ -218,7 +218,7 @@ pub fn run<R: BufRead>(mut reader: LogReader<R>, name: &str, follow: bool, mut s
             return false;
         }
         match keys.recv_timeout(FRAME) {
-            Ok(key) => match ui.key(key, rows(player.model(), &ui)) {
+            Ok(key) => match press(&mut ui, key, player.model(), Mode::Replay(&status), screen.area()) {
                 Command::Quit => return true,
                 Command::Other(key) => {
                     player.key(key);

@@ -13,6 +13,7 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::{cursor, execute, terminal};
 use ratatui::{Frame, Terminal};
 use std::fs::File;
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -56,11 +57,18 @@ impl Screen {
         terminal::enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
         execute!(tty, terminal::EnterAlternateScreen, cursor::Hide)?;
+        tty.write_all(MOUSE_ON)?;
         Terminal::new(CrosstermBackend::new(tty))
     }
 
     pub fn draw(&mut self, render: impl FnOnce(&mut Frame)) -> std::io::Result<()> {
         self.terminal.draw(render).map(|_| ())
+    }
+
+    /// The screen's area, as the next frame will have it.
+    pub fn area(&self) -> ratatui::layout::Rect {
+        let size = self.terminal.size().unwrap_or_default();
+        ratatui::layout::Rect::new(0, 0, size.width, size.height)
     }
 
     /// A signal asked this process to end (mpirun ending the job, or Ctrl-C before raw mode).
@@ -84,10 +92,16 @@ pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let _ = terminal::disable_raw_mode();
         if let Ok(mut tty) = File::options().write(true).open("/dev/tty") {
+            let _ = tty.write_all(MOUSE_OFF);
             let _ = execute!(tty, terminal::LeaveAlternateScreen, cursor::Show);
         }
     }
 }
+
+/// Mouse reports of button presses only (no motion), in the SGR encoding that
+/// [`crate::tui::keys`] decodes; and their end.
+const MOUSE_ON: &[u8] = b"\x1b[?1000h\x1b[?1006h";
+const MOUSE_OFF: &[u8] = b"\x1b[?1006l\x1b[?1000l";
 
 /// How long a cut escape sequence may wait for its rest before ESC counts as the Esc key.
 const ESCAPE_WAIT_MS: i32 = 30;

@@ -11,8 +11,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row, Wrap};
 use ratatui::Frame;
 
+/// The table of files and, below it, the selected file's swarm.
+fn split(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Min(3), Constraint::Length(5)]).areas(area)
+}
+
+pub(super) fn table_area(area: Rect) -> Rect {
+    split(area)[0]
+}
+
 pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme: &Theme) {
-    let [table_area, detail] = Layout::vertical([Constraint::Min(3), Constraint::Length(5)]).areas(area);
+    let [table_area, detail] = split(area);
     let strip_width = table_area.width.saturating_sub(4 + 12 + 7 + 18 + 8).max(8) as usize;
     let peers = model.peers.len().max(1) as u32;
     let rows = model.files.iter().enumerate().map(|(f, view)| {
@@ -34,7 +43,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, t
     let header = Row::new(["File", "Chunks", "Swarm", "Holders", "Holders per chunk (rarest lightest)"]).style(theme.title());
     let widths =
         [Constraint::Length(12), Constraint::Length(7), Constraint::Length(18), Constraint::Length(8), Constraint::Fill(1)];
-    render_table(frame, table_area, rows.collect(), header, &widths, " Files ", ui.selected, theme);
+    render_table(frame, table_area, rows.collect(), header, &widths, " Files ", Some(ui.selected), theme);
 
     let members: Vec<Span> = model
         .files

@@ -14,12 +14,8 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, ui: &Ui, mode: Mode, theme: &T
         let style = if view == ui.view { theme.selected() } else { theme.dim() };
         tabs.push(Span::styled(format!(" {} ", view.title()), style));
     }
-    // Short enough for 80 columns live and 110 in replay, beside the tabs.
-    let hints = match mode {
-        Mode::Live => "  Tab next  space pause  ? help  q quit",
-        Mode::Replay(_) => "  space play  + - speed  ← → step  [ ] 5 s  n p mark  ? help  q quit",
-    };
-    tabs.push(Span::styled(hints, theme.dim()));
+    let room = (area.width as usize).saturating_sub(tabs.iter().map(|t| t.width()).sum());
+    tabs.push(Span::styled(hints(mode, room), theme.dim()));
     match mode {
         Mode::Live => frame.render_widget(Paragraph::new(Line::from(tabs)), area),
         Mode::Replay(replay) => {
@@ -31,6 +27,38 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, ui: &Ui, mode: Mode, theme: &T
             frame.render_widget(Paragraph::new(Line::from(tabs)), keys);
         }
     }
+}
+
+/// The view whose tab is at `column` of a footer starting at `x`.
+pub(super) fn tab_at(x: u16, column: u16) -> Option<View> {
+    let mut end = x;
+    View::ALL.into_iter().find(|view| {
+        end += view.title().len() as u16 + 2;
+        column < end
+    })
+}
+
+/// The keys worth a reminder that fit in `room` columns, in their order, the most needed kept.
+fn hints(mode: Mode, room: usize) -> String {
+    // Most needed first.
+    let hints: &[(usize, &str)] = match mode {
+        Mode::Live => &[(2, "Tab next"), (3, "space pause"), (0, "? help"), (1, "q quit")],
+        Mode::Replay(_) => {
+            &[(2, "space play"), (3, "+ - speed"), (4, "← → step"), (5, "[ ] 5 s"), (6, "n p mark"), (0, "? help"), (1, "q quit")]
+        }
+    };
+    let mut by_need: Vec<&(usize, &str)> = hints.iter().collect();
+    by_need.sort_unstable();
+    let mut used = 0;
+    let kept: Vec<usize> = by_need
+        .into_iter()
+        .take_while(|(_, hint)| {
+            used += hint.chars().count() + 2;
+            used <= room
+        })
+        .map(|&(need, _)| need)
+        .collect();
+    hints.iter().filter(|(need, _)| kept.contains(need)).map(|(_, hint)| format!("  {hint}")).collect()
 }
 
 /// `0:01.2 [====|==*===|=====-------] 0:03.4`: where the replay is, with its markers.

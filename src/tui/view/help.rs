@@ -9,35 +9,37 @@ use ratatui::Frame;
 
 pub(super) fn draw(frame: &mut Frame, mode: Mode, theme: &Theme) {
     let mut lines = vec![
-        "Tab, Shift-Tab   next, previous view (peers, files, pieces, transfers, upload matrix)",
-        "↑ ↓  j k         select a row;  PgUp PgDn  by ten;  g G  first, last",
-        "q  Esc  Ctrl-C   quit",
-        "?                this help (any key closes it)",
+        heading("Every view", theme),
+        Line::from("Tab Shift-Tab  1-7   next, previous view; a view by its number"),
+        Line::from("↑ ↓ j k PgUp PgDn g G  select a row (a peer, a file...); by ten; first, last"),
+        Line::from("a click             select the tab, peer, file or chunk; the wheel scrolls"),
+        Line::from("?  q Esc Ctrl-C     this help (any key closes it); quit"),
     ];
-    match mode {
-        Mode::Live => lines.push("space            pause the view (the run goes on)"),
-        Mode::Replay(_) => lines.extend([
-            "space            play, pause",
-            "+ -              faster, slower (0.1x to 100x)",
-            "→ ←  l h         one event forward, back",
-            "] [              5 seconds forward, back",
-            "n p              next, previous marker (a file completed, a peer done)",
-            "Home End         start, end",
-        ]),
-    }
+    lines.push(match mode {
+        Mode::Live => Line::from("space               pause the view (the run goes on)"),
+        Mode::Replay(_) => Line::from("space play · + - speed · → ← l h an event · ] [ 5 s · n p marker · Home End"),
+    });
     lines.extend([
-        "",
-        "Roles, one letter per file in the order of the files view: S seed (holds the whole file),",
-        "P peer (holds some), L leecher (none yet), · not in that file's swarm.",
-        "Holders per chunk: darker when more peers hold it; light cells are rare chunks.",
-        "Pieces: the file selected in the files view, a row per peer that owns or wants it;",
-        "< > choose the chunk ◆ whose spread is shown: who got it from whom, hop by hop.",
+        heading("Overview, Pieces", theme),
+        Line::from("< >  f F            the chunk ◆ whose spread is shown; next, previous file"),
+        heading("Files", theme),
+        Line::from("Enter, a 2nd click  the pieces of the file selected"),
+        heading("Time", theme),
+        Line::from("↑ ↓                 the peer whose transfers are bright; time ends at now"),
+        heading("What the marks say", theme),
+        Line::from("Roles   a letter a file: S seed (all), P peer (some), L leecher (none), · out"),
+        Line::from("Now     ←R file#chunk: downloading from R; →R: serving R"),
+        Line::from("Pieces  █ held  ▓ ▒ partly  ░ arriving  · missing; ▼ rarest; ◆ chosen"),
+        Line::from("Chart   ⣿ delivered; • best possible (doubling, then all slots busy); │ bound"),
     ]);
-    let area = centered(frame.area(), 90, lines.len() as u16 + 2);
+    let area = centered(frame.area(), 80, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
-    let text: Vec<Line> = lines.into_iter().map(Line::from).collect();
-    let help = Paragraph::new(text).wrap(Wrap { trim: false });
+    let help = Paragraph::new(lines).wrap(Wrap { trim: false });
     frame.render_widget(help.block(Block::bordered().title(" Keys ").title_style(theme.title())), area);
+}
+
+fn heading(text: &'static str, theme: &Theme) -> Line<'static> {
+    Line::from(text).style(theme.title())
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {

@@ -10,8 +10,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row, Wrap};
 use ratatui::Frame;
 
+/// The matrix and, below it, what the selected uploader served.
+fn split(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(area)
+}
+
+pub(super) fn table_area(area: Rect) -> Rect {
+    split(area)[0]
+}
+
 pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme: &Theme) {
-    let [grid, detail] = Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(area);
+    let [grid, detail] = split(area);
     let peers = model.peers.len();
     let room = grid.width.saturating_sub(9) as usize;
     // Counts when they fit, five columns a peer; one shaded cell a peer otherwise.
@@ -34,7 +43,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, t
     let shading = if cell == 1 { "; darker is more, up to the busiest pair" } else { "" };
     let cut = if columns < peers { "; first columns only" } else { "" };
     let title = format!(" Chunks served, uploader (row) to downloader (column){shading}{cut} ");
-    render_table(frame, grid, rows.collect(), header, &widths, &title, ui.selected, theme);
+    render_table(frame, grid, rows.collect(), header, &widths, &title, Some(ui.selected), theme);
 
     let row = model.matrix.get(ui.selected).map(|r| &r[..]).unwrap_or_default();
     let served: Vec<String> = row.iter().enumerate().filter(|(_, &n)| n > 0).map(|(d, n)| format!("→{}: {n}", d + 1)).collect();

@@ -3,19 +3,23 @@
 //! a frame cheap (`cargo bench --bench dashboard` measures it).
 
 mod cells;
+mod chart;
 mod files;
 mod footer;
 mod header;
 mod help;
 mod matrix;
+mod overview;
 mod peers;
 mod pieces;
+mod time;
 mod transfers;
 
 use crate::analysis::model::SwarmModel;
 use crate::protocol::events::Role;
 use crate::protocol::ids::FileId;
-use crate::tui::app::{Ui, View};
+use crate::tui::app::{Command, Target, Ui, View};
+use crate::tui::keys::Key;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Row, Table, TableState};
@@ -49,32 +53,88 @@ pub enum Mode<'a> {
 /// Rows of the view `ui` shows, for moving the selection.
 pub fn rows(model: &SwarmModel, ui: &Ui) -> usize {
     match ui.view {
-        View::Peers | View::Matrix => model.peers.len(),
+        View::Overview | View::Peers | View::Time | View::Matrix => model.peers.len(),
         View::Pieces => pieces::mapped_peers(model, ui.file).count(),
         View::Files => model.files.len(),
-        View::Transfers => model.feed.len(),
+        View::Transfers => model.transfers.len().min(transfers::LATEST),
     }
 }
 
-pub fn draw(frame: &mut Frame, model: &SwarmModel, ui: &Ui, mode: Mode, theme: &Theme) {
+/// The screen's three parts: header, the view, footer.
+fn areas(area: Rect, model: &SwarmModel, mode: Mode) -> [Rect; 3] {
     let footer_height = if matches!(mode, Mode::Replay(_)) { 3 } else { 1 };
-    let faults = header::faults(model);
-    let header_height = 4 + 2 * u16::from(model.finished.is_some()) + u16::from(!faults.is_empty());
-    let [header, body, footer] =
-        Layout::vertical([Constraint::Length(header_height), Constraint::Min(3), Constraint::Length(footer_height)])
-            .areas(frame.area());
-    header::draw(frame, header, model, ui, mode, &faults, theme);
+    let faulty = !header::faults(model).is_empty();
+    let header_height = 4 + 2 * u16::from(model.finished.is_some()) + u16::from(faulty);
+    Layout::vertical([Constraint::Length(header_height), Constraint::Min(3), Constraint::Length(footer_height)]).areas(area)
+}
+
+pub fn draw(frame: &mut Frame, model: &SwarmModel, ui: &Ui, mode: Mode, theme: &Theme) {
+    let [header, body, footer] = areas(frame.area(), model, mode);
+    header::draw(frame, header, model, ui, mode, &header::faults(model), theme);
     match ui.view {
-        View::Peers => peers::draw(frame, body, model, ui, theme),
+        View::Overview => overview::draw(frame, body, model, ui, theme),
+        View::Peers => peers::draw(frame, body, model, Some(ui.selected), false, theme),
         View::Files => files::draw(frame, body, model, ui, theme),
         View::Pieces => pieces::draw(frame, body, model, ui, theme),
-        View::Transfers => transfers::draw(frame, body, model, ui, theme),
+        View::Time => time::draw(frame, body, model, ui, theme),
+        View::Transfers => transfers::draw(frame, body, model, Some(ui.selected), theme),
         View::Matrix => matrix::draw(frame, body, model, ui, theme),
     }
     footer::draw(frame, footer, ui, mode, theme);
     if ui.help {
         help::draw(frame, mode, theme);
     }
+}
+
+/// Applies a key to `ui`, a click where the screen of `area` drawn from `model` shows it.
+pub fn press(ui: &mut Ui, key: Key, model: &SwarmModel, mode: Mode, area: Rect) -> Command {
+    match key {
+        Key::Click { column, row } if !ui.help => {
+            if let Some(target) = hit(model, ui, mode, area, column, row) {
+                ui.click(target);
+            }
+            Command::None
+        }
+        key => ui.key(key, rows(model, ui), model.files.len()),
+    }
+}
+
+/// What the cell at `column`, `row` shows, if it is something to select.
+pub fn hit(model: &SwarmModel, ui: &Ui, mode: Mode, area: Rect, column: u16, row: u16) -> Option<Target> {
+    let [_, body, footer] = areas(area, model, mode);
+    if row == footer.bottom() - 1 {
+        return footer::tab_at(footer.x, column).map(Target::View);
+    }
+    if !body.contains((column, row).into()) {
+        return None;
+    }
+    let rows = rows(model, ui);
+    match ui.view {
+        View::Overview => overview::hit(body, model, ui, column, row),
+        View::Pieces => pieces::hit(body, model, ui, column, row),
+        View::Time => time::hit(body, model, ui, row),
+        View::Files => table_row(files::table_area(body), ui.selected, rows, row).map(Target::Row),
+        View::Matrix => table_row(matrix::table_area(body), ui.selected, rows, row).map(Target::Row),
+        View::Peers | View::Transfers => table_row(body, ui.selected, rows, row).map(Target::Row),
+    }
+}
+
+/// The first row a bordered table with a header line shows, for `selected` to be seen among the
+/// `visible` rows: as ratatui scrolls from the top.
+fn first_shown(selected: Option<usize>, visible: usize) -> usize {
+    selected.map_or(0, |s| s.saturating_sub(visible.saturating_sub(1)))
+}
+
+/// Rows a bordered table with a header line shows in `area`.
+fn visible_rows(area: Rect) -> usize {
+    area.height.saturating_sub(3) as usize
+}
+
+/// The row of the table drawn by [`render_table`] in `area` at screen row `y`, if any.
+fn table_row(area: Rect, selected: usize, rows: usize, y: u16) -> Option<usize> {
+    let top = area.y + 2;
+    let shown = y.checked_sub(top).map(usize::from).filter(|&i| i < visible_rows(area))?;
+    Some(first_shown(Some(selected), visible_rows(area)) + shown).filter(|&r| r < rows)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -85,14 +145,15 @@ pub(super) fn render_table(
     header: Row,
     widths: &[Constraint],
     title: &str,
-    selected: usize,
+    selected: Option<usize>,
     theme: &Theme,
 ) {
     let table = Table::new(rows, widths.iter().copied())
         .header(header)
         .block(Block::bordered().title(title.to_string()))
         .row_highlight_style(theme.selected());
-    frame.render_stateful_widget(table, area, &mut TableState::default().with_selected(Some(selected)));
+    let mut state = TableState::default().with_offset(first_shown(selected, visible_rows(area))).with_selected(selected);
+    frame.render_stateful_widget(table, area, &mut state);
 }
 
 pub(super) fn role_letter(role: Role) -> char {

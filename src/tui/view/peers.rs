@@ -4,16 +4,23 @@ use super::cells::{bar, spark};
 use super::{file_name, render_table, role_letter, role_style};
 use crate::analysis::model::{SwarmModel, HISTORY_BUCKET_US};
 use crate::protocol::ids::Rank;
-use crate::tui::app::Ui;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Row;
 use ratatui::Frame;
 
-pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme: &Theme) {
+/// The peers' table; `compact` keeps peer, progress, roles, uploads and now, for the overview.
+pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, selected: Option<usize>, compact: bool, theme: &Theme) {
     // The upload history gives way first on a narrow screen.
     let history_width = if area.width >= 110 { 16 } else { 0 };
+    let columns: &[usize] = match (compact, history_width) {
+        (true, _) if area.width < 56 => &[0, 1, 6],
+        (true, _) => &[0, 1, 3, 4, 6],
+        (false, 0) => &[0, 1, 2, 3, 4, 6],
+        (false, _) => &[0, 1, 2, 3, 4, 5, 6],
+    };
+    let pick = |cells: Vec<Line<'static>>| -> Vec<Line<'static>> { columns.iter().map(|&c| cells[c].clone()).collect() };
     let rows = model.peers.iter().enumerate().map(|(i, peer)| {
         let rank = Rank::from_peer_index(i);
         let wanted = &model.header.wanted[i];
@@ -49,7 +56,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, t
         let history = peer.upload_history.recent(model.now / HISTORY_BUCKET_US, history_width);
         let doing = doing(model, i, theme);
         let progress_style = if peer.done { theme.done() } else { theme.bar() };
-        Row::new(vec![
+        Row::new(pick(vec![
             Line::from(format!("{:>4}", rank.0)),
             Line::from(vec![Span::styled(bar(fraction, 10), progress_style), Span::raw(format!(" {:>3.0}%", fraction * 100.0))]),
             Line::from(files),
@@ -57,9 +64,10 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, t
             Line::from(format!("{:>7}", peer.uploads)),
             Line::from(Span::styled(spark(&history), theme.busy())),
             doing,
-        ])
+        ]))
     });
-    let header = Row::new(["Peer", "Progress", "Wanted files", "Roles", "Uploads", "Uploads/0.1 s", "Now"]).style(theme.title());
+    let titles = ["Peer", "Progress", "Wanted files", "Roles", "Uploads", "Uploads/0.1 s", "Now"];
+    let header = Row::new(columns.iter().map(|&c| titles[c])).style(theme.title());
     let widths = [
         Constraint::Length(4),
         Constraint::Length(15),
@@ -69,7 +77,8 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, t
         Constraint::Length(history_width as u16),
         Constraint::Length(16),
     ];
-    render_table(frame, area, rows.collect(), header, &widths, " Peers ", ui.selected, theme);
+    let widths: Vec<Constraint> = columns.iter().map(|&c| widths[c]).collect();
+    render_table(frame, area, rows.collect(), header, &widths, " Peers ", selected, theme);
 }
 
 fn doing(model: &SwarmModel, index: usize, theme: &Theme) -> Line<'static> {

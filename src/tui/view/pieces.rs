@@ -1,10 +1,10 @@
 //! The pieces view: which peer holds which chunk of one file, and how the chosen chunk spread.
 
-use super::{clock, render_table};
+use super::{clock, render_table, table_row};
 use crate::analysis::model::{Piece, SwarmModel};
 use crate::analysis::spread::spread;
 use crate::protocol::ids::{ChunkIdx, FileId};
-use crate::tui::app::Ui;
+use crate::tui::app::{Target, Ui};
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -17,43 +17,103 @@ pub(super) fn mapped_peers(model: &SwarmModel, file: usize) -> impl Iterator<Ite
     pieces.iter().enumerate().filter(|(_, p)| !p.is_empty()).map(|(peer, p)| (peer, &p[..]))
 }
 
-/// The piece map of the file last selected in the files view: a row per peer that owns or wants
-/// it, a column per chunk, or per run of chunks when they do not fit; the rarest marked.
+/// The pieces view: the piece map above, the spread of the chosen chunk below.
+fn split(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Min(3), Constraint::Length(5)]).areas(area)
+}
+
 pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme: &Theme) {
-    let [area, detail] = Layout::vertical([Constraint::Min(3), Constraint::Length(5)]).areas(area);
-    let file = ui.file.min(model.files.len().saturating_sub(1));
-    let chunks = model.files.get(file).map_or(0, |f| f.holders.len());
-    let chunk = ui.chunk.min(chunks.saturating_sub(1));
-    // Borders, the two label columns and the gaps between the three.
-    let room = (area.width.saturating_sub(2 + 4 + 5 + 2) as usize).max(1);
-    let per = chunks.div_ceil(room).max(1);
-    let columns = chunks.div_ceil(per).max(1);
-    let bin = |c: usize| c * per..((c + 1) * per).min(chunks);
-    let rows = mapped_peers(model, file).map(|(peer, pieces)| {
+    let [map, detail] = split(area);
+    let grid = Grid::new(model, ui.file, ui.chunk, map.width);
+    draw_map(frame, map, model, &grid, Some(ui.selected), theme);
+    draw_spread(frame, detail, model, FileId(grid.file as u32), ChunkIdx(grid.chunk as u32));
+}
+
+pub(super) fn hit(area: Rect, model: &SwarmModel, ui: &Ui, column: u16, row: u16) -> Option<Target> {
+    let map = split(area)[0];
+    let grid = Grid::new(model, ui.file, ui.chunk, map.width);
+    match map_hit(map, model, &grid, Some(ui.selected), column, row)? {
+        (row, Some(chunk)) => Some(Target::Chunk { chunk, row }),
+        (row, None) => row.map(Target::Row),
+    }
+}
+
+/// How a file's chunks fall into the columns of a piece map of some width.
+pub(super) struct Grid {
+    /// The file mapped and its chosen chunk, within bounds.
+    pub(super) file: usize,
+    pub(super) chunk: usize,
+    chunks: usize,
+    /// Chunks a column.
+    per: usize,
+    columns: usize,
+}
+
+/// Columns before the cells: the border, the peer, a gap, the share held, a gap.
+const LABELS: u16 = 1 + 4 + 1 + 5 + 1;
+
+impl Grid {
+    pub(super) fn new(model: &SwarmModel, file: usize, chunk: usize, width: u16) -> Grid {
+        let file = file.min(model.files.len().saturating_sub(1));
+        let chunks = model.files.get(file).map_or(0, |f| f.holders.len());
+        let room = (width.saturating_sub(LABELS + 1) as usize).max(1);
+        let per = chunks.div_ceil(room).max(1);
+        Grid { file, chunk: chunk.min(chunks.saturating_sub(1)), chunks, per, columns: chunks.div_ceil(per).max(1) }
+    }
+
+    fn bin(&self, column: usize) -> std::ops::Range<usize> {
+        column * self.per..((column + 1) * self.per).min(self.chunks)
+    }
+}
+
+/// The piece map: a row per peer that owns or wants the file, a column per chunk, or per run of
+/// chunks when they do not fit; the rarest and the chosen chunk marked. `selected` is a row.
+pub(super) fn draw_map(frame: &mut Frame, area: Rect, model: &SwarmModel, grid: &Grid, selected: Option<usize>, theme: &Theme) {
+    let rows = mapped_peers(model, grid.file).map(|(peer, pieces)| {
         let held = pieces.iter().filter(|p| p.is_held()).count();
-        let cells: String = (0..columns).map(|c| piece_cell(pieces.get(bin(c)).unwrap_or_default())).collect();
+        let cells: String = (0..grid.columns).map(|c| piece_cell(pieces.get(grid.bin(c)).unwrap_or_default())).collect();
         Row::new(vec![
             Line::from(format!("{:>4}", peer + 1)),
             Line::from(format!("{:>4}%", held * 100 / pieces.len().max(1))),
             Line::from(Span::styled(cells, theme.bar())),
         ])
     });
-    let holders = model.files.get(file).map(|f| &f.holders[..]).unwrap_or_default();
+    let holders = model.files.get(grid.file).map(|f| &f.holders[..]).unwrap_or_default();
     // Marked only where some chunks are rarer than others.
     let rarest = holders.iter().min().copied().filter(|&least| holders.iter().any(|&h| h > least));
-    let mark = |c: usize| match holders.get(bin(c)).unwrap_or_default() {
-        _ if bin(c).contains(&chunk) => '◆',
+    let mark = |c: usize| match holders.get(grid.bin(c)).unwrap_or_default() {
+        _ if grid.bin(c).contains(&grid.chunk) => '◆',
         run if run.iter().any(|&h| Some(h) == rarest) => '▼',
         _ => ' ',
     };
-    let marks: String = (0..columns).map(mark).collect();
+    let marks: String = (0..grid.columns).map(mark).collect();
     let header = Row::new(vec![Line::from("Peer"), Line::from(" Held"), Line::from(marks)]).style(theme.title());
     let widths = [Constraint::Length(4), Constraint::Length(5), Constraint::Fill(1)];
-    let name = model.header.files.get(file).map_or("", |f| f.name.as_str());
-    let per = if per > 1 { format!("{per} chunks") } else { "chunk".into() };
+    let name = model.header.files.get(grid.file).map_or("", |f| f.name.as_str());
+    let per = if grid.per > 1 { format!("{} chunks", grid.per) } else { "chunk".into() };
     let title = format!(" Pieces of {name}: a column per {per}; █ held ▓ ▒ partly ░ arriving · missing; ▼ rarest ");
-    render_table(frame, area, rows.collect(), header, &widths, &title, ui.selected, theme);
-    draw_spread(frame, detail, model, FileId(file as u32), ChunkIdx(chunk as u32));
+    render_table(frame, area, rows.collect(), header, &widths, &title, selected, theme);
+}
+
+/// The row (of the mapped peers) and the chunk of a piece map at a cell: the row of the marks
+/// gives a chunk only, the labels a row only.
+pub(super) fn map_hit(
+    area: Rect,
+    model: &SwarmModel,
+    grid: &Grid,
+    selected: Option<usize>,
+    column: u16,
+    row: u16,
+) -> Option<(Option<usize>, Option<usize>)> {
+    let cell = column.checked_sub(area.x + LABELS).map(usize::from).filter(|&c| c < grid.columns);
+    let chunk = cell.map(|c| grid.bin(c).start).filter(|&c| c < grid.chunks);
+    let rows = mapped_peers(model, grid.file).count();
+    let peer_row = table_row(area, selected.unwrap_or(0), rows, row);
+    match (row == area.y + 1, peer_row) {
+        (true, _) => chunk.map(|c| (None, Some(c))),
+        (false, Some(r)) => Some((Some(r), chunk)),
+        (false, None) => None,
+    }
 }
 
 /// The dissemination tree of the chunk marked `◆`: each hop from an owner, who got it from whom.

@@ -2,15 +2,17 @@
 
 use super::{clock, file_name, render_table};
 use crate::analysis::model::SwarmModel;
-use crate::tui::app::Ui;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Row;
 use ratatui::Frame;
 
-pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme: &Theme) {
-    let rows = model.feed.iter().rev().map(|t| {
+/// Transfers the list shows, newest first: more would cost every frame and scroll past use.
+pub(super) const LATEST: usize = 200;
+
+pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, selected: Option<usize>, theme: &Theme) {
+    let rows = model.transfers.iter().rev().take(LATEST).map(|t| {
         Row::new(vec![
             Line::from(clock(t.at)),
             Line::from(Span::styled(format!("{:>4} → {:<4}", t.uploader.0, t.downloader.0), theme.busy())),
@@ -19,5 +21,5 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, t
     });
     let header = Row::new(["Time", "From → to", "Chunk"]).style(theme.title());
     let widths = [Constraint::Length(10), Constraint::Length(13), Constraint::Fill(1)];
-    render_table(frame, area, rows.collect(), header, &widths, " Latest transfers, newest first ", ui.selected, theme);
+    render_table(frame, area, rows.collect(), header, &widths, " Latest transfers, newest first ", selected, theme);
 }

@@ -1,0 +1,100 @@
+//! The time-space view: a row per peer, time running right up to the moment shown, each transfer
+//! a line from its uploader's row, when it began, to its downloader's, when it arrived.
+
+use super::{clock, first_shown};
+use crate::analysis::model::{SwarmModel, Transfer};
+use crate::tui::app::{Target, Ui};
+use crate::tui::theme::Theme;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::canvas::{Canvas, Line as Segment};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+/// Above this many transfers in sight, only the selected peer's are drawn as lines and the others
+/// as their arrivals: a web of thousands of lines reads as noise, and costs the frame.
+const LINES: usize = 1500;
+
+/// Where the rank labels and the diagram go, inside the border.
+fn split(area: Rect) -> [Rect; 2] {
+    Layout::horizontal([Constraint::Length(5), Constraint::Fill(1)]).areas(Block::bordered().inner(area))
+}
+
+pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme: &Theme) {
+    let [labels, diagram] = split(area);
+    let rows = diagram.height as usize;
+    let first = first_shown(Some(ui.selected), rows);
+    let shown = first..(first + rows).min(model.peers.len());
+    // A column a round (two braille dots, so a transfer of one chunk time slants by two), the
+    // latest rounds in sight; without a chunk time, the whole run so far.
+    let width = u64::from(diagram.width.max(1));
+    let column = match model.header.options.chunk_time_ms {
+        0 => model.now.div_ceil(width).max(1),
+        ms => ms * 1000,
+    };
+    let end = model.now.max(column * width);
+    let start = end - column * width;
+    let round = model.header.options.chunk_time_ms * 1000;
+    let sight = in_sight(&model.transfers, start.saturating_sub(round), end);
+    let all_lines = sight.len() <= LINES;
+    // Rows from the top, the first peer shown in the first.
+    let y = |peer: usize| rows as f64 - (peer as f64 - first as f64) - 0.5;
+    let selected = ui.selected;
+    let colour = |style: Style| style.fg.unwrap_or(Color::Reset);
+    let (plain, chosen) = (colour(theme.bar()), colour(theme.busy()));
+    let canvas =
+        Canvas::default().marker(Marker::Braille).x_bounds([start as f64, end as f64]).y_bounds([0.0, rows as f64]).paint(
+            |ctx| {
+                let touches = |t: &Transfer| [t.uploader, t.downloader].iter().any(|r| r.peer_index() == selected);
+                for t in sight.iter().filter(|t| !touches(t)) {
+                    let (up, down) = (y(t.uploader.peer_index()), y(t.downloader.peer_index()));
+                    let x = t.at as f64;
+                    match all_lines {
+                        true => ctx.draw(&Segment::new(x - round as f64, up, x, down, plain)),
+                        false => ctx.print(x, down, Span::styled("·", theme.dim())),
+                    }
+                }
+                ctx.layer();
+                for t in sight.iter().filter(|t| touches(t)) {
+                    let (up, down) = (y(t.uploader.peer_index()), y(t.downloader.peer_index()));
+                    ctx.draw(&Segment::new(t.at as f64 - round as f64, up, t.at as f64, down, chosen));
+                }
+            },
+        );
+    let unit = if round == 0 { format!("{} ms", (column / 1000).max(1)) } else { "round".into() };
+    let lines = if all_lines { "" } else { " (others: arrivals as dots)" };
+    let title = format!(
+        " Time {}–{} · a column per {unit} · a line per transfer, uploader → downloader · the selected peer's bright{lines} ",
+        clock(start),
+        clock(end)
+    );
+    frame.render_widget(Block::bordered().title(title), area);
+    let names: Vec<Line> = shown
+        .clone()
+        .map(|peer| {
+            let style = if peer == selected { theme.selected() } else { theme.dim() };
+            Line::from(Span::styled(format!("{:>4}", peer + 1), style))
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(names), labels);
+    frame.render_widget(canvas, diagram);
+}
+
+/// The transfers that arrived from `start` to `end`. They are kept in the order they were
+/// applied, which is their time order but for the few rank 0 heard of late, so the search starts
+/// a little early and filters.
+fn in_sight(transfers: &[Transfer], start: u64, end: u64) -> Vec<Transfer> {
+    let from = transfers.partition_point(|t| t.at < start).saturating_sub(256);
+    let to = (transfers.partition_point(|t| t.at <= end) + 256).min(transfers.len());
+    transfers[from..to].iter().filter(|t| (start..=end).contains(&t.at)).copied().collect()
+}
+
+/// A click on a row selects its peer.
+pub(super) fn hit(area: Rect, model: &SwarmModel, ui: &Ui, row: u16) -> Option<Target> {
+    let [labels, _] = split(area);
+    let shown = row.checked_sub(labels.y).map(usize::from).filter(|&r| r < labels.height as usize)?;
+    let peer = first_shown(Some(ui.selected), labels.height as usize) + shown;
+    (peer < model.peers.len()).then_some(Target::Row(peer))
+}
