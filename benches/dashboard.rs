@@ -1,5 +1,6 @@
 //! Benchmark: the time to draw one dashboard frame of a 128-peer swarm, per view, into an
-//! off-screen terminal of 200 x 60 cells, and of the pieces view of a file of 2000 chunks.
+//! off-screen terminal of 200 x 60 cells, and of the overview, pieces and time views of a file of
+//! 2000 chunks.
 //! `cargo bench --bench dashboard`.
 
 #[path = "../tests/common/mod.rs"]
@@ -33,10 +34,13 @@ fn main() {
         println!("| {} | {:.2} ms |", view.title(), started.elapsed().as_secs_f64() * 1e3 / f64::from(FRAMES));
     }
     let large = common::models::crowd_of(2000);
-    let ui = Ui { view: View::Pieces, selected: 64, ..Ui::default() };
-    let started = Instant::now();
-    for _ in 0..FRAMES {
-        terminal.draw(|frame| draw(frame, &large, &ui, Mode::Live, &Theme::coloured())).expect("drawn");
+    for view in [View::Overview, View::Pieces, View::Time] {
+        let ui = Ui { view, selected: 64, ..Ui::default() };
+        let started = Instant::now();
+        for _ in 0..FRAMES {
+            terminal.draw(|frame| draw(frame, &large, &ui, Mode::Live, &Theme::coloured())).expect("drawn");
+        }
+        let mean = started.elapsed().as_secs_f64() * 1e3 / f64::from(FRAMES);
+        println!("| {} of 2000 chunks | {mean:.2} ms |", view.title());
     }
-    println!("| Pieces of 2000 chunks | {:.2} ms |", started.elapsed().as_secs_f64() * 1e3 / f64::from(FRAMES));
 }

@@ -95,6 +95,12 @@ impl Drop for Tmux {
     }
 }
 
+/// The row and column (from 0) where `what` first shows on `screen`.
+fn position(screen: &str, what: &str) -> (usize, usize) {
+    let (row, line) = screen.lines().enumerate().find(|(_, l)| l.contains(what)).unwrap_or_else(|| panic!("{what}:\n{screen}"));
+    (row, line[..line.find(what).unwrap()].chars().count())
+}
+
 fn demo_inputs(dir: &Path) {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/demo");
     for entry in std::fs::read_dir(demo).unwrap() {
@@ -112,7 +118,20 @@ fn the_live_dashboard_runs_under_mpirun_takes_keys_and_gives_the_terminal_back()
         "mpirun --oversubscribe -np 9 {} --tui --out out --chunk-time 10 --record run.log{SHOW_EXIT}",
         common::BINARY
     ));
-    tmux.wait_for("the dashboard", |s| s.contains("mpitorrent · live · 8 peers") && s.contains("Wanted files"));
+    let overview = tmux.wait_for("the overview", |s| {
+        s.contains("mpitorrent · live · 8 peers") && s.contains("Pieces of") && s.contains("Chunks by round")
+    });
+    assert!(overview.contains("Latest transfers") && overview.contains("◆ 0: "), "{overview}");
+    tmux.send(&[">", ">"]);
+    tmux.wait_for("the chunk chosen with >", |s| s.contains("◆ 2: "));
+    // A mouse click (an SGR report) on the piece map's row of marks, in its fourth column.
+    let (row, column) = position(&tmux.screen(), "Peer  Held");
+    tmux.send(&["-l", &format!("\x1b[<0;{};{}M", column + 11 + 4, row + 1)]);
+    tmux.wait_for("the chunk clicked", |s| !s.contains("◆ 2: ") && s.contains("◆ "));
+    tmux.send(&["5"]);
+    tmux.wait_for("the time-space view", |s| s.contains("a line per transfer, uploader → downloader"));
+    tmux.send(&["2"]);
+    tmux.wait_for("the peers view", |s| s.contains("Wanted files"));
     tmux.send(&["Tab"]);
     tmux.wait_for("the files view", |s| s.contains("Holders per chunk"));
     tmux.send(&["?"]);

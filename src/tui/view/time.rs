@@ -9,7 +9,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::canvas::{Canvas, Line as Segment};
+use ratatui::widgets::canvas::{Canvas, Line as Segment, Points};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
@@ -48,13 +48,15 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, t
         Canvas::default().marker(Marker::Braille).x_bounds([start as f64, end as f64]).y_bounds([0.0, rows as f64]).paint(
             |ctx| {
                 let touches = |t: &Transfer| [t.uploader, t.downloader].iter().any(|r| r.peer_index() == selected);
-                for t in sight.iter().filter(|t| !touches(t)) {
-                    let (up, down) = (y(t.uploader.peer_index()), y(t.downloader.peer_index()));
-                    let x = t.at as f64;
-                    match all_lines {
-                        true => ctx.draw(&Segment::new(x - round as f64, up, x, down, plain)),
-                        false => ctx.print(x, down, Span::styled("·", theme.dim())),
+                let others = sight.iter().filter(|t| !touches(t));
+                if all_lines {
+                    for t in others {
+                        let (up, down) = (y(t.uploader.peer_index()), y(t.downloader.peer_index()));
+                        ctx.draw(&Segment::new(t.at as f64 - round as f64, up, t.at as f64, down, plain));
                     }
+                } else {
+                    let arrivals: Vec<(f64, f64)> = others.map(|t| (t.at as f64, y(t.downloader.peer_index()))).collect();
+                    ctx.draw(&Points { coords: &arrivals, color: colour(theme.dim()) });
                 }
                 ctx.layer();
                 for t in sight.iter().filter(|t| touches(t)) {
