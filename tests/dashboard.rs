@@ -69,6 +69,28 @@ fn faults_show_in_the_header_and_the_peers_they_hit() {
 }
 
 #[test]
+fn the_now_column_says_why_a_peer_that_wants_chunks_asks_for_none() {
+    use mpitorrent::protocol::events::{Event, Stamped, Wait};
+    use mpitorrent::protocol::ids::{FileId, Rank};
+    let mut model = scripted(120);
+    let at = model.now;
+    let reasons = [(3, Wait::NoHolder), (4, Wait::HoldersBusy), (5, Wait::Limit), (6, Wait::Tracker)];
+    for (peer, why) in reasons {
+        model.apply(&Stamped { at, event: Event::Waiting { peer: Rank(peer), file: FileId(0), why: Some(why) } });
+    }
+    let screen = render(&model, &ui(View::Peers, 0), Mode::Live, 110, 18);
+    let row = |peer: u32| {
+        let start = format!("│{peer:>4} ");
+        screen.lines().find(|l| l.contains(&start)).unwrap_or_else(|| panic!("peer {peer}:\n{screen}")).to_string()
+    };
+    assert!(row(3).contains("no holder") && !row(3).contains('←'), "nothing on its way, no download shown:\n{screen}");
+    assert!(row(4).contains("busy ←1 alpha#"), "busy, and downloading what its holders serve:\n{screen}");
+    assert!(row(5).contains("limit ←1 beta#"), "{screen}");
+    assert!(row(6).contains("tracker"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
 fn help_overlay() {
     let help = Ui { help: true, ..Ui::default() };
     let screen = render(&scripted(10), &help, Mode::Live, 80, 24);

@@ -201,7 +201,9 @@ impl<'a> Checker<'a> {
             | Event::ChunkRejected { downloader, uploader, file, chunk }
             | Event::ChunkDuplicate { downloader, uploader, file, chunk }
             | Event::ChunkTimedOut { downloader, uploader, file, chunk } => (vec![downloader, uploader], Some(file), Some(chunk)),
-            Event::FileCompleted { peer, file } | Event::FileAbandoned { peer, file } => (vec![peer], Some(file), None),
+            Event::FileCompleted { peer, file } | Event::FileAbandoned { peer, file } | Event::Waiting { peer, file, .. } => {
+                (vec![peer], Some(file), None)
+            }
             Event::PeerDone { peer } | Event::PeerLeft { peer } | Event::InterestsSent { peer, .. } => (vec![peer], None, None),
             Event::SwarmUpdated { file, ref members } => (members.iter().map(|m| m.peer).collect(), Some(file), None),
             _ => (vec![], None, None),

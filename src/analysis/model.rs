@@ -1,7 +1,7 @@
 //! The state of a run as its events describe it. One pure [`SwarmModel::apply`] updates it, live
 //! on rank 0 and in replay alike; the dashboard draws it and the final report is read from it.
 
-use crate::protocol::events::{Event, Member, Request, Stamped};
+use crate::protocol::events::{Event, Member, Request, Stamped, Wait};
 use crate::protocol::ids::{ChunkIdx, FileId, Rank};
 use crate::record::log::Log;
 use crate::scenario::header::RunHeader;
@@ -62,6 +62,8 @@ pub struct PeerView {
     pub fetching: Option<(FileId, ChunkIdx, Rank)>,
     /// The last chunk served, to whom, and when.
     pub serving: Option<(Rank, FileId, ChunkIdx, u64)>,
+    /// Why it asks for no more chunks now, while it still wants some.
+    pub waiting: Option<Wait>,
     pub done: bool,
 }
 
@@ -239,6 +241,7 @@ impl SwarmModel {
                 if let Some(view) = self.peer_mut(*peer) {
                     view.done = true;
                     view.fetching = None;
+                    view.waiting = None;
                 }
             }
             Event::Shutdown => self.finished = Some(at),
@@ -293,6 +296,7 @@ impl SwarmModel {
                     view.left = true;
                     view.done = true;
                     view.fetching = None;
+                    view.waiting = None;
                 }
             }
             Event::SegmentReported { .. } | Event::SourceReported { .. } => {}
@@ -300,6 +304,11 @@ impl SwarmModel {
                 if let Some(view) = self.peer_mut(*peer) {
                     view.interests += interests;
                     view.withdrawals += withdrawals;
+                }
+            }
+            Event::Waiting { peer, why, .. } => {
+                if let Some(view) = self.peer_mut(*peer) {
+                    view.waiting = *why;
                 }
             }
             Event::CpuUsed { micros, .. } => self.cpu_us += micros,
@@ -507,6 +516,20 @@ mod tests {
         assert_eq!(report.tracker.messages_received, 3 + 2);
         assert_eq!(report.tracker.messages_sent, 3 + 1 + 3);
         assert_eq!(report.tracker.file_requests, 1);
+    }
+
+    #[test]
+    fn a_peer_waits_for_the_latest_reason_it_gave_until_it_is_done() {
+        let mut model = SwarmModel::new(header());
+        let waiting = |why| Event::Waiting { peer: Rank(2), file: FileId(0), why };
+        model.apply(&at(1, waiting(Some(Wait::Tracker))));
+        model.apply(&at(2, waiting(Some(Wait::HoldersBusy))));
+        assert_eq!(model.peers[1].waiting, Some(Wait::HoldersBusy));
+        model.apply(&at(3, waiting(None)));
+        assert_eq!(model.peers[1].waiting, None);
+        model.apply(&at(4, waiting(Some(Wait::NoHolder))));
+        model.apply(&at(5, Event::PeerDone { peer: Rank(2) }));
+        assert_eq!(model.peers[1].waiting, None, "a peer done waits for nothing");
     }
 
     #[test]

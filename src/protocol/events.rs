@@ -42,6 +42,23 @@ pub struct Member {
     pub uploads: u64,
 }
 
+/// Why a peer that still wants chunks of a file asks for no more of them now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Wait {
+    /// The tracker has not answered the file request yet: no hashes, no swarm.
+    Tracker,
+    /// No member it knows of holds a chunk it lacks (and has not on its way): it asks the
+    /// tracker again, backing off, and keeps interests out.
+    NoHolder,
+    /// Members hold what it lacks, but each of them already has as many of its requests as it
+    /// serves at once.
+    HoldersBusy,
+    /// It has as many requests out as its download limit allows.
+    Limit,
+    /// It asks by interest (first-free): its interests wait for a holder's free slot.
+    Interest,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Event {
     /// The tracker heard from every peer and let the downloads begin.
@@ -146,6 +163,13 @@ pub enum Event {
         peer: Rank,
         interests: u64,
         withdrawals: u64,
+    },
+    /// Why `peer`'s download of `file` asks for no more chunks now changed: `why` is the new
+    /// reason, `None` once it asks at full pace again (or the download is over).
+    Waiting {
+        peer: Rank,
+        file: FileId,
+        why: Option<Wait>,
     },
     /// The CPU time a rank used from the tracker's start message on, sent as it finishes (under
     /// mpirun, one process a rank).

@@ -13,7 +13,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub const FORMAT: &str = "mpitorrent-log";
-pub const VERSION: u32 = 1;
+/// The version written. Version 2 added the `Waiting` event; a version 1 log is the same format
+/// without it, and reads as ever.
+pub const VERSION: u32 = 2;
+/// The oldest version read.
+pub const OLDEST: u32 = 1;
 
 /// The first line: the format's name (`mpitorrent-log`) and version, and the run's header.
 #[derive(Serialize, Deserialize, JsonSchema)]
@@ -228,9 +232,9 @@ impl<R: BufRead> LogReader<R> {
         if version.format != FORMAT {
             return Err(refuse(Some(1), format!("a '{}' file, not an mpitorrent log", version.format)));
         }
-        if version.version != VERSION {
+        if !(OLDEST..=VERSION).contains(&version.version) {
             let problem = format!(
-                "log format version {}, but this mpitorrent reads version {VERSION}; use a matching mpitorrent",
+                "log format version {}, but this mpitorrent reads versions {OLDEST} to {VERSION}; use a matching mpitorrent",
                 version.version
             );
             return Err(refuse(Some(1), problem));
@@ -454,11 +458,13 @@ mod tests {
             read(&inconsistent).unwrap_err().to_string(),
             "x.log:1: damaged log header: 2 peers, but owned files for 1 and wanted files for 1"
         );
-        let future = written(&[], None).replacen("\"version\":1", "\"version\":99", 1);
+        let future = written(&[], None).replacen("\"version\":2", "\"version\":99", 1);
         assert_eq!(
             read(&future).unwrap_err().to_string(),
-            "x.log:1: log format version 99, but this mpitorrent reads version 1; use a matching mpitorrent"
+            "x.log:1: log format version 99, but this mpitorrent reads versions 1 to 2; use a matching mpitorrent"
         );
+        let old = written(&events(), Some(9)).replacen("\"version\":2", "\"version\":1", 1);
+        assert_eq!(read(&old).unwrap().events.len(), events().len(), "a version 1 log, without Waiting events");
     }
 
     #[test]

@@ -253,6 +253,12 @@ impl SwarmView {
         self.swarm.iter().any(|m| m.rank == member && m.holding.offers(got, chunks))
     }
 
+    /// Whether a member other than this peer holds a chunk of the file's `chunks` that `got`
+    /// lacks.
+    pub fn anyone_offers(&self, got: &FixedBitSet, chunks: usize) -> bool {
+        self.swarm.iter().any(|m| m.rank != self.me && m.holding.offers(got, chunks))
+    }
+
     /// How many members other than this peer hold each chunk, leaving out those that hold the
     /// whole file (see [`Counts`]); none past the end.
     pub fn partial_holders(&self) -> &[u32] {

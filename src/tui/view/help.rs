@@ -28,7 +28,10 @@ pub(super) fn draw(frame: &mut Frame, mode: Mode, theme: &Theme) {
         Line::from("↑ ↓                 the peer whose transfers are bright; time ends at now"),
         heading("What the marks say", theme),
         Line::from("Roles   a letter a file: S seed (all), P peer (some), L leecher (none), · out"),
-        Line::from("Now     ←R file#chunk: downloading from R; →R: serving R"),
+        Line::from("Now     ←R file#chunk: downloading from R; →R: serving R; why it asks no more:"),
+        Line::from("        tracker: awaits its answer · no holder: none holds what it lacks"),
+        Line::from("        busy: each holder has as many of its requests as it serves at once"),
+        Line::from("        limit: at its download limit · interest: awaits a holder's free slot"),
         Line::from("Pieces  █ held  ▓ ▒ partly  ░ arriving  · missing; ▼ rarest; ◆ chosen"),
         Line::from("Chart   ⣿ delivered; • best possible (doubling, then all slots busy); │ bound"),
     ]);

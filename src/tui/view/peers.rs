@@ -3,6 +3,7 @@
 use super::cells::{bar, spark};
 use super::{file_name, render_table, role_letter, role_style};
 use crate::analysis::model::{SwarmModel, HISTORY_BUCKET_US};
+use crate::protocol::events::Wait;
 use crate::protocol::ids::Rank;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Rect};
@@ -75,7 +76,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, selected: 
         Constraint::Length((model.files.len() as u16).max(5)),
         Constraint::Length(7),
         Constraint::Length(history_width as u16),
-        Constraint::Length(16),
+        Constraint::Length(20),
     ];
     let widths: Vec<Constraint> = columns.iter().map(|&c| widths[c]).collect();
     render_table(frame, area, rows.collect(), header, &widths, " Peers ", selected, theme);
@@ -91,7 +92,12 @@ fn doing(model: &SwarmModel, index: usize, theme: &Theme) -> Line<'static> {
         return Line::from(Span::styled("done", theme.done()));
     }
     let mut spans = Vec::new();
-    if let (false, Some((file, chunk, from))) = (peer.done, peer.fetching) {
+    if let Some(why) = peer.waiting {
+        spans.push(Span::styled(format!("{} ", wait_label(why)), theme.warning()));
+    }
+    // A peer waiting for the tracker or a holder has nothing on its way.
+    let downloading = matches!(peer.waiting, None | Some(Wait::HoldersBusy | Wait::Limit));
+    if let (false, true, Some((file, chunk, from))) = (peer.done, downloading, peer.fetching) {
         spans.push(Span::raw(format!("←{} {}#{} ", from.0, file_name(model, file), chunk.0)));
     }
     // Serving counts as now for half a second after the last chunk served.
@@ -102,4 +108,15 @@ fn doing(model: &SwarmModel, index: usize, theme: &Theme) -> Line<'static> {
         spans.push(Span::styled(if peer.done { "done" } else { "waiting" }, theme.dim()));
     }
     Line::from(spans)
+}
+
+/// A word for why a peer asks for no more chunks; the help explains each.
+pub(super) fn wait_label(why: Wait) -> &'static str {
+    match why {
+        Wait::Tracker => "tracker",
+        Wait::NoHolder => "no holder",
+        Wait::HoldersBusy => "busy",
+        Wait::Limit => "limit",
+        Wait::Interest => "interest",
+    }
 }

@@ -21,7 +21,7 @@ mod asking;
 mod tests;
 
 use crate::protocol::error::{Breach, RunError};
-use crate::protocol::events::{Event, EventSink};
+use crate::protocol::events::{Event, EventSink, Wait};
 use crate::protocol::hash::ChunkHash;
 use crate::protocol::ids::{ChunkIdx, FileId, Rank};
 use crate::protocol::message::{Message, Received, Swarm};
@@ -170,6 +170,8 @@ pub struct Fetch<'a> {
     fruitless: u32,
     /// The steps decided since the last answer.
     steps: Vec<Step>,
+    /// Why it asked for nothing more, as last said in a [`Event::Waiting`].
+    said: Option<Wait>,
 }
 
 impl<'a> Fetch<'a> {
@@ -197,12 +199,14 @@ impl<'a> Fetch<'a> {
             update_at: None,
             fruitless: 0,
             steps: Vec::new(),
+            said: None,
         }
     }
 
     /// Asks the tracker for the file's hashes and swarm.
     pub fn start(&mut self) -> Vec<Step> {
         self.send(Rank::TRACKER, Message::FileRequest { file: self.file });
+        self.say(Some(Wait::Tracker));
         // Once this peer has left, the tracker ignores it: the answer may never come.
         self.answer(Step::WaitUntil(self.peer.leave_at))
     }
@@ -267,14 +271,20 @@ impl<'a> Fetch<'a> {
     fn advance(&mut self, now: Instant) -> Result<Vec<Step>, RunError> {
         let left = self.peer.leave_at.is_some_and(|at| at <= now);
         if !self.informed {
-            return Ok(self.answer(if left { Step::Done(Fetched::Left) } else { Step::WaitUntil(self.peer.leave_at) }));
+            if left {
+                self.say(None);
+                return Ok(self.answer(Step::Done(Fetched::Left)));
+            }
+            return Ok(self.answer(Step::WaitUntil(self.peer.leave_at)));
         }
         loop {
             if !self.awaits_anything() {
                 let fetched = self.finish()?;
+                self.say(None);
                 return Ok(self.answer(Step::Done(fetched)));
             }
             if left {
+                self.say(None);
                 return Ok(self.answer(Step::Done(Fetched::Left)));
             }
             if self.update_at.is_some_and(|at| at <= now) {
@@ -295,8 +305,32 @@ impl<'a> Fetch<'a> {
                 }
                 self.ask_again(now);
             }
+            self.say(self.wait());
             let next = self.next_due().into_iter().chain(self.peer.leave_at).chain(self.update_at).min();
             return Ok(self.answer(Step::WaitUntil(next)));
+        }
+    }
+
+    /// Why it asks for no more chunks now, when some missing chunk is not on its way. After
+    /// [`Fetch::request_more`], a window with room means no free holder has such a chunk.
+    fn wait(&self) -> Option<Wait> {
+        if !self.wants_more() || !self.has_free_chunks() {
+            return None;
+        }
+        if self.in_flight.len() >= self.window() {
+            return self.peer.capacities[self.peer.me.peer_index()].download_limit.map(|_| Wait::Limit);
+        }
+        if !self.view.anyone_offers(&self.held_or_coming(), self.chunks) {
+            return Some(Wait::NoHolder);
+        }
+        Some(if first_free(self.peer.settings) { Wait::Interest } else { Wait::HoldersBusy })
+    }
+
+    /// Emits why it waits, if that changed since it last said.
+    fn say(&mut self, why: Option<Wait>) {
+        if why != self.said {
+            self.said = why;
+            self.peer.events.emit(Event::Waiting { peer: self.peer.me, file: self.file, why });
         }
     }
 

@@ -98,6 +98,11 @@ fn begin(fetch: &mut Fetch, chunks: u32, swarm: Swarm, now: Instant) -> Vec<Step
         fetch.start(),
         [Step::Send { to: Rank::TRACKER, msg: Message::FileRequest { file: FILE } }, Step::WaitUntil(None)]
     );
+    begin_after_start(fetch, chunks, swarm, now)
+}
+
+/// The tracker's answer to the file request: `chunks` chunks, `swarm`, at `now`.
+fn begin_after_start(fetch: &mut Fetch, chunks: u32, swarm: Swarm, now: Instant) -> Vec<Step> {
     let hashes = (0..chunks).map(hash).collect();
     fetch.on_message(Rank::TRACKER, Message::FileInfo { file: FILE, hashes, swarm }, now).unwrap()
 }
@@ -358,5 +363,47 @@ fn a_peer_that_leaves_stops_at_its_leave_time_with_or_without_the_swarm() {
         let steps = fetch.on_message(Rank::TRACKER, info, t0).unwrap();
         assert_eq!((requests(&steps), until(&steps)), (vec![(1, Some(0))], Some(t0 + ms(100))), "leaving comes first");
         assert_eq!(fetch.on_time(t0 + ms(100)).unwrap(), [Step::Done(Fetched::Left)], "nothing written, nothing reported");
+    });
+}
+
+/// The reasons for waiting the download said, in order.
+fn waits(world: &World) -> Vec<Option<Wait>> {
+    let why = |e: &Event| if let Event::Waiting { peer: ME, file: FILE, why } = e { Some(*why) } else { None };
+    world.events().iter().filter_map(why).collect()
+}
+
+#[test]
+fn a_download_says_why_it_asks_for_no_more_each_time_the_reason_changes() {
+    // One upload slot at each member and a chunk time: a holder takes one request at a time.
+    // No report to the tracker before the end, whose swarm would be awaited.
+    let mut settings = Settings { chunk_time_ms: 10, update_every: 10, ..Settings::default() };
+    fetching(World::new(settings.clone()), |world, fetch| {
+        let t0 = Instant::now();
+        fetch.start();
+        assert_eq!(waits(world), [Some(Wait::Tracker)], "the file request is out");
+        begin_after_start(fetch, 3, nobody(), t0);
+        let seed = swarm(&[member(1, 0, Holding::All), member(3, 0, holds(&[]))]);
+        let steps = fetch.on_message(Rank::TRACKER, swarm_reply(seed, &[]), t0).unwrap();
+        assert_eq!(requests(&steps), [(1, Some(0))], "one request at the only holder");
+        fetch.on_message(Rank(1), reply(0, true), t0 + ms(10)).unwrap();
+        fetch.on_message(Rank(1), reply(1, true), t0 + ms(20)).unwrap();
+        fetch.on_message(Rank(1), reply(2, true), t0 + ms(30)).unwrap();
+        // The interest sent while nobody held anything was withdrawn: its answer is the last.
+        assert!(completes(&fetch.on_message(Rank(3), interest_answer(holds(&[])), t0 + ms(30)).unwrap()));
+        assert_eq!(waits(world), [Some(Wait::Tracker), Some(Wait::NoHolder), Some(Wait::HoldersBusy), None]);
+    });
+
+    let limited =
+        World { capacities: vec![Capacity { upload_slots: 4, download_limit: Some(1) }; 4], ..World::new(settings.clone()) };
+    fetching(limited, |world, fetch| {
+        let steps = begin(fetch, 2, swarm(&[member(1, 0, Holding::All)]), Instant::now());
+        assert_eq!(requests(&steps), [(1, Some(0))]);
+        assert_eq!(waits(world), [Some(Wait::Tracker), Some(Wait::Limit)], "the seed has slots to spare");
+    });
+
+    settings.strategy.peers = PeerChoice::FirstFree;
+    fetching(World::new(settings), |world, fetch| {
+        begin(fetch, 2, swarm(&[member(1, 0, Holding::All)]), Instant::now());
+        assert_eq!(waits(world), [Some(Wait::Tracker), Some(Wait::Interest)], "no request before a slot is free");
     });
 }
