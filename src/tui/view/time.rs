@@ -9,7 +9,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::canvas::{Canvas, Line as Segment, Points};
+use ratatui::widgets::canvas::{Canvas, Line as Segment, Painter, Shape};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
@@ -38,31 +38,27 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, t
     let start = end - column * width;
     let round = model.header.options.chunk_time_ms * 1000;
     let sight = in_sight(&model.transfers, start.saturating_sub(round), end);
-    let all_lines = sight.len() <= LINES;
-    // Rows from the top, the first peer shown in the first.
-    let y = |peer: usize| rows as f64 - (peer as f64 - first as f64) - 0.5;
+    let all_lines = sight.clone().take(LINES + 1).count() <= LINES;
+    let rows = Rows { first, rows };
     let selected = ui.selected;
     let colour = |style: Style| style.fg.unwrap_or(Color::Reset);
-    let (plain, chosen) = (colour(theme.bar()), colour(theme.busy()));
+    let (plain, chosen, dim) = (colour(theme.bar()), colour(theme.busy()), colour(theme.dim()));
+    let touches = |t: &&Transfer| [t.uploader, t.downloader].iter().any(|r| r.peer_index() == selected);
+    let line = |t: &Transfer, colour| {
+        let (up, down) = (rows.y(t.uploader.peer_index()), rows.y(t.downloader.peer_index()));
+        Segment::new(t.at as f64 - round as f64, up, t.at as f64, down, colour)
+    };
     let canvas =
-        Canvas::default().marker(Marker::Braille).x_bounds([start as f64, end as f64]).y_bounds([0.0, rows as f64]).paint(
+        Canvas::default().marker(Marker::Braille).x_bounds([start as f64, end as f64]).y_bounds([0.0, rows.rows as f64]).paint(
             |ctx| {
-                let touches = |t: &Transfer| [t.uploader, t.downloader].iter().any(|r| r.peer_index() == selected);
-                let others = sight.iter().filter(|t| !touches(t));
+                let others = sight.clone().filter(|t| !touches(t));
                 if all_lines {
-                    for t in others {
-                        let (up, down) = (y(t.uploader.peer_index()), y(t.downloader.peer_index()));
-                        ctx.draw(&Segment::new(t.at as f64 - round as f64, up, t.at as f64, down, plain));
-                    }
+                    others.for_each(|t| ctx.draw(&line(t, plain)));
                 } else {
-                    let arrivals: Vec<(f64, f64)> = others.map(|t| (t.at as f64, y(t.downloader.peer_index()))).collect();
-                    ctx.draw(&Points { coords: &arrivals, color: colour(theme.dim()) });
+                    ctx.draw(&Arrivals { transfers: others, rows, colour: dim });
                 }
                 ctx.layer();
-                for t in sight.iter().filter(|t| touches(t)) {
-                    let (up, down) = (y(t.uploader.peer_index()), y(t.downloader.peer_index()));
-                    ctx.draw(&Segment::new(t.at as f64 - round as f64, up, t.at as f64, down, chosen));
-                }
+                sight.clone().filter(touches).for_each(|t| ctx.draw(&line(t, chosen)));
             },
         );
     let unit = if round == 0 { format!("{} ms", (column / 1000).max(1)) } else { "round".into() };
@@ -87,10 +83,46 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, t
 /// The transfers that arrived from `start` to `end`. They are kept in the order they were
 /// applied, which is their time order but for the few rank 0 heard of late, so the search starts
 /// a little early and filters.
-fn in_sight(transfers: &[Transfer], start: u64, end: u64) -> Vec<Transfer> {
+fn in_sight(transfers: &[Transfer], start: u64, end: u64) -> impl Iterator<Item = &Transfer> + Clone {
     let from = transfers.partition_point(|t| t.at < start).saturating_sub(256);
     let to = (transfers.partition_point(|t| t.at <= end) + 256).min(transfers.len());
-    transfers[from..to].iter().filter(|t| (start..=end).contains(&t.at)).copied().collect()
+    transfers[from..to].iter().filter(move |t| (start..=end).contains(&t.at))
+}
+
+/// The peers' rows in sight: `rows` of them from the peer `first`, each a unit of the canvas's
+/// height, the first at the top.
+#[derive(Clone, Copy)]
+struct Rows {
+    first: usize,
+    rows: usize,
+}
+
+impl Rows {
+    fn y(&self, peer: usize) -> f64 {
+        self.rows as f64 - (peer as f64 - self.first as f64) - 0.5
+    }
+
+    fn shows(&self, peer: usize) -> bool {
+        (self.first..self.first + self.rows).contains(&peer)
+    }
+}
+
+/// A dot where each transfer arrived, on its downloader's row: painted straight from the
+/// transfers, since a run of thousands of chunks holds more than a hundred thousand.
+struct Arrivals<'a, I: Iterator<Item = &'a Transfer> + Clone> {
+    transfers: I,
+    rows: Rows,
+    colour: Color,
+}
+
+impl<'a, I: Iterator<Item = &'a Transfer> + Clone> Shape for Arrivals<'a, I> {
+    fn draw(&self, painter: &mut Painter) {
+        for t in self.transfers.clone().filter(|t| self.rows.shows(t.downloader.peer_index())) {
+            if let Some((x, y)) = painter.get_point(t.at as f64, self.rows.y(t.downloader.peer_index())) {
+                painter.paint(x, y, self.colour);
+            }
+        }
+    }
 }
 
 /// A click on a row selects its peer.
