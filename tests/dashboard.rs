@@ -240,11 +240,13 @@ fn the_overview_of_128_peers_and_2000_chunks_scrolls_and_bins() {
 fn the_time_space_view_draws_each_transfer_from_uploader_to_downloader() {
     let model = scripted(120);
     let small = render(&model, &ui(View::Time, 2), Mode::Live, 80, 24);
-    assert!(small.contains("Time 0:00.0–0:01.4 · a column per round · a line per transfer"), "{small}");
+    // Six peers in 16 lines: two lines a peer, and two columns a round.
+    assert!(small.contains("Time 0:00.4–0:01.2 · a column per 1/2 round · a line per transfer"), "{small}");
     let (top, _) = find(&small, "   1 ");
     let braille = |line: &str| line.chars().filter(|c| ('\u{2801}'..='\u{28ff}').contains(c)).count();
-    for row in top..top + 6 {
+    for (peer, row) in (top..top + 12).step_by(2).enumerate() {
         let line = small.lines().nth(row as usize).unwrap();
+        assert!(line.contains(&format!("   {} ", peer + 1)), "the label in the middle of its lines: {line}\n{small}");
         assert!(braille(line) > 10, "every peer sends or gets chunks: {line}\n{small}");
     }
     insta::assert_snapshot!("time_80x24", small);
