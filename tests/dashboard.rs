@@ -135,7 +135,7 @@ fn every_view_draws_at_every_size_live_and_in_replay() {
     for mode in [Mode::Live, Mode::Replay(&status)] {
         for view in View::ALL {
             for help in [false, true] {
-                for (width, height) in [(1, 1), (20, 5), (40, 10), (80, 24), (200, 60)] {
+                for (width, height) in [(1, 1), (20, 5), (40, 10), (80, 24), (200, 60), (250, 70)] {
                     let text = render(&model, &Ui { view, help, ..Ui::default() }, mode, width, height);
                     if height >= 5 {
                         assert!(text.starts_with("\"┌"), "the header frame is drawn at {width}x{height}:\n{text}");

@@ -66,6 +66,14 @@ impl Theme {
         Style::new().add_modifier(Modifier::REVERSED)
     }
 
+    /// A chunk that arrived at `fraction` of the time so far: dark teal at the start to bright
+    /// cyan now (colours of the 256-colour palette).
+    pub fn age(&self, fraction: f64) -> Style {
+        const RAMP: [u8; 5] = [23, 30, 37, 44, 51];
+        let step = (fraction.clamp(0.0, 1.0) * (RAMP.len() - 1) as f64).round() as usize;
+        self.fg(Color::Indexed(RAMP[step]))
+    }
+
     pub fn warning(&self) -> Style {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }

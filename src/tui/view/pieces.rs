@@ -7,6 +7,7 @@ use crate::protocol::ids::{ChunkIdx, FileId};
 use crate::tui::app::{Target, Ui};
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row, Wrap};
 use ratatui::Frame;
@@ -71,11 +72,20 @@ impl Grid {
 pub(super) fn draw_map(frame: &mut Frame, area: Rect, model: &SwarmModel, grid: &Grid, selected: Option<usize>, theme: &Theme) {
     let rows = mapped_peers(model, grid.file).map(|(peer, pieces)| {
         let held = pieces.iter().filter(|p| p.is_held()).count();
-        let cells: String = (0..grid.columns).map(|c| piece_cell(pieces.get(grid.bin(c)).unwrap_or_default())).collect();
+        let mut cells: Vec<Span> = Vec::new();
+        for column in 0..grid.columns {
+            let run = pieces.get(grid.bin(column)).unwrap_or_default();
+            let (cell, style) = (piece_cell(run), piece_style(run, model.now, theme));
+            // Neighbours alike share a span: a row of 2000 chunks is a few dozen, not 150.
+            match cells.last_mut() {
+                Some(last) if last.style == style => last.content.to_mut().push(cell),
+                _ => cells.push(Span::styled(cell.to_string(), style)),
+            }
+        }
         Row::new(vec![
             Line::from(format!("{:>4}", peer + 1)),
             Line::from(format!("{:>4}%", held * 100 / pieces.len().max(1))),
-            Line::from(Span::styled(cells, theme.bar())),
+            Line::from(cells),
         ])
     });
     let holders = model.files.get(grid.file).map(|f| &f.holders[..]).unwrap_or_default();
@@ -147,6 +157,20 @@ fn draw_spread(frame: &mut Frame, area: Rect, model: &SwarmModel, file: FileId, 
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(Block::bordered().title(title)), area);
 }
 
+/// The colour of a cell of the piece map: green where the chunks were owned from the start, else
+/// by when the latest of them arrived, dark early and bright lately.
+fn piece_style(pieces: &[Piece], now: u64, theme: &Theme) -> Style {
+    let arrived = pieces.iter().filter_map(|p| match p {
+        Piece::Held { at, from: Some(_) } => Some(*at),
+        _ => None,
+    });
+    match arrived.max() {
+        Some(at) => theme.age(at as f64 / now.max(1) as f64),
+        None if pieces.iter().any(Piece::is_held) => theme.seed(),
+        None => theme.bar(),
+    }
+}
+
 /// One cell of the piece map, for the pieces of one chunk or a run of them.
 fn piece_cell(pieces: &[Piece]) -> char {
     let held = pieces.iter().filter(|p| p.is_held()).count();
@@ -157,5 +181,26 @@ fn piece_cell(pieces: &[Piece]) -> char {
         h if h > 0 => '▒',
         _ if pieces.iter().any(|p| matches!(p, Piece::Arriving { .. })) => '░',
         _ => '·',
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ids::Rank;
+    use ratatui::style::Color;
+
+    #[test]
+    fn held_chunks_are_green_when_owned_and_brighter_the_later_they_arrived() {
+        let theme = Theme::coloured();
+        let arrived = |at| Piece::Held { at, from: Some(Rank(1)) };
+        let owned = Piece::Held { at: 0, from: None };
+        let colour = |pieces: &[Piece]| piece_style(pieces, 1000, &theme).fg;
+        assert_eq!(colour(&[owned]), theme.seed().fg);
+        assert_eq!(colour(&[arrived(0)]), Some(Color::Indexed(23)), "at the start: the darkest");
+        assert_eq!(colour(&[arrived(1000)]), Some(Color::Indexed(51)), "just now: the brightest");
+        assert_eq!(colour(&[owned, arrived(500), arrived(100)]), Some(Color::Indexed(37)), "a run: by its latest");
+        assert_eq!(colour(&[Piece::Missing]), theme.bar().fg);
+        assert_eq!(piece_style(&[arrived(0)], 1000, &Theme::plain()), Style::new(), "no colour with NO_COLOR");
     }
 }
