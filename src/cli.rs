@@ -52,7 +52,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// The report's figures, computed from a log alone
     Stats(StatsArgs),
-    /// Write a recorded run as a trace for Perfetto or chrome://tracing, or a log for ShiViz
+    /// Write a recorded run as a trace for Perfetto or chrome://tracing, a log for ShiViz, an
+    /// asciinema cast of its replay, or one frame of the dashboard as SVG
     Export(ExportArgs),
     /// Run many random scenarios under mpirun, with random strategies, chunk times, capacities,
     /// leaves and corruption, and check that none hangs and every output is right
@@ -68,6 +69,13 @@ pub struct ExportArgs {
     /// Write here instead of to standard output
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// With svg, the moment of the run shown: seconds (5.5) or minutes and seconds (1:02.5);
+    /// the end of the run when not given
+    #[arg(long, value_parser = parse_time)]
+    pub at: Option<u64>,
+    /// With asciicast and svg, the terminal the dashboard is drawn for: COLUMNSxROWS
+    #[arg(long, value_parser = parse_size, default_value = "120x36")]
+    pub size: crate::tui::frames::Size,
 }
 
 #[derive(Args)]
@@ -224,6 +232,31 @@ pub struct RandomArgs {
     pub wanted: RangeInclusive<usize>,
 }
 
+/// A moment of a run, `5.5` (seconds) or `1:02.5` (minutes and seconds), in microseconds.
+pub fn parse_time(text: &str) -> Result<u64, Invalid> {
+    let seconds = |t: &str| t.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0);
+    let total = match text.split_once(':') {
+        Some((minutes, rest)) => {
+            minutes.trim().parse::<u32>().ok().zip(seconds(rest).filter(|s| *s < 60.0)).map(|(m, s)| f64::from(m) * 60.0 + s)
+        }
+        None => seconds(text),
+    };
+    total
+        .map(|s| (s * 1e6).round() as u64)
+        .ok_or_else(|| Invalid(format!("'{text}' is not a time: give seconds (5.5) or minutes and seconds (1:02.5)")))
+}
+
+/// A terminal's size, `COLUMNSxROWS`, within what the dashboard draws in.
+pub fn parse_size(text: &str) -> Result<crate::tui::frames::Size, Invalid> {
+    let wrong = || Invalid(format!("'{text}' is not a size: give COLUMNSxROWS, from 20x5 to 500x200, as in 120x36"));
+    let (width, height) = text.split_once('x').ok_or_else(wrong)?;
+    let (width, height) = (width.trim().parse::<u16>().map_err(|_| wrong())?, height.trim().parse::<u16>().map_err(|_| wrong())?);
+    if !(20..=500).contains(&width) || !(5..=200).contains(&height) {
+        return Err(wrong());
+    }
+    Ok(crate::tui::frames::Size { width, height })
+}
+
 pub fn parse_range(text: &str) -> Result<RangeInclusive<usize>, Invalid> {
     let number = |t: &str| t.trim().parse::<usize>().map_err(|_| Invalid(format!("'{t}' is not a whole number")));
     let (low, high) = match text.split_once("..") {
@@ -234,4 +267,23 @@ pub fn parse_range(text: &str) -> Result<RangeInclusive<usize>, Invalid> {
         return Err(Invalid(format!("{low} is more than {high}")));
     }
     Ok(low..=high)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_seconds_or_minutes_and_seconds_and_sizes_columns_by_rows() {
+        assert_eq!(parse_time("5.5").unwrap(), 5_500_000);
+        assert_eq!(parse_time("1:02.5").unwrap(), 62_500_000);
+        assert_eq!(parse_time("0").unwrap(), 0);
+        for wrong in ["", "-1", "1:60", "a:05", "inf", "5s"] {
+            assert!(parse_time(wrong).unwrap_err().to_string().contains("is not a time"), "{wrong}");
+        }
+        assert_eq!(parse_size("160x48").unwrap(), crate::tui::frames::Size { width: 160, height: 48 });
+        for wrong in ["160", "10x10", "160x", "x48", "600x48"] {
+            assert!(parse_size(wrong).unwrap_err().to_string().contains("is not a size"), "{wrong}");
+        }
+    }
 }

@@ -5,8 +5,10 @@ use crate::analysis::report::Report;
 use crate::cli::{ExportArgs, ReplayArgs, StatsArgs};
 use crate::commands::{Error, Outcome};
 use crate::record::log::{Log, LogError, LogReader};
+use crate::scenario::input::Invalid;
 use crate::scenario::output::{replace_atomically, WriteError};
 use crate::tui;
+use crate::tui::frames;
 use crate::tui::terminal::Screen;
 use crate::tui::theme::Theme;
 use std::io::Write;
@@ -55,10 +57,25 @@ pub fn stats(args: &StatsArgs) -> Result<Outcome, Error> {
 }
 
 pub fn export(args: &ExportArgs) -> Result<Outcome, Error> {
+    if args.at.is_some() && args.format != Format::Svg {
+        return Err(Invalid("--at gives the moment of an svg frame; the other formats hold the whole run".into()).into());
+    }
     let log = read_log(&args.log, "export")?;
+    let name = args.log.display().to_string();
+    let theme = Theme::from_env();
     let text = match args.format {
         Format::Chrome => chrome::trace(&log),
         Format::Shiviz => shiviz::text(&log),
+        Format::Asciicast => frames::cast(&log, &name, args.size, &theme),
+        Format::Svg => {
+            let end = log.events.iter().map(|e| e.at).max().unwrap_or(0);
+            let at = args.at.unwrap_or(end);
+            if at > end {
+                let shown = |us: u64| format!("{:.1} s", us as f64 / 1e6);
+                return Err(Invalid(format!("--at {}: {name} ends at {}", shown(at), shown(end))).into());
+            }
+            frames::svg(&log, &name, at, args.size, &theme)
+        }
     };
     match &args.output {
         Some(path) => replace_atomically(path, text.as_bytes()).map_err(|source| WriteError { path: path.clone(), source })?,

@@ -91,6 +91,10 @@ impl Player {
         self.playing
     }
 
+    pub fn pause(&mut self) {
+        self.playing = false;
+    }
+
     /// Moves on by `wall` of real time at the current speed, when playing; stops at the end.
     pub fn advance(&mut self, wall: Duration) {
         if self.playing {

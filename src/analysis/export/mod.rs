@@ -18,6 +18,10 @@ pub enum Format {
     /// A ShiViz log: every rank's events with vector clocks, a transfer linking its upload and
     /// its arrival
     Shiviz,
+    /// An asciinema cast (asciicast v2) of the replay in the dashboard, at the run's own pace
+    Asciicast,
+    /// The dashboard at one moment (--at) as an SVG image
+    Svg,
 }
 
 /// One chunk's way from an uploader to a downloader: when it was served and when (and whether)
