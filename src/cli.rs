@@ -152,16 +152,17 @@ pub struct BenchArgs {
 
 #[derive(Args)]
 pub struct ReplayArgs {
-    /// The log
+    /// The log; with a second one, the two runs side by side on one clock
     pub log: PathBuf,
-    /// Print the replayed run's summary instead of showing it
+    pub other: Option<PathBuf>,
+    /// Print the replayed run's summary (of two runs: how they differ) instead of showing it
     #[arg(long)]
     pub headless: bool,
     /// Keep reading the log as it grows (a run still being recorded)
-    #[arg(long, conflicts_with = "headless")]
+    #[arg(long, conflicts_with_all = ["headless", "other"])]
     pub follow: bool,
     /// Write the JSON summary of the replayed run here (with --headless)
-    #[arg(long, requires = "headless")]
+    #[arg(long, requires = "headless", conflicts_with = "other")]
     pub report: Option<PathBuf>,
 }
 

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod collector;
+pub mod compare;
 pub mod efficiency;
 pub mod export;
 pub mod model;

@@ -65,6 +65,8 @@ pub struct PeerView {
     /// Why it asks for no more chunks now, while it still wants some.
     pub waiting: Option<Wait>,
     pub done: bool,
+    /// When it had everything it wanted (not when it left).
+    pub done_at: Option<u64>,
 }
 
 /// Counts per time bucket, keeping only the latest [`HISTORY_LEN`] buckets.
@@ -239,6 +241,7 @@ impl SwarmModel {
             }
             Event::PeerDone { peer } => {
                 if let Some(view) = self.peer_mut(*peer) {
+                    view.done_at = view.done_at.or((!view.left).then_some(at));
                     view.done = true;
                     view.fetching = None;
                     view.waiting = None;

@@ -16,6 +16,9 @@ use std::path::Path;
 use std::time::Duration;
 
 pub fn replay(args: &ReplayArgs) -> Result<Outcome, Error> {
+    if let Some(other) = &args.other {
+        return compare(args, other);
+    }
     if !args.headless {
         let shown = args.log.display().to_string();
         // Started before the run it is to follow: wait for the log and its header line, which
@@ -44,6 +47,26 @@ pub fn replay(args: &ReplayArgs) -> Result<Outcome, Error> {
     if let Some(path) = &args.report {
         write_report(path, &report)?;
     }
+    Ok(Outcome::Done)
+}
+
+/// Two runs side by side, or how they differ when headless.
+fn compare(args: &ReplayArgs, other: &Path) -> Result<Outcome, Error> {
+    let logs = [read_log(&args.log, "replay")?, read_log(other, "replay")?];
+    let names = [args.log.display().to_string(), other.display().to_string()];
+    if !args.headless {
+        match Screen::open() {
+            Ok(screen) => {
+                return match tui::compare::run(&logs, &names, screen, Theme::from_env()) {
+                    true => Ok(Outcome::Done),
+                    false => Ok(Outcome::Interrupted),
+                };
+            }
+            Err(e) => eprintln!("mpitorrent replay: warning: no terminal to show the runs on ({e}); printing how they differ"),
+        }
+    }
+    let models = [logs[0].model(), logs[1].model()];
+    print!("{}", crate::analysis::compare::compare([&names[0], &names[1]], [&models[0], &models[1]]).text());
     Ok(Outcome::Done)
 }
 

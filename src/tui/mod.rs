@@ -1,6 +1,7 @@
 //! The dashboard: a pure drawing ([`view`]) of the model and the viewer's state ([`app`]).
 
 pub mod app;
+pub mod compare;
 pub mod frames;
 pub mod keys;
 pub mod live;

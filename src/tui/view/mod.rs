@@ -4,6 +4,7 @@
 
 mod cells;
 mod chart;
+pub mod compare;
 mod files;
 mod footer;
 mod header;

@@ -1,0 +1,215 @@
+//! Two runs set side by side: whether they are of the same scenario (and if not, why not), the
+//! options they differ in, and how their figures differ: makespan, ratio to the bound, fairness,
+//! wall time, and, for runs of one scenario, when each peer finished.
+
+use crate::analysis::model::SwarmModel;
+use crate::scenario::header::RunHeader;
+use serde_json::Value;
+use std::fmt::Write;
+
+/// Two runs compared.
+pub struct Comparison {
+    pub names: [String; 2],
+    /// Why the runs are not of one scenario, if they are not: then peers are not compared.
+    pub unlike: Option<String>,
+    /// The options (and capacities, faults) that differ: what, and its value in each run.
+    pub options: Vec<(String, String, String)>,
+    pub figures: [Figures; 2],
+    /// Per peer, when it had everything it wanted in each run, in microseconds (runs of one
+    /// scenario only).
+    pub finishes: Vec<[Option<u64>; 2]>,
+}
+
+/// A run's figures, as its report has them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Figures {
+    pub makespan_rounds: Option<f64>,
+    pub bound_rounds: u64,
+    pub ratio: Option<f64>,
+    pub fairness: Option<f64>,
+    pub wall_s: f64,
+}
+
+impl Figures {
+    fn of(model: &SwarmModel) -> Figures {
+        let report = model.report();
+        let e = report.efficiency;
+        Figures {
+            makespan_rounds: e.makespan_rounds,
+            bound_rounds: e.lower_bound_rounds,
+            ratio: e.makespan_ratio,
+            fairness: e.fairness,
+            wall_s: report.wall_time_s,
+        }
+    }
+}
+
+pub fn compare(names: [&str; 2], models: [&SwarmModel; 2]) -> Comparison {
+    let [a, b] = models.map(|m| &m.header);
+    let unlike = unlike(a, b);
+    let finishes = match unlike {
+        Some(_) => Vec::new(),
+        None => models[0].peers.iter().zip(&models[1].peers).map(|(x, y)| [x.done_at, y.done_at]).collect(),
+    };
+    Comparison { names: names.map(String::from), unlike, options: differences(a, b), figures: models.map(Figures::of), finishes }
+}
+
+/// Why two runs are not of one scenario: other peers, files, owners or wants.
+fn unlike(a: &RunHeader, b: &RunHeader) -> Option<String> {
+    if a.peers != b.peers {
+        return Some(format!("{} peers against {}", a.peers, b.peers));
+    }
+    if a.files != b.files {
+        let show = |h: &RunHeader| h.files.iter().map(|f| format!("{} ({})", f.name, f.chunks)).collect::<Vec<_>>().join(", ");
+        return Some(format!("other files: {} against {}", show(a), show(b)));
+    }
+    let peer = |lists: [&Vec<Vec<_>>; 2]| (0..a.peers as usize).find(|&p| lists[0][p] != lists[1][p]).map(|p| p + 1);
+    if let Some(p) = peer([&a.owned, &b.owned]) {
+        return Some(format!("peer {p} owns other files"));
+    }
+    peer([&a.wanted, &b.wanted]).map(|p| format!("peer {p} wants other files"))
+}
+
+/// The options, capacities and faults that differ, each by its name in the log's header.
+fn differences(a: &RunHeader, b: &RunHeader) -> Vec<(String, String, String)> {
+    let fields = |h: &RunHeader| {
+        let mut fields = Vec::new();
+        flatten("", &serde_json::to_value(&h.options).expect("settings are JSON"), &mut fields);
+        fields.push(("capacities".into(), serde_json::to_string(&h.capacities).expect("JSON")));
+        fields.push(("faults".into(), serde_json::to_string(&h.faults).expect("JSON")));
+        fields
+    };
+    let (x, y) = (fields(a), fields(b));
+    let value = |fields: &[(String, String)], name: &str| {
+        fields.iter().find(|(n, _)| n == name).map_or_else(|| "(none)".to_string(), |(_, v)| v.clone())
+    };
+    let known = |name: &String| x.iter().any(|(n, _)| n == name);
+    let names = x.iter().map(|(n, _)| n.clone()).chain(y.iter().map(|(n, _)| n.clone()).filter(|n| !known(n)));
+    names
+        .map(|n| {
+            let (a, b) = (value(&x, &n), value(&y, &n));
+            (n, a, b)
+        })
+        .filter(|(_, a, b)| a != b)
+        .collect()
+}
+
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                flatten(&name, value, out);
+            }
+        }
+        Value::String(text) => out.push((prefix.into(), text.clone())),
+        other => out.push((prefix.into(), other.to_string())),
+    }
+}
+
+fn optional(value: Option<f64>, digits: usize) -> String {
+    value.map_or_else(|| "-".into(), |v| format!("{v:.digits$}"))
+}
+
+impl Comparison {
+    /// The lines of the summary: the figures side by side, then what differs.
+    pub fn lines(&self) -> Vec<String> {
+        let [a, b] = &self.figures;
+        let row = |what: &str, x: String, y: String| format!("{what:<16}{x:>14}{y:>14}");
+        let mut lines = vec![
+            row("", "A".into(), "B".into()),
+            row("makespan", optional(a.makespan_rounds, 0) + " rnd", optional(b.makespan_rounds, 0) + " rnd"),
+            row("bound", format!("{} rnd", a.bound_rounds), format!("{} rnd", b.bound_rounds)),
+            row("ratio to bound", optional(a.ratio, 2), optional(b.ratio, 2)),
+            row("fairness", optional(a.fairness, 2), optional(b.fairness, 2)),
+            row("wall time", format!("{:.2} s", a.wall_s), format!("{:.2} s", b.wall_s)),
+        ];
+        for (what, x, y) in &self.options {
+            lines.push(format!("{what}: {x} against {y}"));
+        }
+        match &self.unlike {
+            Some(why) => lines.push(format!("other scenarios ({why}): peers are not compared")),
+            None => {
+                let seconds = |t: Option<u64>| optional(t.map(|t| t as f64 / 1e6), 2);
+                for (i, [x, y]) in self.finishes.iter().enumerate() {
+                    let delta = match (x, y) {
+                        (Some(x), Some(y)) => format!("{:+.2} s", (*y as f64 - *x as f64) / 1e6),
+                        _ => String::new(),
+                    };
+                    lines.push(format!("{:<16}{:>14}{:>14}  {delta}", format!("peer {} done", i + 1), seconds(*x), seconds(*y)));
+                }
+            }
+        }
+        lines
+    }
+
+    /// The summary as text: which run is which, then [`Comparison::lines`].
+    pub fn text(&self) -> String {
+        let mut text = format!("A: {}\nB: {}\n", self.names[0], self.names[1]);
+        for line in self.lines() {
+            let _ = writeln!(text, "{}", line.trim_end());
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::events::{Event, Stamped};
+    use crate::protocol::ids::{FileId, Rank};
+    use crate::protocol::strategy::PieceOrder;
+    use crate::scenario::header::FileSpec;
+    use crate::scenario::settings::Settings;
+
+    fn header(options: Settings) -> RunHeader {
+        RunHeader {
+            peers: 2,
+            files: vec![FileSpec { name: "a".into(), chunks: 1 }],
+            owned: vec![vec![FileId(0)], vec![]],
+            wanted: vec![vec![], vec![FileId(0)]],
+            options,
+            capacities: vec![],
+            faults: Default::default(),
+        }
+    }
+
+    /// A run in which peer 2 is done at `done` microseconds.
+    fn run(header: RunHeader, done: u64) -> SwarmModel {
+        let mut model = SwarmModel::new(header);
+        for (at, event) in
+            [(done, Event::PeerDone { peer: Rank(1) }), (done, Event::PeerDone { peer: Rank(2) }), (done, Event::Shutdown)]
+        {
+            model.apply(&Stamped { at, event });
+        }
+        model
+    }
+
+    #[test]
+    fn runs_of_one_scenario_differ_in_options_and_finish_times() {
+        let mut rarest = Settings { chunk_time_ms: 10, ..Settings::default() };
+        rarest.strategy.pieces = PieceOrder::Rarest;
+        let a = run(header(Settings { chunk_time_ms: 10, ..Settings::default() }), 2_000_000);
+        let b = run(header(rarest), 1_500_000);
+        let comparison = compare(["a.log", "b.log"], [&a, &b]);
+        assert_eq!(comparison.unlike, None);
+        assert_eq!(comparison.options, [("strategy.pieces".to_string(), "sequential".to_string(), "rarest".to_string())]);
+        assert_eq!(comparison.finishes[1], [Some(2_000_000), Some(1_500_000)]);
+        let text = comparison.text();
+        assert!(text.contains("strategy.pieces: sequential against rarest"), "{text}");
+        assert!(text.contains("peer 2 done") && text.contains("-0.50 s"), "{text}");
+        assert!(text.contains("makespan") && text.contains("200 rnd") && text.contains("150 rnd"), "{text}");
+    }
+
+    #[test]
+    fn runs_of_other_scenarios_say_why_and_compare_no_peers() {
+        let a = run(header(Settings::default()), 1000);
+        let mut other = header(Settings::default());
+        other.files[0].chunks = 2;
+        let b = run(other, 1000);
+        let comparison = compare(["a.log", "b.log"], [&a, &b]);
+        assert_eq!(comparison.unlike.as_deref(), Some("other files: a (1) against a (2)"));
+        assert!(comparison.finishes.is_empty());
+        assert!(comparison.text().contains("other scenarios (other files: a (1) against a (2)): peers are not compared"));
+    }
+}
