@@ -43,7 +43,7 @@ pub struct RunArgs {
 pub enum Command {
     /// Write a random scenario (in1.txt ... in<N>.txt) into a folder
     Gen(GenArgs),
-    /// Replay a log written with --record in the dashboard, or print its summary
+    /// Replay a log written with --record in the dashboard, or print its summary; or compare two
     Replay(ReplayArgs),
     /// Run the canonical scenarios under mpirun and print how close each comes to the lower
     /// bound, its fairness, overhead and speed, and the raw MPI request and reply rate
@@ -152,8 +152,9 @@ pub struct BenchArgs {
 
 #[derive(Args)]
 pub struct ReplayArgs {
-    /// The log; with a second one, the two runs side by side on one clock
+    /// The log
     pub log: PathBuf,
+    /// A second log: the two runs side by side on one clock, and how they differ
     pub other: Option<PathBuf>,
     /// Print the replayed run's summary (of two runs: how they differ) instead of showing it
     #[arg(long)]

@@ -158,6 +158,18 @@ fn the_live_dashboard_runs_under_mpirun_takes_keys_and_gives_the_terminal_back()
     let after = tmux.wait_for("the shell", |s| !exits(s).is_empty());
     assert_eq!(exits(&after), ["0"], "{after}");
     tmux.assert_sane();
+
+    // And beside the shipped sample run of the same inputs, on one clock.
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.log");
+    tmux.type_line(&format!("clear; {} replay run.log {}{SHOW_EXIT}", common::BINARY, sample.display()));
+    tmux.wait_for("the comparison", |s| s.contains("A: run.log against B: ") && s.contains("How the runs differ"));
+    tmux.send(&["End"]);
+    let end = tmux.wait_for("both at their end", |s| s.contains(" A · 100% ") && s.contains(" B · 100% "));
+    assert!(end.contains("peer 1 done"), "one scenario: the peers compared:\n{end}");
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("the shell", |s| !exits(s).is_empty());
+    assert_eq!(exits(&after), ["0"], "{after}");
+    tmux.assert_sane();
 }
 
 #[test]

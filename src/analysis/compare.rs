@@ -75,7 +75,14 @@ fn differences(a: &RunHeader, b: &RunHeader) -> Vec<(String, String, String)> {
     let fields = |h: &RunHeader| {
         let mut fields = Vec::new();
         flatten("", &serde_json::to_value(&h.options).expect("settings are JSON"), &mut fields);
-        fields.push(("capacities".into(), serde_json::to_string(&h.capacities).expect("JSON")));
+        // Capacities as every peer has them: a header lists them only when some peer's differ.
+        let capacities: Vec<String> = (0..h.peers as usize)
+            .map(|p| {
+                let c = h.capacity(p);
+                c.download_limit.map_or(c.upload_slots.to_string(), |limit| format!("{}/{limit}", c.upload_slots))
+            })
+            .collect();
+        fields.push(("capacities (slots/limit per peer)".into(), capacities.join(" ")));
         fields.push(("faults".into(), serde_json::to_string(&h.faults).expect("JSON")));
         fields
     };
@@ -107,25 +114,31 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// A number of rounds, `-` without a chunk time.
+fn rounds(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".into(), |v| format!("{v:.0} rnd"))
+}
+
 fn optional(value: Option<f64>, digits: usize) -> String {
     value.map_or_else(|| "-".into(), |v| format!("{v:.digits$}"))
 }
 
 impl Comparison {
-    /// The lines of the summary: the figures side by side, then what differs.
-    pub fn lines(&self) -> Vec<String> {
+    /// The lines of the summary: the figures side by side, then, with `options`, the options
+    /// that differ, then when each peer finished.
+    pub fn lines(&self, options: bool) -> Vec<String> {
         let [a, b] = &self.figures;
         let row = |what: &str, x: String, y: String| format!("{what:<16}{x:>14}{y:>14}");
         let mut lines = vec![
             row("", "A".into(), "B".into()),
-            row("makespan", optional(a.makespan_rounds, 0) + " rnd", optional(b.makespan_rounds, 0) + " rnd"),
+            row("makespan", rounds(a.makespan_rounds), rounds(b.makespan_rounds)),
             row("bound", format!("{} rnd", a.bound_rounds), format!("{} rnd", b.bound_rounds)),
             row("ratio to bound", optional(a.ratio, 2), optional(b.ratio, 2)),
             row("fairness", optional(a.fairness, 2), optional(b.fairness, 2)),
             row("wall time", format!("{:.2} s", a.wall_s), format!("{:.2} s", b.wall_s)),
         ];
-        for (what, x, y) in &self.options {
-            lines.push(format!("{what}: {x} against {y}"));
+        if options {
+            lines.extend(self.options.iter().map(|(what, x, y)| format!("{what}: {x} against {y}")));
         }
         match &self.unlike {
             Some(why) => lines.push(format!("other scenarios ({why}): peers are not compared")),
@@ -143,10 +156,10 @@ impl Comparison {
         lines
     }
 
-    /// The summary as text: which run is which, then [`Comparison::lines`].
+    /// The summary as text: which run is which, then [`Comparison::lines`] with the options.
     pub fn text(&self) -> String {
         let mut text = format!("A: {}\nB: {}\n", self.names[0], self.names[1]);
-        for line in self.lines() {
+        for line in self.lines(true) {
             let _ = writeln!(text, "{}", line.trim_end());
         }
         text
@@ -199,6 +212,23 @@ mod tests {
         assert!(text.contains("strategy.pieces: sequential against rarest"), "{text}");
         assert!(text.contains("peer 2 done") && text.contains("-0.50 s"), "{text}");
         assert!(text.contains("makespan") && text.contains("200 rnd") && text.contains("150 rnd"), "{text}");
+    }
+
+    #[test]
+    fn capacities_compare_as_every_peer_has_them() {
+        use crate::scenario::capacity::Capacity;
+        let listed = RunHeader { capacities: vec![Capacity::uniform(1); 2], ..header(Settings::default()) };
+        let (a, b) = (run(header(Settings::default()), 1000), run(listed, 1000));
+        assert!(compare(["a", "b"], [&a, &b]).options.is_empty(), "one slot each, listed or not");
+        let wider = RunHeader {
+            capacities: vec![Capacity::uniform(1), Capacity { upload_slots: 2, download_limit: Some(4) }],
+            ..header(Settings::default())
+        };
+        let c = run(wider, 1000);
+        assert_eq!(
+            compare(["a", "c"], [&a, &c]).options,
+            [("capacities (slots/limit per peer)".to_string(), "1 1".to_string(), "1 2/4".to_string())]
+        );
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub fn draw(frame: &mut Frame, models: [&SwarmModel; 2], comparison: &Comparison
     let [curves, summary] = Layout::horizontal([Constraint::Percentage(60), Constraint::Fill(1)]).areas(bottom);
     let runs = [(models[0], theme.bar(), "A"), (models[1], theme.busy(), "B")];
     chart::draw_runs(frame, curves, &runs, theme);
-    let lines: Vec<Line> = comparison.lines().into_iter().map(Line::from).collect();
+    let lines: Vec<Line> = comparison.lines(false).into_iter().map(Line::from).collect();
     let summary_block = Block::bordered().title(" How the runs differ, at their end ");
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(summary_block), summary);
     let keys = " space play · + - speed · ] [ 5 s · Home End · f F file · q quit";
