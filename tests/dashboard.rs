@@ -78,6 +78,9 @@ fn the_now_column_says_why_a_peer_that_wants_chunks_asks_for_none() {
     for (peer, why) in reasons {
         model.apply(&Stamped { at, event: Event::Waiting { peer: Rank(peer), file: FileId(0), why: Some(why) } });
     }
+    // Peer 3's request is answered: nothing of its is on its way.
+    let (uploader, file, chunk) = (Rank(1), FileId(0), mpitorrent::protocol::ids::ChunkIdx(0));
+    model.apply(&Stamped { at, event: Event::ChunkNacked { downloader: Rank(3), uploader, file, chunk } });
     let screen = render(&model, &ui(View::Peers, 0), Mode::Live, 110, 18);
     let row = |peer: u32| {
         let start = format!("│{peer:>4} ");
@@ -85,7 +88,7 @@ fn the_now_column_says_why_a_peer_that_wants_chunks_asks_for_none() {
     };
     assert!(row(3).contains("no holder") && !row(3).contains('←'), "nothing on its way, no download shown:\n{screen}");
     assert!(row(4).contains("busy ←1 alpha#"), "busy, and downloading what its holders serve:\n{screen}");
-    assert!(row(5).contains("limit ←1 beta#"), "{screen}");
+    assert!(row(5).contains("limit ←1 alpha#0"), "{screen}");
     assert!(row(6).contains("tracker"), "{screen}");
     insta::assert_snapshot!(screen);
 }
@@ -271,7 +274,7 @@ fn clicks_select_the_tab_the_peer_and_the_chunk_under_the_mouse() {
     click(&mut ui, find(&screen, "│   4 ██████"));
     assert_eq!(ui.selected, 3, "{screen}");
     // The fifth column of the piece map, in peer 5's row.
-    let (row, column) = find(&screen, "│   5    0% ·");
+    let (row, column) = find(&screen, "│   5    0% ");
     click(&mut ui, (row, column + 12 + 4));
     assert_eq!((ui.chunk, ui.selected), (4, 4), "the chunk and the peer of the row");
     let screen = render(&model, &ui, Mode::Live, 160, 48);

@@ -114,6 +114,11 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// A run's bound, `-` without a chunk time (it has no rounds).
+fn bound(figures: &Figures) -> String {
+    rounds(figures.makespan_rounds.map(|_| figures.bound_rounds as f64))
+}
+
 /// A number of rounds, `-` without a chunk time.
 fn rounds(value: Option<f64>) -> String {
     value.map_or_else(|| "-".into(), |v| format!("{v:.0} rnd"))
@@ -132,7 +137,7 @@ impl Comparison {
         let mut lines = vec![
             row("", "A".into(), "B".into()),
             row("makespan", rounds(a.makespan_rounds), rounds(b.makespan_rounds)),
-            row("bound", format!("{} rnd", a.bound_rounds), format!("{} rnd", b.bound_rounds)),
+            row("bound", bound(a), bound(b)),
             row("ratio to bound", optional(a.ratio, 2), optional(b.ratio, 2)),
             row("fairness", optional(a.fairness, 2), optional(b.fairness, 2)),
             row("wall time", format!("{:.2} s", a.wall_s), format!("{:.2} s", b.wall_s)),

@@ -58,8 +58,11 @@ pub struct PeerView {
     pub abandoned: Vec<FileId>,
     /// It left the run (`--leave`).
     pub left: bool,
-    /// The chunk last requested, and from whom, while downloading.
+    /// The chunk last requested, and from whom.
     pub fetching: Option<(FileId, ChunkIdx, Rank)>,
+    /// Requests not answered yet (by the chunk, a NACK, a wrong hash, a second copy or a
+    /// timeout).
+    pub in_flight: u32,
     /// The last chunk served, to whom, and when.
     pub serving: Option<(Rank, FileId, ChunkIdx, u64)>,
     /// Why it asks for no more chunks now, while it still wants some.
@@ -170,6 +173,14 @@ impl TrackerCounts {
     }
 }
 
+/// The downloader whose request the event answers, if it answers one.
+fn answered(event: &Event) -> Option<Rank> {
+    match *event {
+        Event::ChunkNacked { downloader, .. } | Event::ChunkTimedOut { downloader, .. } => Some(downloader),
+        _ => event.arrival().map(|(_, downloader, ..)| downloader),
+    }
+}
+
 impl SwarmModel {
     pub fn new(header: RunHeader) -> SwarmModel {
         let peers = header.peers as usize;
@@ -214,6 +225,9 @@ impl SwarmModel {
     pub fn apply(&mut self, stamped: &Stamped) {
         self.now = self.now.max(stamped.at);
         let at = stamped.at;
+        if let Some(view) = answered(&stamped.event).and_then(|downloader| self.peer_mut(downloader)) {
+            view.in_flight = view.in_flight.saturating_sub(1);
+        }
         match &stamped.event {
             Event::Started => self.started = true,
             Event::TrackerRequest { request, replies, .. } => {
@@ -251,6 +265,7 @@ impl SwarmModel {
             Event::ChunkRequested { downloader, uploader, file, chunk } => {
                 if let Some(view) = self.peer_mut(*downloader) {
                     view.requests += 1;
+                    view.in_flight += 1;
                     view.fetching = Some((*file, *chunk, *uploader));
                 }
                 if let Some(piece @ Piece::Missing) = self.piece_mut(*downloader, *file, *chunk) {

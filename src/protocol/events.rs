@@ -47,8 +47,8 @@ pub struct Member {
 pub enum Wait {
     /// The tracker has not answered the file request yet: no hashes, no swarm.
     Tracker,
-    /// No member it knows of holds a chunk it lacks (and has not on its way): it asks the
-    /// tracker again, backing off, and keeps interests out.
+    /// No member it knows of holds a chunk it lacks (and has not on its way), or it is backing
+    /// off before asking the tracker again; chunks already asked for may still be on their way.
     NoHolder,
     /// Members hold what it lacks, but each of them already has as many of its requests as it
     /// serves at once.

@@ -77,6 +77,16 @@ pub fn scripted(steps: usize) -> SwarmModel {
             emit(&mut model, at, Event::SwarmUpdated { file, members });
             emit(&mut model, at, Event::TrackerRequest { peer: Rank(me), request: Request::Update, replies: 1 });
             if done == steps {
+                // Stopped mid-run: every peer that still wants chunks has its next one on its way.
+                for (i, wanted) in header.wanted.iter().enumerate() {
+                    let got = &model.peers[i].got;
+                    let Some(slot) = got.iter().zip(wanted).position(|(&g, f)| g < header.files[f.index()].chunks) else {
+                        continue;
+                    };
+                    let (file, chunk) = (wanted[slot], ChunkIdx(got[slot]));
+                    let from = Rank(holders[file.index()][0]);
+                    emit(&mut model, at, Event::ChunkRequested { downloader: Rank(i as u32 + 1), uploader: from, file, chunk });
+                }
                 break 'run;
             }
         }

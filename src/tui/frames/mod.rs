@@ -49,6 +49,8 @@ pub fn cast(log: &Log, name: &str, size: Size, theme: &Theme) -> String {
     let backend = CrosstermBackend::new(sent.clone());
     let options = TerminalOptions { viewport: Viewport::Fixed(size.area()) };
     let mut terminal = Terminal::with_options(backend, options).expect("a terminal in memory");
+    // A clear screen first, whatever the player's terminal showed before.
+    sent.clone().write_all(b"\x1b[H\x1b[2J").expect("written in memory");
     let ui = Ui::default();
     let end = player.end();
     for at in (0..end).step_by(FRAME_US as usize).chain([end]) {
@@ -60,6 +62,8 @@ pub fn cast(log: &Log, name: &str, size: Size, theme: &Theme) -> String {
             lines.push(json!([at as f64 / 1e6, "o", String::from_utf8_lossy(&bytes)]).to_string());
         }
     }
+    // The cursor, hidden while drawing, comes back at the end.
+    lines.push(json!([end as f64 / 1e6, "o", "\u{1b}[?25h"]).to_string());
     lines.join("\n") + "\n"
 }
 

@@ -39,16 +39,15 @@ pub(super) fn image(buffer: &Buffer) -> String {
     let (width, height) = (f64::from(area.width) * CELL_WIDTH, f64::from(area.height) * CELL_HEIGHT);
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" \
-         font-family=\"DejaVu Sans Mono, Menlo, Consolas, monospace\" font-size=\"{FONT_SIZE}\" xml:space=\"preserve\">\n\
+         font-family=\"DejaVu Sans Mono, Menlo, Consolas, monospace\" font-size=\"{FONT_SIZE}\" xml:space=\"preserve\" style=\"white-space:pre\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"{}\"/>\n",
         hex(BACKGROUND)
     );
     for y in 0..area.height {
-        let cells: Vec<Cell> = (0..area.width).filter_map(|x| cell(buffer, x, y)).collect();
+        let cells: Vec<Cell> = (0..area.width).map(|x| cell(buffer, x, y)).collect();
         for run in cells.chunk_by(|a, b| a.fg == b.fg && a.bg == b.bg && a.bold == b.bold) {
             let (x, top) = (f64::from(run[0].x) * CELL_WIDTH, f64::from(y) * CELL_HEIGHT);
-            let length = run.iter().map(|c| c.width).sum::<u16>();
-            let span = f64::from(length) * CELL_WIDTH;
+            let span = run.len() as f64 * CELL_WIDTH;
             if run[0].bg != BACKGROUND {
                 let _ = writeln!(
                     svg,
@@ -73,30 +72,23 @@ pub(super) fn image(buffer: &Buffer) -> String {
     svg + "</svg>\n"
 }
 
-/// One cell as drawn: where, what, in which colours, over how many columns.
+/// One cell as drawn: where, what, in which colours.
 struct Cell {
     x: u16,
     symbol: String,
-    width: u16,
     fg: (u8, u8, u8),
     bg: (u8, u8, u8),
     bold: bool,
 }
 
-/// The cell at `x`, `y`; none for the columns a wide symbol to its left covers.
-fn cell(buffer: &Buffer, x: u16, y: u16) -> Option<Cell> {
+fn cell(buffer: &Buffer, x: u16, y: u16) -> Cell {
     let cell = &buffer[(x, y)];
-    if cell.symbol().is_empty() {
-        return None;
-    }
-    let next_blank = |dx: u16| buffer.cell((x + dx, y)).is_some_and(|c| c.symbol().is_empty());
-    let width = 1 + u16::from(next_blank(1));
     let (mut fg, mut bg) = (rgb(cell.fg, FOREGROUND), rgb(cell.bg, BACKGROUND));
     if cell.modifier.contains(Modifier::REVERSED) {
         (fg, bg) = (bg, fg);
     }
     let bold = cell.modifier.contains(Modifier::BOLD);
-    Some(Cell { x, symbol: cell.symbol().to_string(), width, fg, bg, bold })
+    Cell { x, symbol: cell.symbol().to_string(), fg, bg, bold }
 }
 
 /// A colour as red, green and blue, `default` for the terminal's own.

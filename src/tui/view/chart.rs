@@ -14,13 +14,15 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, theme: &Th
     draw_runs(frame, area, &[(model, theme.bar(), "run")], theme);
 }
 
-/// The curves of several runs of one scenario, each `(model, style, name)`, against the first's
-/// best possible and bound.
+/// The curves of several runs of one scenario, each `(model, style, name)`, in the first one's
+/// rounds, against its best possible and bound.
 pub(super) fn draw_runs(frame: &mut Frame, area: Rect, runs: &[(&SwarmModel, Style, &str)], theme: &Theme) {
     let Some(&(model, ..)) = runs.first() else { return };
     let ideal = ideal_curve(model);
     let bound = lower_bound(model);
-    let curves: Vec<Vec<(f64, f64)>> = runs.iter().map(|(m, ..)| delivered(m)).collect();
+    // Every run in the first one's rounds.
+    let round_us = model.round_us();
+    let curves: Vec<Vec<(f64, f64)>> = runs.iter().map(|(m, ..)| delivered(m, round_us)).collect();
     let best: Vec<(f64, f64)> =
         std::iter::once((0.0, 0.0)).chain(ideal.iter().enumerate().map(|(r, &c)| ((r + 1) as f64, c as f64))).collect();
     let wanted = runs.iter().map(|(m, ..)| m.chunks_wanted()).max().unwrap_or(0).max(1) as f64;
@@ -48,14 +50,62 @@ pub(super) fn draw_runs(frame: &mut Frame, area: Rect, runs: &[(&SwarmModel, Sty
     frame.render_widget(chart, area);
 }
 
-/// The run so far: round r ends with the chunks delivered in rounds 0..r.
-fn delivered(model: &SwarmModel) -> Vec<(f64, f64)> {
-    let elapsed = model.now.div_ceil(model.round_us()) as usize;
+/// The run so far, in rounds of `round_us`: round r ends with the chunks delivered in rounds
+/// 0..r. Counted afresh from the transfers only for a run whose own rounds are not those.
+fn delivered(model: &SwarmModel, round_us: u64) -> Vec<(f64, f64)> {
+    let recounted;
+    let per_round = match model.round_us() == round_us {
+        true => &model.per_round,
+        false => {
+            let mut counts = Vec::new();
+            for t in &model.transfers {
+                let round = (t.at / round_us) as usize;
+                if round >= counts.len() {
+                    counts.resize(round + 1, 0);
+                }
+                counts[round] += 1;
+            }
+            recounted = counts;
+            &recounted
+        }
+    };
+    let elapsed = model.now.div_ceil(round_us) as usize;
     let mut run = vec![(0.0, 0.0)];
     let mut delivered = 0u64;
-    for round in 0..elapsed.max(model.per_round.len()) {
-        delivered += u64::from(model.per_round.get(round).copied().unwrap_or(0));
+    for round in 0..elapsed.max(per_round.len()) {
+        delivered += u64::from(per_round.get(round).copied().unwrap_or(0));
         run.push(((round + 1) as f64, delivered as f64));
     }
     run
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::events::{Event, Stamped};
+    use crate::protocol::ids::{ChunkIdx, FileId, Rank};
+    use crate::scenario::header::{FileSpec, RunHeader};
+    use crate::scenario::settings::Settings;
+
+    #[test]
+    fn a_run_is_counted_in_the_rounds_of_the_run_it_is_drawn_with() {
+        let header = RunHeader {
+            peers: 2,
+            files: vec![FileSpec { name: "a".into(), chunks: 4 }],
+            owned: vec![vec![FileId(0)], vec![]],
+            wanted: vec![vec![], vec![FileId(0)]],
+            options: Settings { chunk_time_ms: 10, ..Settings::default() },
+            capacities: vec![],
+            faults: Default::default(),
+        };
+        let mut model = SwarmModel::new(header);
+        for (chunk, at) in [5_000, 15_000, 25_000, 35_000].into_iter().enumerate() {
+            let event =
+                Event::ChunkReceived { downloader: Rank(2), uploader: Rank(1), file: FileId(0), chunk: ChunkIdx(chunk as u32) };
+            model.apply(&Stamped { at, event });
+        }
+        let ys = |round_us| delivered(&model, round_us).into_iter().map(|(_, y)| y as u32).collect::<Vec<_>>();
+        assert_eq!(ys(10_000), [0, 1, 2, 3, 4], "its own rounds of 10 ms");
+        assert_eq!(ys(20_000), [0, 2, 4], "rounds of 20 ms: two chunks each");
+    }
 }

@@ -95,9 +95,7 @@ fn doing(model: &SwarmModel, index: usize, theme: &Theme) -> Line<'static> {
     if let Some(why) = peer.waiting {
         spans.push(Span::styled(format!("{} ", wait_label(why)), theme.warning()));
     }
-    // A peer waiting for the tracker or a holder has nothing on its way.
-    let downloading = matches!(peer.waiting, None | Some(Wait::HoldersBusy | Wait::Limit));
-    if let (false, true, Some((file, chunk, from))) = (peer.done, downloading, peer.fetching) {
+    if let (false, true, Some((file, chunk, from))) = (peer.done, peer.in_flight > 0, peer.fetching) {
         spans.push(Span::raw(format!("←{} {}#{} ", from.0, file_name(model, file), chunk.0)));
     }
     // Serving counts as now for half a second after the last chunk served.

@@ -317,13 +317,17 @@ impl<'a> Fetch<'a> {
         if !self.wants_more() || !self.has_free_chunks() {
             return None;
         }
-        if self.in_flight.len() >= self.window() {
-            return self.peer.capacities[self.peer.me.peer_index()].download_limit.map(|_| Wait::Limit);
-        }
-        if !self.view.anyone_offers(&self.held_or_coming(), self.chunks) {
+        // Backing off before asking the tracker again: nobody served what it lacks.
+        if self.update_at.is_some() || !self.view.anyone_offers(&self.held_or_coming(), self.chunks) {
             return Some(Wait::NoHolder);
         }
-        Some(if first_free(self.peer.settings) { Wait::Interest } else { Wait::HoldersBusy })
+        let first_free = first_free(self.peer.settings);
+        // First-free keeps its interests apart from its window; other choices count them in it.
+        let taken = if first_free { self.in_flight.len() } else { self.outstanding() };
+        if taken >= self.window() {
+            return self.peer.capacities[self.peer.me.peer_index()].download_limit.map(|_| Wait::Limit);
+        }
+        Some(if first_free { Wait::Interest } else { Wait::HoldersBusy })
     }
 
     /// Emits why it waits, if that changed since it last said.
