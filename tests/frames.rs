@@ -57,8 +57,7 @@ fn the_svg_parses_and_holds_the_frame_s_text_cell_by_cell() {
     assert_eq!((root.tag_name().name(), root.attribute("width"), root.attribute("height")), ("svg", Some("1008"), Some("612")));
 
     // The same frame, drawn by the dashboard into a test terminal.
-    let mut player = Player::new(log.header.clone());
-    player.extend(log.events.clone());
+    let mut player = Player::of(&log);
     player.pause();
     player.seek(at);
     let status = player.status("demo.log", false, None);

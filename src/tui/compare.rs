@@ -16,11 +16,7 @@ const FRAME: Duration = Duration::from_millis(33);
 pub fn run(logs: &[Log; 2], names: &[String; 2], mut screen: Screen, theme: Theme) -> bool {
     let finals = [logs[0].model(), logs[1].model()];
     let comparison = compare([&names[0], &names[1]], [&finals[0], &finals[1]]);
-    let mut players = logs.each_ref().map(|log| {
-        let mut player = Player::new(log.header.clone());
-        player.extend(log.events.clone());
-        player
-    });
+    let mut players = logs.each_ref().map(Player::of);
     // The longer run leads: its clock reaches both ends.
     let lead = usize::from(players[1].end() > players[0].end());
     let files = logs[0].header.files.len().min(logs[1].header.files.len()).max(1);

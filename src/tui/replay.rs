@@ -4,7 +4,7 @@
 
 use crate::analysis::model::SwarmModel;
 use crate::protocol::events::{Event, Stamped};
-use crate::record::log::LogReader;
+use crate::record::log::{Log, LogReader};
 use crate::scenario::header::RunHeader;
 use crate::tui::app::{Command, Ui};
 use crate::tui::keys::Key;
@@ -57,6 +57,13 @@ impl Player {
             markers: Vec::new(),
             growing: false,
         }
+    }
+
+    /// A player of a whole log read already, at its start.
+    pub fn of(log: &Log) -> Player {
+        let mut player = Player::new(log.header.clone());
+        player.extend(log.events.clone());
+        player
     }
 
     /// Adds events read from the log.

@@ -36,7 +36,7 @@ impl Size {
 /// The replay of `log` (shown as `name`) as an asciicast v2: a frame every [`FRAME_US`] of run
 /// time, each only what changed since the one before, as the live dashboard sends it.
 pub fn cast(log: &Log, name: &str, size: Size, theme: &Theme) -> String {
-    let mut player = player(log);
+    let mut player = Player::of(log);
     let header = json!({
         "version": 2,
         "width": size.width,
@@ -70,7 +70,7 @@ pub fn cast(log: &Log, name: &str, size: Size, theme: &Theme) -> String {
 /// The dashboard's overview of `log` (shown as `name`) as it was `at` microseconds into the run,
 /// as an SVG image of the terminal's cells.
 pub fn svg(log: &Log, name: &str, at: u64, size: Size, theme: &Theme) -> String {
-    let mut player = player(log);
+    let mut player = Player::of(log);
     player.pause();
     player.seek(at);
     let status = player.status(name, false, log.damage.clone());
@@ -98,11 +98,4 @@ impl Write for Sent {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// A player of the whole log, at its start.
-fn player(log: &Log) -> Player {
-    let mut player = Player::new(log.header.clone());
-    player.extend(log.events.clone());
-    player
 }
