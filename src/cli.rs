@@ -2,6 +2,7 @@
 
 use crate::protocol::strategy::{PeerChoice, PieceOrder};
 use crate::scenario::input::Invalid;
+use crate::scenario::lesson::parse_time;
 use crate::scenario::settings::Settings;
 use clap::{Args, Parser, Subcommand};
 use std::ops::RangeInclusive;
@@ -58,6 +59,29 @@ pub enum Command {
     /// Run many random scenarios under mpirun, with random strategies, chunk times, capacities,
     /// leaves and corruption, and check that none hangs and every output is right
     Stress(StressArgs),
+    /// Run a lesson's scenario under mpirun and play it in the dashboard, stopping at each of
+    /// its captions
+    Lesson(LessonArgs),
+}
+
+#[derive(Args)]
+pub struct LessonArgs {
+    /// A shipped lesson's name (see --list), or a lesson file (TOML)
+    #[arg(required_unless_present = "list")]
+    pub lesson: Option<String>,
+    /// List the shipped lessons
+    #[arg(long, conflicts_with_all = ["lesson", "headless", "dir", "fresh"])]
+    pub list: bool,
+    /// Print the captions, when each came and how far each run was then, instead of showing them
+    #[arg(long)]
+    pub headless: bool,
+    /// Folder for the lesson's scenario, outputs and logs [default: mpitorrent-lessons/NAME in
+    /// the temporary folder]
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Run the lesson's runs again even if the folder holds them from the same lesson
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 #[derive(Args)]
@@ -232,20 +256,6 @@ pub struct RandomArgs {
     /// Files each peer wants: N or MIN..MAX
     #[arg(long, value_parser = parse_range, default_value = "1")]
     pub wanted: RangeInclusive<usize>,
-}
-
-/// A moment of a run, `5.5` (seconds) or `1:02.5` (minutes and seconds), in microseconds.
-pub fn parse_time(text: &str) -> Result<u64, Invalid> {
-    let seconds = |t: &str| t.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0);
-    let total = match text.split_once(':') {
-        Some((minutes, rest)) => {
-            minutes.trim().parse::<u32>().ok().zip(seconds(rest).filter(|s| *s < 60.0)).map(|(m, s)| f64::from(m) * 60.0 + s)
-        }
-        None => seconds(text),
-    };
-    total
-        .map(|s| (s * 1e6).round() as u64)
-        .ok_or_else(|| Invalid(format!("'{text}' is not a time: give seconds (5.5) or minutes and seconds (1:02.5)")))
 }
 
 /// A terminal's size, `COLUMNSxROWS`, within what the dashboard draws in.

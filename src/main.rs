@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use mpitorrent::cli::{Cli, Command};
-use mpitorrent::commands::{checks, exit, gen, logs, run};
+use mpitorrent::commands::{checks, exit, gen, lesson, logs, run};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -25,5 +25,6 @@ fn main() -> ExitCode {
         Some(Command::Verify(args)) => exit("verify", checks::verify(args)),
         Some(Command::Stress(args)) => exit("stress", checks::stress(args)),
         Some(Command::Bench(args)) => exit("bench", checks::bench(args)),
+        Some(Command::Lesson(args)) => exit("lesson", lesson::lesson(args)),
     }
 }

@@ -4,7 +4,8 @@ mod common;
 
 use mpitorrent::analysis::compare::compare;
 use mpitorrent::tui::theme::Theme;
-use mpitorrent::tui::view::compare::{draw, CompareStatus};
+use mpitorrent::tui::view::caption::{Caption, Marks};
+use mpitorrent::tui::view::compare::{draw, CompareStatus, Sides};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::path::Path;
@@ -54,7 +55,8 @@ fn follow_and_report_take_one_log() {
 fn the_compare_view_shows_both_runs_their_curves_and_how_they_differ() {
     let (a, b) = (common::models::scripted(usize::MAX), common::models::scripted(150));
     let comparison = compare(["a.log", "b.log"], [&a, &b]);
-    let status = CompareStatus { position: b.now, end: a.now, speed: 1.0, playing: false, file: 0 };
+    let status =
+        CompareStatus { position: b.now, end: a.now, speed: 1.0, playing: false, file: 0, sides: Sides::Both, caption: None };
     for (width, height) in [(80, 24), (160, 48), (20, 5)] {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
         terminal.draw(|frame| draw(frame, [&a, &b], &comparison, &status, &Theme::plain())).unwrap();
@@ -66,4 +68,43 @@ fn the_compare_view_shows_both_runs_their_curves_and_how_they_differ() {
             insta::assert_snapshot!("compare_160x48", screen);
         }
     }
+}
+
+#[test]
+fn in_a_lesson_the_compare_view_shows_the_caption_and_keeps_the_ending_for_the_end() {
+    let (a, b) = (common::models::scripted(usize::MAX), common::models::scripted(150));
+    let comparison = compare(["sequential", "rarest first"], [&a, &b]);
+    let caption = Caption {
+        number: 3,
+        count: 6,
+        when: "round 30".into(),
+        text: "Round 30. In A the maps fill from the left; in B the held chunks are scattered.".into(),
+        marks: Marks { peers: vec![0], file: 0, chunks: vec![2] },
+        view: None,
+        held: true,
+    };
+    let status = |sides, position| CompareStatus {
+        position,
+        end: a.now,
+        speed: 0.25,
+        playing: false,
+        file: 0,
+        sides,
+        caption: Some(caption.clone()),
+    };
+    let screen = |status: &CompareStatus| {
+        let mut terminal = Terminal::new(TestBackend::new(120, 36)).unwrap();
+        terminal.draw(|frame| draw(frame, [&a, &b], &comparison, status, &Theme::plain())).unwrap();
+        format!("{:?}", terminal.backend().buffer())
+    };
+    let pieces = screen(&status(Sides::Pieces, b.now));
+    for part in ["Lesson 3/6 · round 30", "space goes on", "The runs so far", "Pieces of", "▶  1"] {
+        assert!(pieces.contains(part), "{part}:\n{pieces}");
+    }
+    assert!(!pieces.contains("How the runs differ") && !pieces.contains("Progress"), "no ending, no peers table:\n{pieces}");
+    insta::assert_snapshot!("compare_lesson_pieces_120x36", pieces);
+    let peers = screen(&status(Sides::Peers, b.now));
+    assert!(peers.contains("Progress") && !peers.contains("Pieces of"), "{peers}");
+    let at_the_end = screen(&status(Sides::Both, a.now));
+    assert!(at_the_end.contains("How the runs differ"), "the summary at the end:\n{at_the_end}");
 }

@@ -7,6 +7,7 @@ use common::models::{crowd, scripted};
 use mpitorrent::analysis::model::SwarmModel;
 use mpitorrent::tui::app::{Ui, View};
 use mpitorrent::tui::theme::Theme;
+use mpitorrent::tui::view::caption::{Caption, Marks};
 use mpitorrent::tui::view::{draw, Mode, ReplayStatus};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -117,8 +118,53 @@ fn replay_with_timeline_and_markers() {
         following: false,
         events: (811, 2605),
         note: Some("run.log:812: damaged line; replaying the 811 events before it".into()),
+        caption: None,
     };
     insta::assert_snapshot!(render(&model, &ui(View::Peers, 0), Mode::Replay(&status), 110, 20));
+}
+
+/// A lesson's caption, as a replay shows it when it stops there: peers 1 and 3 and chunk 7 marked.
+fn caption(held: bool) -> Caption {
+    Caption {
+        number: 2,
+        count: 5,
+        when: "round 30".into(),
+        text: "Round 30. Peer 1 is the seed; peer 3 has chunk 7, which nobody else holds yet.".into(),
+        marks: Marks { peers: vec![0, 2], file: 0, chunks: vec![7] },
+        view: None,
+        held,
+    }
+}
+
+#[test]
+fn a_lesson_caption_sits_under_the_view_and_marks_its_peers_and_chunks() {
+    let model = scripted(120);
+    let status = |held: bool| ReplayStatus {
+        name: "lesson demo".into(),
+        position: model.now,
+        end: 4_000_000,
+        speed: 0.25,
+        playing: !held,
+        markers: vec![0, model.now],
+        following: false,
+        events: (120, 2605),
+        note: None,
+        caption: Some(caption(held)),
+    };
+    let held = status(true);
+    let ui = Ui { chunk: 7, ..Ui::default() };
+    let screen = render(&model, &ui, Mode::Replay(&held), 120, 36);
+    for part in ["Lesson 2/5 · round 30", "space goes on", "Round 30. Peer 1 is the seed", "▶  1", "▶  3", "◆"] {
+        assert!(screen.contains(part), "{part}:\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+    let playing = render(&model, &ui, Mode::Replay(&status(false)), 120, 36);
+    assert!(!playing.contains("space goes on") && playing.contains("n p captions"), "{playing}");
+    let small = render(&model, &ui, Mode::Replay(&held), 80, 24);
+    assert!(
+        small.contains("Lesson 2/5") && small.contains("Round 30. Peer 1") && small.contains("holds yet."),
+        "the whole caption fits at 80x24:\n{small}"
+    );
 }
 
 #[test]
@@ -134,6 +180,7 @@ fn every_view_draws_at_every_size_live_and_in_replay() {
         following: true,
         events: (10, 10),
         note: None,
+        caption: Some(caption(false)),
     };
     for mode in [Mode::Live, Mode::Replay(&status)] {
         for view in View::ALL {

@@ -215,3 +215,34 @@ fn replay_follows_a_log_that_is_still_being_written() {
     let after = tmux.wait_for("the shell", |s| !exits(s).is_empty());
     assert_eq!(exits(&after), ["0"], "{after}");
 }
+
+#[test]
+fn a_lesson_stops_at_each_caption_until_space_and_gives_the_terminal_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let lesson = "title = \"Four peers\"\nabout = \"A small flash crowd.\"\ngen = \"flash-crowd --peers 4 --chunks 30\"\n\
+                  speed = 1.0\n\n[[run]]\nname = \"rarest\"\noptions = \"--chunk-time 20 --piece-order rarest\"\n\n\
+                  [[caption]]\nat = \"start\"\npeers = [1]\ntext = \"Peer 1 is the seed.\"\n\n\
+                  [[caption]]\nat = \"round 10\"\nview = \"pieces\"\ntext = \"Round 10: chunks spread.\"\n\n\
+                  [[caption]]\nat = \"every peer completes\"\ntext = \"Every peer is done.\"\n";
+    std::fs::write(dir.path().join("small.toml"), lesson).unwrap();
+    let tmux = Tmux::start(dir.path(), "lesson");
+    // The lesson makes its run under mpirun itself, then shows it.
+    tmux.type_line(&format!("{} lesson small.toml --dir runs{SHOW_EXIT}", common::BINARY));
+    let first = tmux.wait_for("the first caption", |s| s.contains("Lesson 1/3 · start"));
+    assert!(first.contains("space goes on") && first.contains("Peer 1 is the seed.") && first.contains("paused"), "{first}");
+    assert!(first.contains("▶  1"), "the seed is marked:\n{first}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let still = tmux.screen();
+    assert!(still.contains("Lesson 1/3") && still.contains("0:00.0"), "it waits at the caption:\n{still}");
+    tmux.send(&["Space"]);
+    let second = tmux.wait_for("the second caption", |s| s.contains("Lesson 2/3 · round 10") && s.contains("space goes on"));
+    assert!(second.contains("Round 10: chunks spread.") && second.contains("Pieces of file1"), "it shows the pieces:\n{second}");
+    assert!(second.contains("0:00.2"), "stopped at round 10, 0.2 s:\n{second}");
+    tmux.send(&["Space"]);
+    tmux.wait_for("the last caption", |s| s.contains("Lesson 3/3 · every peer completes") && s.contains("Every peer is done."));
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("the shell", |s| !exits(s).is_empty());
+    assert_eq!(exits(&after), ["0"], "{after}");
+    assert!(dir.path().join("runs/run1.log").is_file(), "the run's log is kept");
+    tmux.assert_sane();
+}

@@ -2,7 +2,7 @@
 //! options they differ in, and how their figures differ: makespan, ratio to the bound, fairness,
 //! wall time, and, for runs of one scenario, when each peer finished.
 
-use crate::analysis::model::SwarmModel;
+use crate::analysis::model::{PeerView, SwarmModel};
 use crate::scenario::header::RunHeader;
 use serde_json::Value;
 use std::fmt::Write;
@@ -15,9 +15,41 @@ pub struct Comparison {
     /// The options (and capacities, faults) that differ: what, and its value in each run.
     pub options: Vec<(String, String, String)>,
     pub figures: [Figures; 2],
-    /// Per peer, when it had everything it wanted in each run, in microseconds (runs of one
-    /// scenario only).
-    pub finishes: Vec<[Option<u64>; 2]>,
+    /// Per peer, how it ended in each run (runs of one scenario only).
+    pub finishes: Vec<[Finish; 2]>,
+}
+
+/// How a peer's part of a run ended, as far as its log goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finish {
+    /// It had everything it wanted, this many microseconds after the start.
+    Done(u64),
+    /// It gave up on a file.
+    GaveUp,
+    /// It left before it had everything.
+    Left,
+    /// Not yet done where the log ends.
+    Going,
+}
+
+impl Finish {
+    fn of(peer: &PeerView) -> Finish {
+        match (peer.abandoned.is_empty(), peer.done_at, peer.left) {
+            (false, ..) => Finish::GaveUp,
+            (true, Some(at), _) => Finish::Done(at),
+            (true, None, true) => Finish::Left,
+            (true, None, false) => Finish::Going,
+        }
+    }
+
+    fn text(self) -> String {
+        match self {
+            Finish::Done(at) => format!("{:.2}", at as f64 / 1e6),
+            Finish::GaveUp => "gave up".into(),
+            Finish::Left => "left".into(),
+            Finish::Going => "-".into(),
+        }
+    }
 }
 
 /// A run's figures, as its report has them.
@@ -49,7 +81,7 @@ pub fn compare(names: [&str; 2], models: [&SwarmModel; 2]) -> Comparison {
     let unlike = unlike(a, b);
     let finishes = match unlike {
         Some(_) => Vec::new(),
-        None => models[0].peers.iter().zip(&models[1].peers).map(|(x, y)| [x.done_at, y.done_at]).collect(),
+        None => models[0].peers.iter().zip(&models[1].peers).map(|(x, y)| [Finish::of(x), Finish::of(y)]).collect(),
     };
     Comparison { names: names.map(String::from), unlike, options: differences(a, b), figures: models.map(Figures::of), finishes }
 }
@@ -83,7 +115,8 @@ fn differences(a: &RunHeader, b: &RunHeader) -> Vec<(String, String, String)> {
             })
             .collect();
         fields.push(("capacities (slots/limit per peer)".into(), capacities.join(" ")));
-        fields.push(("faults".into(), serde_json::to_string(&h.faults).expect("JSON")));
+        let faults = h.faults.text().lines().collect::<Vec<_>>().join(", ");
+        fields.push(("faults".into(), if faults.is_empty() { "none".into() } else { faults }));
         fields
     };
     let (x, y) = (fields(a), fields(b));
@@ -148,13 +181,12 @@ impl Comparison {
         match &self.unlike {
             Some(why) => lines.push(format!("other scenarios ({why}): peers are not compared")),
             None => {
-                let seconds = |t: Option<u64>| optional(t.map(|t| t as f64 / 1e6), 2);
                 for (i, [x, y]) in self.finishes.iter().enumerate() {
                     let delta = match (x, y) {
-                        (Some(x), Some(y)) => format!("{:+.2} s", (*y as f64 - *x as f64) / 1e6),
+                        (Finish::Done(x), Finish::Done(y)) => format!("{:+.2} s", (*y as f64 - *x as f64) / 1e6),
                         _ => String::new(),
                     };
-                    lines.push(format!("{:<16}{:>14}{:>14}  {delta}", format!("peer {} done", i + 1), seconds(*x), seconds(*y)));
+                    lines.push(format!("{:<16}{:>14}{:>14}  {delta}", format!("peer {} done", i + 1), x.text(), y.text()));
                 }
             }
         }
@@ -212,7 +244,7 @@ mod tests {
         let comparison = compare(["a.log", "b.log"], [&a, &b]);
         assert_eq!(comparison.unlike, None);
         assert_eq!(comparison.options, [("strategy.pieces".to_string(), "sequential".to_string(), "rarest".to_string())]);
-        assert_eq!(comparison.finishes[1], [Some(2_000_000), Some(1_500_000)]);
+        assert_eq!(comparison.finishes[1], [Finish::Done(2_000_000), Finish::Done(1_500_000)]);
         let text = comparison.text();
         assert!(text.contains("strategy.pieces: sequential against rarest"), "{text}");
         assert!(text.contains("peer 2 done") && text.contains("-0.50 s"), "{text}");
@@ -234,6 +266,28 @@ mod tests {
             compare(["a", "c"], [&a, &c]).options,
             [("capacities (slots/limit per peer)".to_string(), "1 1".to_string(), "1 2/4".to_string())]
         );
+    }
+
+    #[test]
+    fn faults_compare_as_a_faults_file_says_them_and_peers_that_gave_up_or_left_say_so() {
+        use crate::scenario::fault::{Faults, Leave};
+        let leaves = Faults { leaves: vec![Leave { peer: Rank(1), at_ms: 300 }], ..Faults::default() };
+        let mut a = SwarmModel::new(RunHeader { faults: leaves, ..header(Settings::default()) });
+        for (at, event) in [
+            (500, Event::PeerLeft { peer: Rank(1) }),
+            (900, Event::FileAbandoned { peer: Rank(2), file: FileId(0) }),
+            (1000, Event::PeerDone { peer: Rank(2) }),
+        ] {
+            a.apply(&Stamped { at, event });
+        }
+        let b = run(header(Settings::default()), 1000);
+        let comparison = compare(["a", "b"], [&a, &b]);
+        assert_eq!(comparison.options, [("faults".to_string(), "leave 1@300".to_string(), "none".to_string())]);
+        assert_eq!(comparison.finishes, [[Finish::Left, Finish::Done(1000)], [Finish::GaveUp, Finish::Done(1000)]]);
+        let text = comparison.text();
+        let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split_whitespace().collect()).collect();
+        assert!(rows.contains(&vec!["peer", "1", "done", "left", "0.00"]), "{text}");
+        assert!(rows.contains(&vec!["peer", "2", "done", "gave", "up", "0.00"]), "{text}");
     }
 
     #[test]

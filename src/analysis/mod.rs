@@ -6,6 +6,7 @@ pub mod compare;
 pub mod efficiency;
 pub mod export;
 pub mod model;
+pub mod narration;
 pub mod report;
 pub mod spread;
 pub mod verify;

@@ -121,7 +121,8 @@ impl History {
 pub struct FileView {
     /// The swarm as the tracker last announced it, least busy first.
     pub members: Vec<Member>,
-    /// How many peers hold each chunk.
+    /// How many peers still in the run hold each chunk: a peer that leaves takes its chunks
+    /// with it.
     pub holders: Vec<u32>,
     /// Per peer (rank 1 first), each chunk as that peer has it; empty for a peer that neither
     /// owns nor wants the file.
@@ -310,11 +311,15 @@ impl SwarmModel {
                 }
             }
             Event::PeerLeft { peer } => {
-                if let Some(view) = self.peer_mut(*peer) {
-                    view.left = true;
-                    view.done = true;
-                    view.fetching = None;
-                    view.waiting = None;
+                let Some(index) = self.index(*peer) else { return };
+                let view = &mut self.peers[index];
+                if view.left {
+                    return;
+                }
+                (view.left, view.done, view.fetching, view.waiting) = (true, true, None, None);
+                for file in &mut self.files {
+                    let held = file.pieces[index].iter().map(Piece::is_held);
+                    file.holders.iter_mut().zip(held).filter(|(_, held)| *held).for_each(|(h, _)| *h -= 1);
                 }
             }
             Event::SegmentReported { .. } | Event::SourceReported { .. } => {}
@@ -339,7 +344,7 @@ impl SwarmModel {
             *piece = Piece::Held { at: t.at, from: Some(t.uploader) };
         }
         let Some(holders) = self.files.get_mut(t.file.index()).and_then(|f| f.holders.get_mut(t.chunk.index())) else { return };
-        *holders += 1;
+        *holders += u32::from(!self.peers[down].left);
         let downloader = &mut self.peers[down];
         if let Some(slot) = self.header.wanted[down].iter().position(|&f| f == t.file) {
             downloader.got[slot] += 1;
@@ -409,7 +414,7 @@ impl Log {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::protocol::events::Role;
     use crate::scenario::fault::Faults;
@@ -456,6 +461,11 @@ mod tests {
         assert_eq!(model.per_round, [1, 2], "rounds of 0.1 s without a chunk time");
         assert_eq!(model.now, 160_000);
         assert_eq!(model.chunks_delivered(), 3);
+        model.apply(&at(170_000, Event::PeerLeft { peer: Rank(1) }));
+        model.apply(&at(170_000, Event::PeerLeft { peer: Rank(1) }));
+        assert_eq!(model.files[0].holders, [2, 1, 0], "a peer that leaves takes its chunks with it, once");
+        model.apply(&received(180_000, 1, 2, 2));
+        assert_eq!(model.files[0].holders, [2, 1, 0], "nor counts what it receives after");
     }
 
     #[test]

@@ -7,10 +7,32 @@ use crate::scenario::generate::{random_capacities, RandomSpec, Scenario, CAPACIT
 use crate::scenario::input::Invalid;
 use crate::scenario::output::WriteError;
 use std::ops::RangeInclusive;
+use std::path::PathBuf;
 
 pub fn generate(args: &GenArgs) -> Result<Outcome, Error> {
+    let written = write(&args.shape)?;
+    let out = written.folder.display();
+    let mut run = format!("mpirun -np {} mpitorrent --inputs {out}", written.ranks);
+    if let Some(file) = &written.capacities {
+        run += &format!(" --capacities {}", file.display());
+    }
+    println!("wrote in1.txt to in{}.txt in {out}; run them with {run}", written.ranks - 1);
+    Ok(Outcome::Done)
+}
+
+/// A scenario written to a folder.
+pub struct Written {
+    pub folder: PathBuf,
+    /// The ranks a run of it needs, the tracker's included.
+    pub ranks: u32,
+    /// The capacity file written beside it, if one was asked for.
+    pub capacities: Option<PathBuf>,
+}
+
+/// Writes the scenario of `shape` to its `--out` folder, which must be new or empty.
+pub fn write(shape: &Shape) -> Result<Written, Error> {
     let refuse = |problem: String| Err(Error::Invalid(Invalid(problem)));
-    let (common, scenario) = match &args.shape {
+    let (common, scenario) = match shape {
         Shape::FlashCrowd { common, peers, chunks } => {
             if *peers < 2 {
                 return refuse("a flash crowd needs a seed and at least one other peer".into());
@@ -55,17 +77,13 @@ pub fn generate(args: &GenArgs) -> Result<Outcome, Error> {
         return refuse("capacities are at least 1".into());
     }
     scenario.write(out).map_err(|source| WriteError { path: out.clone(), source })?;
-    let mut run = format!("mpirun -np {} mpitorrent --inputs {}", scenario.ranks(), out.display());
-    if let Some(file) = write_capacities(common, scenario.peers.len())? {
-        run += &format!(" --capacities {file}");
-    }
-    println!("wrote in1.txt to in{}.txt in {}; run them with {run}", scenario.peers.len(), out.display());
-    Ok(Outcome::Done)
+    let capacities = write_capacities(common, scenario.peers.len())?;
+    Ok(Written { folder: out.clone(), ranks: scenario.ranks(), capacities })
 }
 
 /// Writes the capacity file that `--upload-slots` and `--download-limit` ask for, if they do
 /// (each at least 1, as checked before anything is written); its path.
-fn write_capacities(common: &GenCommon, peers: usize) -> Result<Option<String>, Error> {
+fn write_capacities(common: &GenCommon, peers: usize) -> Result<Option<PathBuf>, Error> {
     if common.upload_slots.is_none() && common.download_limit.is_none() {
         return Ok(None);
     }
@@ -75,5 +93,5 @@ fn write_capacities(common: &GenCommon, peers: usize) -> Result<Option<String>, 
     let capacities = random_capacities(peers, upload, download, common.seed);
     let path = common.out.join(CAPACITY_FILE);
     std::fs::write(&path, capacities_text(&capacities)).map_err(|source| WriteError { path: path.clone(), source })?;
-    Ok(Some(path.display().to_string()))
+    Ok(Some(path))
 }

@@ -9,6 +9,7 @@ use crate::scenario::input::Invalid;
 use crate::scenario::output::{replace_atomically, WriteError};
 use crate::tui;
 use crate::tui::frames;
+use crate::tui::replay::Narration;
 use crate::tui::terminal::Screen;
 use crate::tui::theme::Theme;
 use std::io::Write;
@@ -34,7 +35,7 @@ pub fn replay(args: &ReplayArgs) -> Result<Outcome, Error> {
         let reader = LogReader::new(std::io::BufReader::new(file), shown.clone())?;
         match Screen::open() {
             Ok(screen) => {
-                return match tui::replay::run(reader, &shown, args.follow, screen, Theme::from_env()) {
+                return match tui::replay::run(reader, &shown, args.follow, &Narration::default(), screen, Theme::from_env()) {
                     true => Ok(Outcome::Done),
                     false => Ok(Outcome::Interrupted),
                 };
@@ -57,7 +58,7 @@ fn compare(args: &ReplayArgs, other: &Path) -> Result<Outcome, Error> {
     if !args.headless {
         match Screen::open() {
             Ok(screen) => {
-                return match tui::compare::run(&logs, &names, screen, Theme::from_env()) {
+                return match tui::compare::run(&logs, &names, &Narration::default(), screen, Theme::from_env()) {
                     true => Ok(Outcome::Done),
                     false => Ok(Outcome::Interrupted),
                 };

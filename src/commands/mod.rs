@@ -2,6 +2,7 @@
 
 pub mod checks;
 pub mod gen;
+pub mod lesson;
 pub mod logs;
 pub mod run;
 

@@ -5,5 +5,6 @@ pub mod fault;
 pub mod generate;
 pub mod header;
 pub mod input;
+pub mod lesson;
 pub mod output;
 pub mod settings;

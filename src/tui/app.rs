@@ -136,7 +136,7 @@ impl Ui {
 
     /// Shows `view`: the file selected in the files view becomes the one mapped, and a selected
     /// peer stays selected in the views whose rows are peers.
-    fn show(&mut self, view: View) {
+    pub fn show(&mut self, view: View) {
         if self.view == View::Files && self.file != self.selected {
             (self.file, self.chunk) = (self.selected, 0);
         }

@@ -10,6 +10,7 @@ use crate::tui::app::{Command, Ui};
 use crate::tui::keys::Key;
 use crate::tui::terminal::{keys, Screen};
 use crate::tui::theme::Theme;
+use crate::tui::view::caption::Caption;
 use crate::tui::view::{draw, press, Mode, ReplayStatus};
 use std::io::BufRead;
 use std::time::{Duration, Instant};
@@ -19,6 +20,8 @@ pub const SPEEDS: [f64; 10] = [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 
 /// How far `[` and `]` jump.
 const JUMP_US: u64 = 5_000_000;
 const FRAME: Duration = Duration::from_millis(33);
+/// How long a lesson without a keyboard shows a caption before it goes on by itself.
+pub const UNATTENDED: Duration = Duration::from_secs(2);
 /// How often a followed log is read for new lines.
 const FOLLOW_EVERY: Duration = Duration::from_millis(200);
 
@@ -36,8 +39,12 @@ pub struct Player {
     position: u64,
     speed: usize,
     playing: bool,
-    /// When files completed and peers finished.
+    /// When files completed and peers finished; in a lesson, its captions.
     markers: Vec<u64>,
+    /// Moments where playing stops by itself (a lesson's captions), in order.
+    stops: Vec<u64>,
+    /// How many of `stops` have been reached: the last of them is the one shown.
+    reached: usize,
     /// The log may still grow (it is followed): its end is not the run's.
     pub growing: bool,
 }
@@ -55,6 +62,8 @@ impl Player {
             speed: SPEEDS.iter().position(|&s| s == 1.0).expect("1x"),
             playing: true,
             markers: Vec::new(),
+            stops: Vec::new(),
+            reached: 0,
             growing: false,
         }
     }
@@ -76,6 +85,19 @@ impl Player {
             self.times.push(at);
             self.events.push(event);
         }
+    }
+
+    /// Makes playing stop at each of `stops` (in order), which become the markers.
+    pub fn narrate(&mut self, stops: Vec<u64>) {
+        debug_assert!(stops.is_sorted());
+        self.markers = stops.clone();
+        self.markers.dedup();
+        (self.stops, self.reached) = (stops, 0);
+    }
+
+    /// The last stop reached, by its index, if any.
+    pub fn stop(&self) -> Option<usize> {
+        self.reached.checked_sub(1)
     }
 
     pub fn model(&self) -> &SwarmModel {
@@ -102,20 +124,51 @@ impl Player {
         self.playing = false;
     }
 
-    /// Moves on by `wall` of real time at the current speed, when playing; stops at the end.
+    /// Moves on by `wall` of real time at the current speed, when playing; pauses at the next
+    /// stop and at the end.
     pub fn advance(&mut self, wall: Duration) {
-        if self.playing {
-            let to = self.position.saturating_add((wall.as_secs_f64() * self.speed() * 1e6) as u64);
-            self.seek(to.min(self.end()));
+        if !self.playing {
+            return;
+        }
+        let to = self.position.saturating_add((wall.as_secs_f64() * self.speed() * 1e6) as u64).min(self.end());
+        match self.stops.get(self.reached) {
+            Some(&stop) if stop <= to => {
+                self.show(stop.max(self.position));
+                self.reached += 1;
+                self.playing = false;
+            }
+            _ => self.show(to),
         }
     }
 
-    /// Shows the run as it was at `to`.
+    /// Shows the run as it was at `to`; the stops up to it count as reached.
     pub fn seek(&mut self, to: u64) {
+        self.show(to);
+        self.rearm();
+    }
+
+    /// A jump by the viewer: in a lesson it pauses, so the caption it lands on can be read.
+    fn jump(&mut self, to: u64) {
+        self.seek(to);
+        if !self.stops.is_empty() {
+            self.playing = false;
+        }
+    }
+
+    fn show(&mut self, to: u64) {
         let to = to.min(self.end());
         let upto = self.times.partition_point(|&t| t <= to);
         self.apply_until(upto);
         self.position = to;
+    }
+
+    /// Counts the stops before the position as reached, and the first of those at it, whose
+    /// caption is then shown (space goes on to the others of the same moment).
+    fn rearm(&mut self) {
+        self.reached = self.stops.partition_point(|&s| s < self.position);
+        if self.stops.get(self.reached) == Some(&self.position) {
+            self.reached += 1;
+        }
     }
 
     fn apply_until(&mut self, upto: usize) {
@@ -136,6 +189,7 @@ impl Player {
             self.apply_until(self.applied + 1);
             self.position = self.times[self.applied - 1];
         }
+        self.rearm();
     }
 
     pub fn step_back(&mut self) {
@@ -143,17 +197,34 @@ impl Player {
         let upto = self.applied.saturating_sub(1);
         self.apply_until(upto);
         self.position = if upto == 0 { 0 } else { self.times[upto - 1] };
+        self.rearm();
     }
 
+    /// The next marker; in a lesson, the next caption (of the same moment too).
     pub fn next_marker(&mut self) {
+        if !self.stops.is_empty() {
+            return self.jump_to_stop(self.reached + 1);
+        }
         if let Some(&at) = self.markers.iter().find(|&&m| m > self.position) {
-            self.seek(at);
+            self.jump(at);
         }
     }
 
+    /// The previous marker; in a lesson, the previous caption.
     pub fn previous_marker(&mut self) {
+        if !self.stops.is_empty() {
+            return self.jump_to_stop(self.reached.saturating_sub(1).max(1));
+        }
         if let Some(&at) = self.markers.iter().rev().find(|&&m| m < self.position) {
-            self.seek(at);
+            self.jump(at);
+        }
+    }
+
+    /// Shows the stop `reached` counts to (from 1), paused.
+    fn jump_to_stop(&mut self, reached: usize) {
+        if let Some(&at) = reached.checked_sub(1).and_then(|i| self.stops.get(i)) {
+            self.show(at);
+            (self.reached, self.playing) = (reached, false);
         }
     }
 
@@ -161,9 +232,12 @@ impl Player {
     pub fn key(&mut self, key: Key) -> bool {
         match key {
             Key::Char(' ') => {
-                // Playing again from the end of a whole log starts over.
-                if !self.playing && self.position >= self.end() && !self.growing {
-                    self.seek(0);
+                // Playing again from the end of a whole log starts over, every stop again, once
+                // every stop at the end was shown.
+                let shown_all = self.reached >= self.stops.len();
+                if !self.playing && self.position >= self.end() && !self.growing && shown_all {
+                    self.show(0);
+                    self.reached = 0;
                 }
                 self.playing = !self.playing;
             }
@@ -171,12 +245,12 @@ impl Player {
             Key::Char('-') => self.speed = self.speed.saturating_sub(1),
             Key::Right | Key::Char('l') => self.step_forward(),
             Key::Left | Key::Char('h') => self.step_back(),
-            Key::Char(']') => self.seek(self.position.saturating_add(JUMP_US)),
-            Key::Char('[') => self.seek(self.position.saturating_sub(JUMP_US)),
+            Key::Char(']') => self.jump(self.position.saturating_add(JUMP_US)),
+            Key::Char('[') => self.jump(self.position.saturating_sub(JUMP_US)),
             Key::Char('n') => self.next_marker(),
             Key::Char('p') => self.previous_marker(),
-            Key::Home => self.seek(0),
-            Key::End => self.seek(self.end()),
+            Key::Home => self.jump(0),
+            Key::End => self.jump(self.end()),
             _ => return false,
         }
         true
@@ -193,24 +267,61 @@ impl Player {
             following,
             events: (self.applied, self.events.len()),
             note,
+            caption: None,
         }
     }
 }
 
-/// Replays the log `reader` reads in the dashboard until the user quits; with `follow`, keeps
-/// reading what is appended to it. `false` if a signal ended it.
-pub fn run<R: BufRead>(mut reader: LogReader<R>, name: &str, follow: bool, mut screen: Screen, theme: Theme) -> bool {
+/// What a lesson adds to a replay: its captions, each with the moment it comes at, in order
+/// (playing stops at each), and the speed it plays at.
+#[derive(Clone, Debug, Default)]
+pub struct Narration {
+    pub story: Vec<(u64, Caption)>,
+    pub speed: Option<f64>,
+}
+
+impl Narration {
+    /// Makes `player` stop at every caption, at the lesson's speed.
+    pub fn begin(&self, player: &mut Player) {
+        if let Some(speed) = self.speed {
+            let nearest = |s: &f64| ((s / speed).ln().abs() * 1e6) as u64;
+            player.speed = SPEEDS.iter().enumerate().min_by_key(|(_, s)| nearest(s)).map_or(player.speed, |(i, _)| i);
+        }
+        if !self.story.is_empty() {
+            player.narrate(self.story.iter().map(|(at, _)| *at).collect());
+        }
+    }
+
+    /// The caption `player` shows now, if any.
+    pub fn caption(&self, player: &Player) -> Option<Caption> {
+        let (_, caption) = self.story.get(player.stop()?)?;
+        Some(Caption { held: !player.playing(), ..caption.clone() })
+    }
+}
+
+/// Replays the log `reader` reads in the dashboard until the user quits, told by `narration`;
+/// with `follow`, keeps reading what is appended to it. `false` if a signal ended it.
+pub fn run<R: BufRead>(
+    mut reader: LogReader<R>,
+    name: &str,
+    follow: bool,
+    narration: &Narration,
+    mut screen: Screen,
+    theme: Theme,
+) -> bool {
     let keys = keys();
     let mut player = Player::new(reader.header.clone());
     player.growing = follow;
     let mut fresh = Vec::new();
     reader.read_available(&mut fresh);
     player.extend(fresh);
+    narration.begin(&mut player);
     if follow {
         // Following a run means watching it as it is now, not from its start.
         player.seek(player.end());
     }
     let mut ui = Ui::default();
+    let mut shown = None;
     let (mut last_frame, mut last_read) = (Instant::now(), Instant::now());
     loop {
         if follow && last_read.elapsed() >= FOLLOW_EVERY {
@@ -223,7 +334,17 @@ pub fn run<R: BufRead>(mut reader: LogReader<R>, name: &str, follow: bool, mut s
         last_frame = Instant::now();
         // A followed log's last line may simply not be finished yet.
         let note = if follow { reader.damage.clone() } else { reader.problem() };
-        let status = player.status(name, follow, note);
+        let mut status = player.status(name, follow, note);
+        status.caption = narration.caption(&player);
+        if let Some(caption) = status.caption.as_ref().filter(|c| shown != Some(c.number)) {
+            shown = Some(caption.number);
+            if let Some(view) = caption.view {
+                ui.show(view);
+            }
+            if let Some(shown) = caption.marks.chunk() {
+                (ui.file, ui.chunk) = shown;
+            }
+        }
         let _ = screen.draw(|frame| draw(frame, player.model(), &ui, Mode::Replay(&status), &theme));
         if screen.interrupted() {
             return false;
@@ -237,10 +358,15 @@ pub fn run<R: BufRead>(mut reader: LogReader<R>, name: &str, follow: bool, mut s
                 Command::None => {}
             },
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-            // No keyboard (standard input closed): play to the end, then stop.
+            // No keyboard (standard input closed): play to the end, going on after each caption,
+            // then stop.
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
                 if !follow && player.position() >= player.end() {
                     return true;
+                }
+                if !player.playing() {
+                    std::thread::sleep(UNATTENDED);
+                    player.key(Key::Char(' '));
                 }
                 std::thread::sleep(FRAME);
             }
@@ -329,6 +455,71 @@ mod tests {
         assert_eq!((player.position(), got(&player)), (0, 0));
         player.key(Key::Left);
         assert_eq!(player.position(), 0);
+    }
+
+    #[test]
+    fn a_narrated_player_stops_at_each_caption_until_space() {
+        let mut player = player();
+        player.narrate(vec![0, 1_000_000, 1_000_000, 3_200_000, 3_200_000]);
+        player.advance(Duration::from_millis(10));
+        assert_eq!((player.position(), player.playing(), player.stop()), (0, false, Some(0)), "the first caption, at the start");
+        player.key(Key::Char(' '));
+        player.advance(Duration::from_secs(2));
+        assert_eq!((player.position(), player.playing(), player.stop()), (1_000_000, false, Some(1)), "stopped, not past");
+        assert_eq!(got(&player), 2, "the events of the caption's moment are shown");
+        player.key(Key::Char(' '));
+        player.advance(Duration::from_millis(10));
+        assert_eq!((player.position(), player.stop()), (1_000_000, Some(2)), "a second caption of the same moment");
+        player.key(Key::Char(' '));
+        player.advance(Duration::from_secs(5));
+        assert_eq!((player.position(), player.playing(), player.stop()), (3_200_000, false, Some(3)), "one at the end");
+        player.key(Key::Char(' '));
+        player.advance(Duration::from_millis(10));
+        assert_eq!((player.position(), player.stop()), (3_200_000, Some(4)), "space at the end shows the next of the end");
+        player.key(Key::Char('p'));
+        player.key(Key::Char('p'));
+        assert_eq!((player.position(), player.playing(), player.stop()), (1_000_000, false, Some(2)), "p goes back a caption");
+        player.key(Key::Char('p'));
+        assert_eq!((player.position(), player.stop()), (1_000_000, Some(1)), "one of the same moment");
+        player.key(Key::Char('n'));
+        assert_eq!((player.position(), player.stop()), (1_000_000, Some(2)), "n likewise");
+        player.key(Key::Home);
+        assert_eq!((player.stop(), player.playing()), (Some(0), false));
+        player.key(Key::Char(' '));
+        player.advance(Duration::from_millis(999));
+        assert!(player.playing() && player.position() < 1_000_000, "playing again from a jump");
+        player.key(Key::End);
+        assert_eq!(player.stop(), Some(3), "End shows the first caption of the end");
+        player.key(Key::Char(' '));
+        player.advance(Duration::from_millis(10));
+        assert_eq!((player.stop(), player.playing()), (Some(4), false), "then the other");
+        player.key(Key::Char(' '));
+        assert_eq!((player.position(), player.playing()), (0, true), "from the end, space starts over");
+        player.advance(Duration::from_millis(10));
+        assert_eq!((player.stop(), player.playing()), (Some(0), false), "with every caption again");
+    }
+
+    #[test]
+    fn a_narration_sets_the_nearest_speed_and_shows_the_caption_reached() {
+        let caption = |number| Caption {
+            number,
+            count: 2,
+            when: "start".into(),
+            text: format!("caption {number}"),
+            marks: Default::default(),
+            view: None,
+            held: false,
+        };
+        let narration = Narration { story: vec![(0, caption(1)), (1_000_000, caption(2))], speed: Some(0.3) };
+        let mut player = player();
+        assert_eq!(narration.caption(&player), None, "nothing before the first stop is reached");
+        narration.begin(&mut player);
+        assert_eq!(player.speed(), 0.25);
+        player.advance(Duration::from_millis(10));
+        let shown = narration.caption(&player).unwrap();
+        assert_eq!((shown.number, shown.held), (1, true));
+        player.key(Key::Char(' '));
+        assert!(!narration.caption(&player).unwrap().held, "not held once playing");
     }
 
     #[test]

@@ -74,6 +74,11 @@ impl Theme {
         self.fg(Color::Indexed(RAMP[step]))
     }
 
+    /// What a lesson's caption points at.
+    pub fn marked(&self) -> Style {
+        self.fg(Color::LightYellow).add_modifier(Modifier::BOLD)
+    }
+
     pub fn warning(&self) -> Style {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }

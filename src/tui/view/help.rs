@@ -32,8 +32,8 @@ pub(super) fn draw(frame: &mut Frame, mode: Mode, theme: &Theme) {
         Line::from("        tracker: awaits its answer · no holder: none holds what it lacks"),
         Line::from("        busy: each holder has as many of its requests as it serves at once"),
         Line::from("        limit: at its download limit · interest: awaits a holder's free slot"),
-        Line::from("Pieces  █ held  ▓ ▒ partly  ░ arriving  · missing; ▼ rarest; ◆ chosen"),
-        Line::from("        green: owned; teal to cyan: arrived early to lately"),
+        Line::from("Pieces  █ held ▓ ▒ partly ░ arriving · missing; ▼ rarest ◆ chosen ★ lesson's"),
+        Line::from("        green: owned; teal to cyan: arrived early to lately; grey: gone"),
         Line::from("Chart   ⣿ delivered; • best possible (doubling, then all slots busy); │ bound"),
     ]);
     let area = centered(frame.area(), 80, lines.len() as u16 + 2);

@@ -2,6 +2,7 @@
 //! (live or replay). Tables are built for every row and cut by ratatui to what fits, which keeps
 //! a frame cheap (`cargo bench --bench dashboard` measures it).
 
+pub mod caption;
 mod cells;
 mod chart;
 pub mod compare;
@@ -22,6 +23,7 @@ use crate::protocol::ids::FileId;
 use crate::tui::app::{Command, Target, Ui, View};
 use crate::tui::keys::Key;
 use crate::tui::theme::Theme;
+use caption::{Caption, Marks, UNMARKED};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Row, Table, TableState};
 use ratatui::Frame;
@@ -43,12 +45,28 @@ pub struct ReplayStatus {
     pub events: (usize, usize),
     /// What is wrong with the log, if anything.
     pub note: Option<String>,
+    /// In a lesson, the caption shown.
+    pub caption: Option<Caption>,
 }
 
 #[derive(Clone, Copy, Debug)]
 pub enum Mode<'a> {
     Live,
     Replay(&'a ReplayStatus),
+}
+
+impl Mode<'_> {
+    fn caption(&self) -> Option<&Caption> {
+        match self {
+            Mode::Live => None,
+            Mode::Replay(replay) => replay.caption.as_ref(),
+        }
+    }
+
+    /// What the caption shown marks.
+    fn marks(&self) -> &Marks {
+        self.caption().map_or(&UNMARKED, |c| &c.marks)
+    }
 }
 
 /// Rows of the view `ui` shows, for moving the selection.
@@ -61,25 +79,36 @@ pub fn rows(model: &SwarmModel, ui: &Ui) -> usize {
     }
 }
 
-/// The screen's three parts: header, the view, footer.
-fn areas(area: Rect, model: &SwarmModel, mode: Mode) -> [Rect; 3] {
+/// The screen's parts: header, the view, a lesson's caption (if any), footer.
+fn areas(area: Rect, model: &SwarmModel, mode: Mode) -> [Rect; 4] {
     let footer_height = if matches!(mode, Mode::Replay(_)) { 3 } else { 1 };
     let faulty = !header::faults(model).is_empty();
     let header_height = 4 + 2 * u16::from(model.finished.is_some()) + u16::from(faulty);
-    Layout::vertical([Constraint::Length(header_height), Constraint::Min(3), Constraint::Length(footer_height)]).areas(area)
+    let caption_height = mode.caption().map_or(0, |c| caption::height(c, area.width).min(area.height / 3));
+    Layout::vertical([
+        Constraint::Length(header_height),
+        Constraint::Min(3),
+        Constraint::Length(caption_height),
+        Constraint::Length(footer_height),
+    ])
+    .areas(area)
 }
 
 pub fn draw(frame: &mut Frame, model: &SwarmModel, ui: &Ui, mode: Mode, theme: &Theme) {
-    let [header, body, footer] = areas(frame.area(), model, mode);
+    let [header, body, caption_area, footer] = areas(frame.area(), model, mode);
     header::draw(frame, header, model, ui, mode, &header::faults(model), theme);
+    let marks = mode.marks();
     match ui.view {
-        View::Overview => overview::draw(frame, body, model, ui, theme),
-        View::Peers => peers::draw(frame, body, model, Some(ui.selected), false, theme),
+        View::Overview => overview::draw(frame, body, model, ui, marks, theme),
+        View::Peers => peers::draw(frame, body, model, Some(ui.selected), false, marks, theme),
         View::Files => files::draw(frame, body, model, ui, theme),
-        View::Pieces => pieces::draw(frame, body, model, ui, theme),
+        View::Pieces => pieces::draw(frame, body, model, ui, marks, theme),
         View::Time => time::draw(frame, body, model, ui, theme),
         View::Transfers => transfers::draw(frame, body, model, Some(ui.selected), theme),
         View::Matrix => matrix::draw(frame, body, model, ui, theme),
+    }
+    if let Some(caption) = mode.caption() {
+        caption::draw(frame, caption_area, caption, theme);
     }
     footer::draw(frame, footer, ui, mode, theme);
     if ui.help {
@@ -102,7 +131,7 @@ pub fn press(ui: &mut Ui, key: Key, model: &SwarmModel, mode: Mode, area: Rect) 
 
 /// What the cell at `column`, `row` shows, if it is something to select.
 pub fn hit(model: &SwarmModel, ui: &Ui, mode: Mode, area: Rect, column: u16, row: u16) -> Option<Target> {
-    let [_, body, footer] = areas(area, model, mode);
+    let [_, body, _, footer] = areas(area, model, mode);
     if row == footer.bottom() - 1 {
         return footer::tab_at(footer.x, column).map(Target::View);
     }

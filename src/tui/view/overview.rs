@@ -1,6 +1,7 @@
 //! The overview, the first view: the peers, the piece map of the file chosen, the run against the
 //! best possible, and the latest transfers, in panels sized to the terminal.
 
+use super::caption::Marks;
 use super::pieces::{self, Grid};
 use super::{chart, peers, table_row, transfers};
 use crate::analysis::model::SwarmModel;
@@ -36,12 +37,12 @@ fn panels(area: Rect, model: &SwarmModel) -> Panels {
     Panels { peers, map, spread, chart, transfers }
 }
 
-pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme: &Theme) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, marks: &Marks, theme: &Theme) {
     let at = panels(area, model);
-    peers::draw(frame, at.peers, model, Some(ui.selected), true, theme);
+    peers::draw(frame, at.peers, model, Some(ui.selected), true, marks, theme);
     let grid = Grid::new(model, ui.file, ui.chunk, at.map.width);
     let row = pieces::mapped_peers(model, grid.file).position(|(peer, _)| peer == ui.selected);
-    pieces::draw_map(frame, at.map, model, &grid, row, theme);
+    pieces::draw_map(frame, at.map, model, &grid, row, marks, theme);
     let spread = spread(model, FileId(grid.file as u32), ChunkIdx(grid.chunk as u32));
     let line = format!(
         "◆ {}: {}/{} hold it, depth {}, ⌈log₂ {}⌉ = {} · its tree in Pieces (4)",

@@ -1,5 +1,6 @@
 //! The peers view: each peer's progress, roles, uploads and what it does now.
 
+use super::caption::Marks;
 use super::cells::{bar, spark};
 use super::{file_name, render_table, role_letter, role_style};
 use crate::analysis::model::{SwarmModel, HISTORY_BUCKET_US};
@@ -12,7 +13,15 @@ use ratatui::widgets::Row;
 use ratatui::Frame;
 
 /// The peers' table; `compact` keeps peer, progress, roles, uploads and now, for the overview.
-pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, selected: Option<usize>, compact: bool, theme: &Theme) {
+pub(super) fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    model: &SwarmModel,
+    selected: Option<usize>,
+    compact: bool,
+    marks: &Marks,
+    theme: &Theme,
+) {
     // The upload history gives way first on a narrow screen.
     let history_width = if area.width >= 110 { 16 } else { 0 };
     let columns: &[usize] = match (compact, history_width) {
@@ -58,7 +67,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, selected: 
         let doing = doing(model, i, theme);
         let progress_style = if peer.done { theme.done() } else { theme.bar() };
         Row::new(pick(vec![
-            Line::from(format!("{:>4}", rank.0)),
+            rank_cell(rank, marks.peers.contains(&i), theme),
             Line::from(vec![Span::styled(bar(fraction, 10), progress_style), Span::raw(format!(" {:>3.0}%", fraction * 100.0))]),
             Line::from(files),
             Line::from(roles),
@@ -80,6 +89,14 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, selected: 
     ];
     let widths: Vec<Constraint> = columns.iter().map(|&c| widths[c]).collect();
     render_table(frame, area, rows.collect(), header, &widths, " Peers ", selected, theme);
+}
+
+/// A peer's rank, pointed at when a caption marks it.
+pub(super) fn rank_cell(rank: Rank, marked: bool, theme: &Theme) -> Line<'static> {
+    match marked {
+        true => Line::from(Span::styled(format!("▶{:>3}", rank.0), theme.marked())),
+        false => Line::from(format!("{:>4}", rank.0)),
+    }
 }
 
 fn doing(model: &SwarmModel, index: usize, theme: &Theme) -> Line<'static> {

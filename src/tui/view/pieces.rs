@@ -1,9 +1,11 @@
 //! The pieces view: which peer holds which chunk of one file, and how the chosen chunk spread.
 
+use super::caption::Marks;
+use super::peers::rank_cell;
 use super::{clock, render_table, table_row};
 use crate::analysis::model::{Piece, SwarmModel};
 use crate::analysis::spread::spread;
-use crate::protocol::ids::{ChunkIdx, FileId};
+use crate::protocol::ids::{ChunkIdx, FileId, Rank};
 use crate::tui::app::{Target, Ui};
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -23,10 +25,10 @@ fn split(area: Rect) -> [Rect; 2] {
     Layout::vertical([Constraint::Min(3), Constraint::Length(5)]).areas(area)
 }
 
-pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, theme: &Theme) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, marks: &Marks, theme: &Theme) {
     let [map, detail] = split(area);
     let grid = Grid::new(model, ui.file, ui.chunk, map.width);
-    draw_map(frame, map, model, &grid, Some(ui.selected), theme);
+    draw_map(frame, map, model, &grid, Some(ui.selected), marks, theme);
     draw_spread(frame, detail, model, FileId(grid.file as u32), ChunkIdx(grid.chunk as u32));
 }
 
@@ -67,42 +69,61 @@ impl Grid {
     }
 }
 
-/// The piece map: a row per peer that owns or wants the file, a column per chunk, or per run of
-/// chunks when they do not fit; the rarest and the chosen chunk marked. `selected` is a row.
-pub(super) fn draw_map(frame: &mut Frame, area: Rect, model: &SwarmModel, grid: &Grid, selected: Option<usize>, theme: &Theme) {
+/// The piece map: a row per peer that owns or wants the file (greyed once it left), a column per
+/// chunk, or per run of chunks when they do not fit; the rarest, the chosen chunk and those a
+/// caption marks shown above. `selected` is a row.
+pub(super) fn draw_map(
+    frame: &mut Frame,
+    area: Rect,
+    model: &SwarmModel,
+    grid: &Grid,
+    selected: Option<usize>,
+    marks: &Marks,
+    theme: &Theme,
+) {
     let rows = mapped_peers(model, grid.file).map(|(peer, pieces)| {
         let held = pieces.iter().filter(|p| p.is_held()).count();
+        let left = model.peers[peer].left;
         let mut cells: Vec<Span> = Vec::new();
         for column in 0..grid.columns {
             let run = pieces.get(grid.bin(column)).unwrap_or_default();
-            let (cell, style) = (piece_cell(run), piece_style(run, model.now, theme));
-            // Neighbours alike share a span: a row of 2000 chunks is a few dozen, not 150.
-            match cells.last_mut() {
-                Some(last) if last.style == style => last.content.to_mut().push(cell),
-                _ => cells.push(Span::styled(cell.to_string(), style)),
-            }
+            let style = if left { theme.dim() } else { piece_style(run, model.now, theme) };
+            push_cell(&mut cells, piece_cell(run), style);
         }
-        Row::new(vec![
-            Line::from(format!("{:>4}", peer + 1)),
-            Line::from(format!("{:>4}%", held * 100 / pieces.len().max(1))),
-            Line::from(cells),
-        ])
+        let share = match left {
+            true => Line::from(Span::styled(" left", theme.dim())),
+            false => Line::from(format!("{:>4}%", held * 100 / pieces.len().max(1))),
+        };
+        Row::new(vec![rank_cell(Rank::from_peer_index(peer), marks.peers.contains(&peer), theme), share, Line::from(cells)])
     });
     let holders = model.files.get(grid.file).map(|f| &f.holders[..]).unwrap_or_default();
     // Marked only where some chunks are rarer than others.
     let rarest = holders.iter().min().copied().filter(|&least| holders.iter().any(|&h| h > least));
     let mark = |c: usize| match holders.get(grid.bin(c)).unwrap_or_default() {
-        _ if grid.bin(c).contains(&grid.chunk) => '◆',
-        run if run.iter().any(|&h| Some(h) == rarest) => '▼',
-        _ => ' ',
+        _ if grid.bin(c).contains(&grid.chunk) => ('◆', theme.title()),
+        _ if marks.any_chunk(grid.file, grid.bin(c)) => ('★', theme.marked()),
+        run if run.iter().any(|&h| Some(h) == rarest) => ('▼', theme.title()),
+        _ => (' ', theme.title()),
     };
-    let marks: String = (0..grid.columns).map(mark).collect();
-    let header = Row::new(vec![Line::from("Peer"), Line::from(" Held"), Line::from(marks)]).style(theme.title());
+    let mut above: Vec<Span> = Vec::new();
+    for (cell, style) in (0..grid.columns).map(mark) {
+        push_cell(&mut above, cell, style);
+    }
+    let header = Row::new(vec![Line::from("Peer"), Line::from(" Held"), Line::from(above)]).style(theme.title());
     let widths = [Constraint::Length(4), Constraint::Length(5), Constraint::Fill(1)];
     let name = model.header.files.get(grid.file).map_or("", |f| f.name.as_str());
     let per = if grid.per > 1 { format!("{} chunks", grid.per) } else { "chunk".into() };
     let title = format!(" Pieces of {name}: a column per {per}; █ held ▓ ▒ partly ░ arriving · missing; ▼ rarest ");
     render_table(frame, area, rows.collect(), header, &widths, &title, selected, theme);
+}
+
+/// Adds a cell to a row of cells: neighbours alike share a span, so a row of 2000 chunks is a few
+/// dozen spans, not 2000.
+fn push_cell(cells: &mut Vec<Span<'static>>, cell: char, style: Style) {
+    match cells.last_mut() {
+        Some(last) if last.style == style => last.content.to_mut().push(cell),
+        _ => cells.push(Span::styled(cell.to_string(), style)),
+    }
 }
 
 /// The row (of the mapped peers) and the chunk of a piece map at a cell: the row of the marks
