@@ -62,6 +62,34 @@ pub enum Command {
     /// Run a lesson's scenario under mpirun and play it in the dashboard, stopping at each of
     /// its captions
     Lesson(LessonArgs),
+    /// Grade any program of the classic assignment under mpirun: the official tests out of 40,
+    /// and hold-out shapes beyond the classic limits, each checked hash by hash, several times
+    Grade(GradeArgs),
+}
+
+#[derive(Args)]
+pub struct GradeArgs {
+    /// The program: reads in<R>.txt from its working folder, writes client<R>_<file> there
+    pub program: PathBuf,
+    /// A folder laid out like the checker's tests/ (test1 ... with in*.txt and out*.txt; a
+    /// cases.json beside them, if any, says each test's -np and comparisons)
+    #[arg(long, value_name = "DIR")]
+    pub official: Option<PathBuf>,
+    /// Runs of each hold-out shape, to catch failures that show in some runs only
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
+    /// Seed of the hold-out shapes
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Seconds after which a hold-out run is stopped and counted as a hang
+    #[arg(long, default_value_t = 20, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
+    /// Write the grade as JSON here too
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Folder where failing runs are kept, each with the command that reproduces it
+    #[arg(long, default_value = "grade-failures")]
+    pub keep: PathBuf,
 }
 
 #[derive(Args)]

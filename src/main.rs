@@ -26,5 +26,6 @@ fn main() -> ExitCode {
         Some(Command::Stress(args)) => exit("stress", checks::stress(args)),
         Some(Command::Bench(args)) => exit("bench", checks::bench(args)),
         Some(Command::Lesson(args)) => exit("lesson", lesson::lesson(args)),
+        Some(Command::Grade(args)) => exit("grade", checks::grade(args)),
     }
 }

@@ -3,14 +3,17 @@
 
 use crate::analysis::audit::audit;
 use crate::analysis::verify::{table, verify_outputs};
-use crate::cli::{BenchArgs, StressArgs, VerifyArgs};
+use crate::cli::{BenchArgs, GradeArgs, StressArgs, VerifyArgs};
 use crate::commands::logs::warn_of_damage;
 use crate::commands::{passed, Error, Outcome};
 use crate::record::log::Log;
 use crate::scenario::input::Invalid;
+use crate::scenario::output::{replace_atomically, WriteError};
 use crate::tools::bench::{round_trips, BenchOptions};
+use crate::tools::grade::{heading, GradeOptions};
 use crate::tools::stress::StressOptions;
 use anyhow::Context;
+use std::io::Write;
 use std::time::Duration;
 
 /// Prints a verdict per output, and with a log the protocol's rules and the load's spread.
@@ -69,6 +72,34 @@ pub fn bench(args: &BenchArgs) -> Result<Outcome, Error> {
     };
     crate::tools::bench::run(&options, &mut std::io::stdout().lock())?;
     Ok(Outcome::Done)
+}
+
+/// Grades a program: a line per scenario as it is graded, then the official score and the
+/// failures kept; exit code 0 only when every scenario passed.
+pub fn grade(args: &GradeArgs) -> Result<Outcome, Error> {
+    let program = std::path::absolute(&args.program).map_err(|e| Invalid(format!("{}: {e}", args.program.display())))?;
+    if !program.is_file() {
+        return Err(Invalid(format!("{}: no such program", args.program.display())).into());
+    }
+    let options = GradeOptions {
+        program,
+        official: args.official.clone(),
+        runs: args.runs,
+        seed: args.seed,
+        limit: Duration::from_secs(args.limit),
+        keep: std::path::absolute(&args.keep).unwrap_or_else(|_| args.keep.clone()),
+        reference: this_program()?,
+    };
+    let plan = crate::tools::grade::plan(&options)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", heading()).context("standard output")?;
+    let grade = crate::tools::grade::run(&options, &plan, &mut out)?;
+    write!(out, "{}", grade.summary()).context("standard output")?;
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&grade).expect("a grade is JSON") + "\n";
+        replace_atomically(path, json.as_bytes()).map_err(|source| WriteError { path: path.clone(), source })?;
+    }
+    Ok(passed(grade.passed))
 }
 
 /// This executable, which the campaigns run under mpirun.
