@@ -55,7 +55,8 @@ pub struct Graded {
     pub cores: f64,
     /// The first failure: what was wrong.
     pub problem: Option<String>,
-    /// Where the first failing run is kept, with the command that reproduces it.
+    /// Where the first failing run is kept (beside the others, `NAME-runK`), with the command
+    /// that reproduces it.
     pub kept: Option<PathBuf>,
 }
 
@@ -309,9 +310,9 @@ fn grade_case(options: &GradeOptions, case: &Case) -> anyhow::Result<Graded> {
         if let Some(problem) = problem {
             graded.failed += 1;
             graded.hangs += u32::from(launched.timed_out);
+            let kept = keep(&options.keep, case, run, dir.path(), &options.program, &launched)?;
             if graded.problem.is_none() {
-                graded.problem = Some(problem);
-                graded.kept = Some(keep(&options.keep, case, run, dir.path(), &options.program, &launched)?);
+                (graded.problem, graded.kept) = (Some(problem), Some(kept));
             }
         }
     }
