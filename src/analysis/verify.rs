@@ -151,11 +151,20 @@ pub fn check_expected<H: AsRef<[ChunkHash]>>(expected: &[(String, H)], out: &Pat
     }
 }
 
-/// Compares an output's lines with the hashes it must hold; trailing spaces are forgiven, as the
-/// classic grading's `diff -w` does.
+/// The verdict on the output at `path`, which must hold `hashes`.
+pub fn judge_file(hashes: &[ChunkHash], path: &Path) -> Verdict {
+    match std::fs::read(path) {
+        Ok(bytes) => judge(hashes, &String::from_utf8_lossy(&bytes)),
+        Err(_) => Verdict::Missing,
+    }
+}
+
+/// Compares an output's lines with the hashes it must hold; spaces are forgiven, as the classic
+/// grading's `diff -w` forgives them.
 fn judge(hashes: &[ChunkHash], text: &str) -> Verdict {
-    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
-    let differs = (0..hashes.len().max(lines.len())).find(|&i| lines.get(i).copied() != hashes.get(i).map(|h| h.as_str()));
+    let lines: Vec<String> = text.lines().map(|line| line.split_whitespace().collect()).collect();
+    let differs =
+        (0..hashes.len().max(lines.len())).find(|&i| lines.get(i).map(String::as_str) != hashes.get(i).map(|h| h.as_str()));
     match differs {
         None => Verdict::Complete { chunks: hashes.len() },
         Some(i) => {
@@ -196,6 +205,8 @@ mod tests {
         let want = hashes(3);
         assert_eq!(judge(&want, &text(&want)), Verdict::Complete { chunks: 3 });
         assert_eq!(judge(&want, &text(&want).replace('\n', "  \n")), Verdict::Complete { chunks: 3 }, "diff -w");
+        let spaced = format!("  {}\r\n{} \t\n{}", want[0], want[1], want[2]);
+        assert_eq!(judge(&want, &spaced), Verdict::Complete { chunks: 3 }, "leading spaces, CRLF, no last newline");
         let swapped = text(&[want[0], want[2], want[1]]);
         let verdict = judge(&want, &swapped);
         assert_eq!(verdict.to_string(), format!("line 2: expected {}, found '{}'", want[1], want[2]));

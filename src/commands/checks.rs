@@ -14,6 +14,7 @@ use crate::tools::grade::{heading, GradeOptions};
 use crate::tools::stress::StressOptions;
 use anyhow::Context;
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 /// Prints a verdict per output, and with a log the protocol's rules and the load's spread.
@@ -78,8 +79,12 @@ pub fn bench(args: &BenchArgs) -> Result<Outcome, Error> {
 /// failures kept; exit code 0 only when every scenario passed.
 pub fn grade(args: &GradeArgs) -> Result<Outcome, Error> {
     let program = std::path::absolute(&args.program).map_err(|e| Invalid(format!("{}: {e}", args.program.display())))?;
-    if !program.is_file() {
-        return Err(Invalid(format!("{}: no such program", args.program.display())).into());
+    let executable = std::fs::metadata(&program).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    if !executable {
+        return Err(Invalid(format!("{}: no such program, or not executable", args.program.display())).into());
+    }
+    if let Some(folder) = args.json.as_ref().and_then(|p| p.parent()).filter(|f| !f.as_os_str().is_empty() && !f.is_dir()) {
+        return Err(Invalid(format!("--json: {}: no such folder", folder.display())).into());
     }
     let options = GradeOptions {
         program,
@@ -93,7 +98,7 @@ pub fn grade(args: &GradeArgs) -> Result<Outcome, Error> {
     let plan = crate::tools::grade::plan(&options)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", heading()).context("standard output")?;
-    let grade = crate::tools::grade::run(&options, &plan, &mut out)?;
+    let grade = crate::tools::grade::run(&options, &plan, &mut out);
     write!(out, "{}", grade.summary()).context("standard output")?;
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&grade).expect("a grade is JSON") + "\n";

@@ -3,10 +3,12 @@
 //! and hold-out shapes beyond the classic limits, each run several times and checked hash by
 //! hash, its wall time set against mpitorrent's own on the same scenario.
 
-use crate::analysis::verify::{verify_outputs, Verdict};
+use crate::analysis::verify::judge_file;
 use crate::scenario::generate::{RandomSpec, Scenario};
 use crate::scenario::input::Invalid;
 use crate::tools::launch::{launch, Launched};
+use crate::tools::stress::copy_folder;
+use anyhow::Context;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -45,13 +47,15 @@ pub struct Graded {
     /// Runs that failed, hangs among them.
     pub failed: u32,
     pub hangs: u32,
-    /// Each run's exit code (`None`: killed by a signal or the limit).
+    /// Each run's exit code (`None`: killed by a signal; a hang shows `timeout`'s 124 or 137).
     pub exit_codes: Vec<Option<i32>>,
-    /// The median run's wall time, and mpitorrent's on the same scenario.
+    /// The median of the runs' wall times, and mpitorrent's on the same scenario (one run: it
+    /// is the yardstick, not what is graded), and the first over the second.
     pub wall_s: f64,
     pub reference_wall_s: Option<f64>,
-    /// Cores the program kept busy on average over its median run (CPU time over wall time,
-    /// mpirun and every rank).
+    pub ratio: Option<f64>,
+    /// The median of the runs' cores kept busy on average: CPU time (mpirun and every rank)
+    /// over wall time.
     pub cores: f64,
     /// The first failure: what was wrong.
     pub problem: Option<String>,
@@ -64,16 +68,15 @@ impl Graded {
     pub fn passed(&self) -> bool {
         self.failed == 0
     }
-
-    pub fn ratio(&self) -> Option<f64> {
-        self.reference_wall_s.filter(|&r| r > 0.0).map(|r| self.wall_s / r)
-    }
 }
 
-/// The whole grade.
+/// The grade of a program: what it was graded with, each scenario's row, the verdict.
 #[derive(Clone, Debug, Serialize)]
 pub struct Grade {
     pub program: PathBuf,
+    pub runs: u32,
+    pub seed: u64,
+    pub limit_s: u64,
     /// Points of the official tests, and out of how many.
     pub official: Option<(u32, u32)>,
     pub scenarios: Vec<Graded>,
@@ -88,8 +91,10 @@ struct Case {
     ranks: u32,
     /// Writes its inputs into a fresh folder.
     inputs: Inputs,
-    /// The outputs compared, for an official test: `client<R>_<file>` and the expected file.
+    /// For an official test, the outputs compared (`client<R>_<file>`, the expected file): it is
+    /// scored on them alone, as the checker scores it.
     compare: Vec<(String, PathBuf)>,
+    official: bool,
     runs: u32,
     limit: Duration,
 }
@@ -123,6 +128,8 @@ impl Inputs {
 fn holdouts(seed: u64, runs: u32, limit: Duration) -> Vec<Case> {
     let random = |peers, files, chunks, owners, wanted| RandomSpec { peers, files, chunks, owners, wanted };
     let mut long = Scenario::random(&random(5, 4, 20..=40, 1..=2, 1..=2), seed);
+    let mut idle = Scenario::random(&random(6, 3, 10..=30, 1..=2, 1..=2), seed);
+    idle.peers.iter_mut().take(2).for_each(|p| p.wanted.clear());
     for (i, file) in long.files.iter_mut().enumerate() {
         file.name = format!("a_file_name_well_past_fifteen_characters_{}", i + 1);
     }
@@ -131,7 +138,7 @@ fn holdouts(seed: u64, runs: u32, limit: Duration) -> Vec<Case> {
         ("long-names", "file names of 42 characters", long),
         ("big-file", "one file of 1,500 chunks, 3 peers wanting it", Scenario::flash_crowd(4, 1500, seed)),
         ("many-peers", "32 peers, one seed of a 50-chunk file", Scenario::flash_crowd(32, 50, seed)),
-        ("wants-nothing", "peers that want nothing beside others", Scenario::random(&random(6, 3, 10..=30, 1..=2, 0..=1), seed)),
+        ("wants-nothing", "two of 6 peers want nothing", idle),
         ("one-owner", "8 peers, 4 files of one owner each", Scenario::random(&random(8, 4, 20..=60, 1..=1, 1..=3), seed)),
     ];
     shapes
@@ -142,55 +149,66 @@ fn holdouts(seed: u64, runs: u32, limit: Duration) -> Vec<Case> {
             ranks: scenario.ranks(),
             inputs: Inputs::Generated(scenario),
             compare: Vec::new(),
+            official: false,
             runs,
             limit,
         })
         .collect()
 }
 
-/// The official tests in `dir`, as its `cases.json` describes them, or else as the checker's
-/// layout does: `-np` one more than the inputs, and `client<R>_<file>` against `out<K>.txt` for
-/// every file `file<K>` peer R wants.
+/// The official tests in `dir` (`test1`, `test2`, ...), as its `cases.json` describes them, or
+/// else as the checker's layout does: `-np` one more than the inputs, and `client<R>_<file>`
+/// against `out<K>.txt` for every file `file<K>` peer R wants. Each runs once, as the checker
+/// runs it.
 fn official(dir: &Path) -> Result<Vec<Case>, Invalid> {
-    let shown = |e: &dyn std::fmt::Display| Invalid(format!("{}: {e}", dir.display()));
-    let described: Option<serde_json::Value> = std::fs::read_to_string(dir.join("cases.json"))
-        .ok()
-        .map(|text| serde_json::from_str(&text))
-        .transpose()
-        .map_err(|e| Invalid(format!("{}: {e}", dir.join("cases.json").display())))?;
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|e| shown(&e))?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with("test") && dir.join(n).is_dir())
-        .collect();
+    let at = |path: &Path, problem: &dyn std::fmt::Display| Invalid(format!("{}: {problem}", path.display()));
+    let cases_json = dir.join("cases.json");
+    let described: Option<serde_json::Value> = match std::fs::read_to_string(&cases_json) {
+        Ok(text) => Some(serde_json::from_str(&text).map_err(|e| at(&cases_json, &e))?),
+        Err(_) => None,
+    };
+    let is_test = |n: &str| n.strip_prefix("test").is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()));
+    let mut names: Vec<String> = match described.as_ref().map(|d| d["tests"].as_object()) {
+        Some(Some(tests)) => tests.keys().cloned().collect(),
+        Some(None) => return Err(at(&cases_json, &"no \"tests\" object")),
+        None => std::fs::read_dir(dir)
+            .map_err(|e| at(dir, &e))?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| is_test(n) && dir.join(n).is_dir())
+            .collect(),
+    };
     names.sort_by_key(|n| n.trim_start_matches("test").parse::<u32>().unwrap_or(u32::MAX));
     if names.is_empty() {
-        return Err(shown(&"no test1, test2, ... folders, as the checker's tests/ has"));
+        return Err(at(dir, &"no test1, test2, ... folders, as the checker's tests/ has"));
     }
     let mut cases = Vec::new();
     for name in names {
         let folder = dir.join(&name);
-        let case = described.as_ref().and_then(|d| d["tests"].get(&name));
-        let (ranks, compare) = match case {
+        if !folder.is_dir() {
+            return Err(at(&folder, &"not found, though cases.json lists it"));
+        }
+        let (ranks, compare) = match described.as_ref().map(|d| &d["tests"][&name]) {
             Some(case) => {
-                let ranks = case["np"].as_u64().ok_or_else(|| shown(&format!("cases.json: {name} has no np")))? as u32;
-                let pairs = case["compare"].as_object().ok_or_else(|| shown(&format!("cases.json: {name} has no compare")))?;
-                (
-                    ranks,
-                    pairs
-                        .iter()
-                        .map(|(out, expected)| (out.clone(), folder.join(expected.as_str().unwrap_or_default())))
-                        .collect(),
-                )
+                let ranks = case["np"].as_u64().ok_or_else(|| at(&cases_json, &format!("{name} has no np")))? as u32;
+                let pairs = case["compare"].as_object().ok_or_else(|| at(&cases_json, &format!("{name} has no compare")))?;
+                let pairs = pairs.iter().map(|(out, expected)| match expected.as_str() {
+                    Some(file) => Ok((out.clone(), folder.join(file))),
+                    None => Err(at(&cases_json, &format!("{name}: {out} is compared with {expected}, not a file name"))),
+                });
+                (ranks, pairs.collect::<Result<Vec<_>, Invalid>>()?)
             }
             None => derived(&folder).map_err(|e| Invalid(e.to_string()))?,
         };
+        if let Some((_, missing)) = compare.iter().find(|(_, expected)| !expected.is_file()) {
+            return Err(at(missing, &"the expected output is missing"));
+        }
         cases.push(Case {
             name: name.clone(),
             about: format!("the checker's {name}"),
             ranks,
             inputs: Inputs::Copy(folder),
             compare,
+            official: true,
             runs: 1,
             limit: OFFICIAL_LIMIT,
         });
@@ -217,24 +235,24 @@ fn derived(folder: &Path) -> Result<(u32, Vec<(String, PathBuf)>), crate::scenar
     Ok((peers + 1, compare))
 }
 
-/// One run of `case` in a fresh folder: how it ended, and what was wrong, if anything.
+/// One run of `case` in a fresh folder: how it ended, and what was wrong, if anything. An
+/// official test is judged by its outputs alone, as the checker judges it, however it ended.
 fn trial(program: &Path, case: &Case, dir: &Path) -> anyhow::Result<(Launched, Option<String>)> {
-    case.inputs.write(dir)?;
-    let launched = launch(dir, case.ranks, program, &[], case.limit)?;
-    let problem = if launched.timed_out {
-        Some(format!("did not end within {} s (a hang?)", case.limit.as_secs()))
-    } else if launched.code != Some(0) {
-        Some(launched.code.map_or("killed by a signal".to_string(), |c| format!("exit code {c}")))
-    } else if case.compare.is_empty() {
-        verify_outputs(dir, dir)?.into_iter().find(|c| !c.verdict.is_ok()).map(|c| {
-            let name = crate::scenario::output::output_file_name(c.rank, &c.file);
-            match c.verdict {
-                Verdict::Missing => format!("{name}: missing"),
-                verdict => format!("{name}: {verdict}"),
-            }
-        })
-    } else {
-        diff(dir, &case.compare)?
+    case.inputs.write(dir).with_context(|| format!("writing the inputs in {}", dir.display()))?;
+    let launched = launch(dir, case.ranks, program, &[], case.limit).context("starting mpirun under timeout")?;
+    if launched.code == Some(127) {
+        anyhow::bail!("mpirun not found: install Open MPI (bash .ci/setup)");
+    }
+    let problem = match &case.inputs {
+        Inputs::Copy(_) => diff(dir, &case.compare)?,
+        Inputs::Generated(_) if launched.timed_out => Some(format!("did not end within {} s (a hang?)", case.limit.as_secs())),
+        Inputs::Generated(_) if !launched.success() => {
+            Some(launched.code.map_or("killed by a signal".to_string(), |c| format!("exit code {c}")))
+        }
+        Inputs::Generated(scenario) => scenario.expected_outputs().into_iter().find_map(|(name, hashes)| {
+            let verdict = judge_file(hashes, &dir.join(&name));
+            (!verdict.is_ok()).then(|| format!("{name}: {verdict}"))
+        }),
     };
     Ok((launched, problem))
 }
@@ -242,7 +260,16 @@ fn trial(program: &Path, case: &Case, dir: &Path) -> anyhow::Result<(Launched, O
 /// `diff -q -w` of each output against its expected file, as the checker compares them.
 fn diff(dir: &Path, compare: &[(String, PathBuf)]) -> anyhow::Result<Option<String>> {
     for (output, expected) in compare {
-        let same = std::process::Command::new("diff").arg("-q").arg("-w").arg(dir.join(output)).arg(expected).output()?;
+        if !dir.join(output).is_file() {
+            return Ok(Some(format!("{output}: missing")));
+        }
+        let same = std::process::Command::new("diff")
+            .arg("-q")
+            .arg("-w")
+            .arg(dir.join(output))
+            .arg(expected)
+            .output()
+            .context("running diff (diffutils)")?;
         if !same.status.success() {
             let expected = expected.file_name().unwrap_or_default().to_string_lossy();
             return Ok(Some(format!("{output} differs from {expected} (diff -w)")));
@@ -251,27 +278,24 @@ fn diff(dir: &Path, compare: &[(String, PathBuf)]) -> anyhow::Result<Option<Stri
     Ok(None)
 }
 
-/// Keeps a failing run's folder in `keep`, with the command that reproduces it and what it
-/// printed; where it is.
+/// Keeps a failing run's folder in `keep`, with what it printed and a `command.sh` that runs it
+/// again in a fresh copy of its inputs; where it is.
 fn keep(keep: &Path, case: &Case, run: u32, dir: &Path, program: &Path, launched: &Launched) -> anyhow::Result<PathBuf> {
     let kept = keep.join(format!("{}-run{}", case.name, run + 1));
-    if kept.exists() {
-        std::fs::remove_dir_all(&kept)?;
-    }
-    std::fs::create_dir_all(&kept)?;
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_file() {
-            std::fs::copy(&path, kept.join(path.file_name().expect("a file")))?;
-        }
-    }
+    let _ = std::fs::remove_dir_all(&kept);
+    copy_folder(dir, &kept).with_context(|| format!("keeping the run in {}", kept.display()))?;
+    let quoted = format!("'{}'", program.display().to_string().replace('\'', "'\\''"));
     let command = format!(
-        "# The failing run again, in this folder (its outputs are overwritten):\ncd \"$(dirname \"$0\")\" && timeout {} mpirun --oversubscribe -np {} {}\n",
+        "#!/bin/sh\n# The failing run again, in rerun/ beside this script, with its inputs.\nset -e\ncd \"$(dirname \"$0\")\"\n\
+         rm -rf rerun && mkdir rerun && cp in*.txt rerun/ && cd rerun\n\
+         export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1\n\
+         exec timeout --kill-after=5 {} mpirun --oversubscribe -np {} {quoted}\n",
         case.limit.as_secs(),
         case.ranks,
-        program.display()
     );
-    std::fs::write(kept.join("command.sh"), command)?;
+    let script = kept.join("command.sh");
+    std::fs::write(&script, command)?;
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
     std::fs::write(kept.join("stdout.txt"), &launched.stdout)?;
     std::fs::write(kept.join("stderr.txt"), &launched.stderr)?;
     Ok(kept)
@@ -279,11 +303,15 @@ fn keep(keep: &Path, case: &Case, run: u32, dir: &Path, program: &Path, launched
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(0.0)
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 /// Grades `case`: its runs, the reference run of mpitorrent, the first failure kept.
-fn grade_case(options: &GradeOptions, case: &Case) -> anyhow::Result<Graded> {
+fn grade_case(options: &GradeOptions, case: &Case) -> Graded {
     let mut graded = Graded {
         name: case.name.clone(),
         about: case.about.clone(),
@@ -295,21 +323,42 @@ fn grade_case(options: &GradeOptions, case: &Case) -> anyhow::Result<Graded> {
         exit_codes: Vec::new(),
         wall_s: 0.0,
         reference_wall_s: None,
+        ratio: None,
         cores: 0.0,
         problem: None,
         kept: None,
     };
+    // A run that cannot be graded (a folder not written, mpirun missing) fails its scenario, and
+    // the grade goes on to the next.
+    if let Err(e) = grade_runs(options, case, &mut graded) {
+        graded.failed = case.runs;
+        graded.problem = Some(format!("grading error: {e:#}"));
+    }
+    if case.official {
+        graded.points = Some(if graded.passed() { POINTS } else { 0 });
+    }
+    // mpitorrent on the same scenario, once, as the yardstick; a reference that fails is none.
+    let reference = tempfile::tempdir().ok().and_then(|dir| trial(&options.reference, case, dir.path()).ok());
+    if let Some((launched, None)) = reference {
+        graded.reference_wall_s = Some(launched.wall.as_secs_f64());
+        graded.ratio = Some(graded.wall_s / launched.wall.as_secs_f64().max(1e-9));
+    }
+    graded
+}
+
+/// The runs of `case`, into `graded`; every failing one kept.
+fn grade_runs(options: &GradeOptions, case: &Case, graded: &mut Graded) -> anyhow::Result<()> {
     let (mut walls, mut cores) = (Vec::new(), Vec::new());
     for run in 0..case.runs {
-        let dir = tempfile::tempdir()?;
+        let dir = tempfile::tempdir().context("a temporary folder for the run")?;
         let (launched, problem) = trial(&options.program, case, dir.path())?;
         graded.exit_codes.push(launched.code);
+        graded.hangs += u32::from(launched.timed_out);
         let wall = launched.wall.as_secs_f64();
         walls.push(wall);
         cores.push(launched.cpu.as_secs_f64() / wall.max(1e-9));
         if let Some(problem) = problem {
             graded.failed += 1;
-            graded.hangs += u32::from(launched.timed_out);
             let kept = keep(&options.keep, case, run, dir.path(), &options.program, &launched)?;
             if graded.problem.is_none() {
                 (graded.problem, graded.kept) = (Some(problem), Some(kept));
@@ -317,13 +366,7 @@ fn grade_case(options: &GradeOptions, case: &Case) -> anyhow::Result<Graded> {
         }
     }
     (graded.wall_s, graded.cores) = (median(walls), median(cores));
-    // mpitorrent on the same scenario, once; a reference that fails is not one.
-    let dir = tempfile::tempdir()?;
-    let reference = Case { runs: 1, ..case.clone() };
-    if let Ok((launched, None)) = trial(&options.reference, &reference, dir.path()) {
-        graded.reference_wall_s = Some(launched.wall.as_secs_f64());
-    }
-    Ok(graded)
+    Ok(())
 }
 
 /// What a grade runs: the official tests, then the hold-out shapes.
@@ -343,16 +386,23 @@ pub fn plan(options: &GradeOptions) -> Result<Plan, Invalid> {
     Ok(Plan { cases, official })
 }
 
-/// Grades the program on every scenario of `plan`, printing a row as each is graded.
-pub fn run(options: &GradeOptions, plan: &Plan, out: &mut impl Write) -> anyhow::Result<Grade> {
+/// Grades the program on every scenario of `plan`, printing a row as each is graded (a closed
+/// standard output does not stop the grade). Runs kept by an earlier grade of these scenarios
+/// are removed first, so the folder holds this grade's failures only.
+pub fn run(options: &GradeOptions, plan: &Plan, out: &mut impl Write) -> Grade {
     let (cases, official_tests) = (&plan.cases, plan.official);
-    let mut scenarios = Vec::new();
-    for (i, case) in cases.iter().enumerate() {
-        let mut graded = grade_case(options, case)?;
-        if i < official_tests {
-            graded.points = Some(if graded.passed() { POINTS } else { 0 });
+    if let Ok(entries) = std::fs::read_dir(&options.keep) {
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if cases.iter().any(|c| name.strip_prefix(&c.name).is_some_and(|rest| rest.starts_with("-run"))) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
         }
-        writeln!(out, "{}", line(&graded))?;
+    }
+    let mut scenarios = Vec::new();
+    for case in cases {
+        let graded = grade_case(options, case);
+        let _ = writeln!(out, "{}", line(&graded));
         scenarios.push(graded);
     }
     let official = (official_tests > 0).then(|| {
@@ -360,14 +410,15 @@ pub fn run(options: &GradeOptions, plan: &Plan, out: &mut impl Write) -> anyhow:
         (points, POINTS * official_tests as u32)
     });
     let passed = scenarios.iter().all(Graded::passed);
-    Ok(Grade { program: options.program.clone(), official, scenarios, passed })
+    let (runs, seed, limit_s) = (options.runs, options.seed, options.limit.as_secs());
+    Grade { program: options.program.clone(), runs, seed, limit_s, official, scenarios, passed }
 }
 
 /// A scenario's row of the table.
 fn line(graded: &Graded) -> String {
     let codes: Vec<String> = graded.exit_codes.iter().map(|c| c.map_or("-".into(), |c| c.to_string())).collect();
     let reference = graded.reference_wall_s.map_or("-".into(), |r| format!("{r:.2}"));
-    let ratio = graded.ratio().map_or("-".into(), |r| format!("{r:.2}"));
+    let ratio = graded.ratio.map_or("-".into(), |r| format!("{r:.2}"));
     let verdict = match (&graded.problem, graded.points) {
         (None, Some(points)) => format!("ok, {points}/{POINTS}"),
         (None, None) => "ok".into(),
@@ -430,9 +481,15 @@ mod tests {
         };
         assert!(scenario("many-files").files.len() > 10);
         assert!(scenario("long-names").files.iter().all(|f| f.name.len() > 15));
-        assert!(scenario("big-file").files[0].hashes.len() >= 1000);
-        assert!(scenario("many-peers").peers.len() >= 32);
-        assert!(scenario("wants-nothing").peers.iter().any(|p| p.wanted.is_empty()));
+        assert_eq!(scenario("big-file").files[0].hashes.len(), 1500);
+        assert_eq!(scenario("many-peers").peers.len(), 32);
+        for seed in 1..20 {
+            let cases = holdouts(seed, 1, Duration::from_secs(5));
+            let Inputs::Generated(idle) = &cases.iter().find(|c| c.name == "wants-nothing").unwrap().inputs else {
+                unreachable!()
+            };
+            assert!(idle.peers.iter().filter(|p| p.wanted.is_empty()).count() >= 2, "seed {seed}");
+        }
         let one_owner = scenario("one-owner");
         assert!((0..one_owner.files.len()).all(|f| one_owner.peers.iter().filter(|p| p.owned.contains(&f)).count() == 1));
         assert!(cases.iter().all(|c| c.runs == 3 && c.compare.is_empty()), "checked hash by hash, three times each");

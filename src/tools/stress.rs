@@ -326,7 +326,8 @@ fn keep(options: &StressOptions, dir: &Path, trial: &Trial, run: &Launched) -> a
     Ok(kept)
 }
 
-fn copy_folder(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Copies the folder `from`, with everything in it, to `to`.
+pub fn copy_folder(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
