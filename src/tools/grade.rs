@@ -416,7 +416,25 @@ pub fn run(options: &GradeOptions, plan: &Plan, out: &mut impl Write) -> Grade {
 
 /// A scenario's row of the table.
 fn line(graded: &Graded) -> String {
-    let codes: Vec<String> = graded.exit_codes.iter().map(|c| c.map_or("-".into(), |c| c.to_string())).collect();
+    // Each exit code once, with how many runs ended so: `0×3`, `0×2,124`.
+    let mut counted: Vec<(Option<i32>, usize)> = Vec::new();
+    for &code in &graded.exit_codes {
+        match counted.iter_mut().find(|(c, _)| *c == code) {
+            Some((_, n)) => *n += 1,
+            None => counted.push((code, 1)),
+        }
+    }
+    let codes: Vec<String> = counted
+        .iter()
+        .map(|(code, n)| {
+            let code = code.map_or("-".into(), |c| c.to_string());
+            if *n > 1 {
+                format!("{code}×{n}")
+            } else {
+                code
+            }
+        })
+        .collect();
     let reference = graded.reference_wall_s.map_or("-".into(), |r| format!("{r:.2}"));
     let ratio = graded.ratio.map_or("-".into(), |r| format!("{r:.2}"));
     let verdict = match (&graded.problem, graded.points) {
@@ -493,6 +511,31 @@ mod tests {
         let one_owner = scenario("one-owner");
         assert!((0..one_owner.files.len()).all(|f| one_owner.peers.iter().filter(|p| p.owned.contains(&f)).count() == 1));
         assert!(cases.iter().all(|c| c.runs == 3 && c.compare.is_empty()), "checked hash by hash, three times each");
+    }
+
+    #[test]
+    fn a_row_counts_each_exit_code_and_gives_the_first_failure() {
+        let graded = Graded {
+            name: "many-files".into(),
+            about: String::new(),
+            ranks: 7,
+            points: None,
+            runs: 3,
+            failed: 1,
+            hangs: 1,
+            exit_codes: vec![Some(0), Some(124), Some(0)],
+            wall_s: 0.5,
+            reference_wall_s: Some(0.25),
+            ratio: Some(2.0),
+            cores: 0.7,
+            problem: Some("did not end within 5 s (a hang?)".into()),
+            kept: None,
+        };
+        let row = line(&graded);
+        assert!(row.contains("  0×2,124 ") && row.contains(" 2.00 "), "{row}");
+        assert!(row.ends_with("FAILED 1/3: did not end within 5 s (a hang?)"), "{row}");
+        assert_eq!(median(vec![3.0, 1.0]), 2.0);
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
     }
 
     #[test]

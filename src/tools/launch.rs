@@ -87,8 +87,10 @@ pub fn launch(dir: &Path, np: u32, program: &Path, args: &[&str], limit: Duratio
         .spawn()?;
     let drain = |mut pipe: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
-            let mut text = String::new();
-            pipe.read_to_string(&mut text).map(|_| text).unwrap_or_default()
+            // A program may print bytes that are not UTF-8: they are kept, replaced, not lost.
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
         })
     };
     let stdout = drain(Box::new(child.stdout.take().expect("piped")));
