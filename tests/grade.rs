@@ -1,6 +1,7 @@
 //! `mpitorrent grade` on programs built here with `mpicc` from `tests/programs/classic.c`: a
 //! correct one, one that writes a wrong hash, one that hangs with more than 10 files, one that
-//! crashes; and on mpitorrent itself. Each is scored as it should be.
+//! crashes, one that is correct but whose ranks spin while they wait; and on mpitorrent itself.
+//! Each is scored as it should be.
 
 mod common;
 
@@ -97,6 +98,9 @@ fn a_correct_program_and_mpitorrent_get_full_marks() {
             assert!(row["cores"].as_f64().is_some_and(|c| c > 0.0), "{row}");
         }
         assert!(!graded.keep.path().join("failures").exists(), "nothing kept when all passed");
+        let reference = graded.json["reference_waiting_cores"].as_f64().expect("mpitorrent's waiting ranks measured");
+        assert!(reference < 0.5, "mpitorrent's waiting ranks block: {reference}");
+        assert!(graded.json["scenarios"].as_array().unwrap().iter().all(|r| r["spins"] == false), "{}", graded.table);
     }
 }
 
@@ -131,6 +135,18 @@ fn a_program_that_hangs_with_more_than_ten_files_is_stopped_and_counted_as_a_han
     assert!(many["problem"].as_str().unwrap().contains("did not end within 4 s"), "{many}");
     let others: Vec<&str> = HOLDOUTS.into_iter().filter(|s| *s != "many-files" && row(&graded, s)["failed"] != 0).collect();
     assert!(others.is_empty(), "only the shape of many files hangs: {others:?}\n{}", graded.table);
+}
+
+#[test]
+fn a_correct_program_whose_ranks_spin_while_they_wait_is_caught() {
+    let graded = grade(&program("SPIN"), "20", &[]);
+    assert_eq!(graded.code, Some(1), "{}", graded.table);
+    for scenario in HOLDOUTS {
+        let row = row(&graded, scenario);
+        assert_eq!((row["failed"].as_u64(), row["spins"].as_bool()), (Some(0), Some(true)), "{scenario}: {}", graded.table);
+        assert!(row["waiting_cores"].as_f64().is_some_and(|c| c > 0.5), "{row}");
+    }
+    assert!(graded.table.contains("SPINS: its ranks keep "), "{}", graded.table);
 }
 
 #[test]

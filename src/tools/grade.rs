@@ -6,8 +6,10 @@
 use crate::analysis::verify::judge_file;
 use crate::scenario::generate::{RandomSpec, Scenario};
 use crate::scenario::input::Invalid;
+use crate::scenario::output::output_file_name;
 use crate::tools::launch::{launch, Launched};
 use crate::tools::stress::copy_folder;
+use crate::tools::waiting::{watch, Wanted, Watch};
 use anyhow::Context;
 use serde::Serialize;
 use std::io::Write;
@@ -18,6 +20,9 @@ use std::time::Duration;
 pub const OFFICIAL_LIMIT: Duration = Duration::from_secs(20);
 /// Points an official test is worth: four make 40.
 const POINTS: u32 = 10;
+/// Cores that waiting ranks may keep busy before they count as spinning, unless mpitorrent's
+/// own waiting ranks keep more than half as many busy at 20 ms a chunk (the reference).
+const SPINNING: f64 = 0.5;
 
 pub struct GradeOptions {
     pub program: PathBuf,
@@ -57,6 +62,11 @@ pub struct Graded {
     /// The median of the runs' cores kept busy on average: CPU time (mpirun and every rank)
     /// over wall time.
     pub cores: f64,
+    /// The median of the runs' cores kept busy by ranks that hold their outputs and wait
+    /// ([`crate::tools::waiting`]); `None` where no run waited long enough to tell.
+    pub waiting_cores: Option<f64>,
+    /// Its ranks spin while they wait: `waiting_cores` above the limit the reference sets.
+    pub spins: bool,
     /// The first failure: what was wrong.
     pub problem: Option<String>,
     /// Where the first failing run is kept (beside the others, `NAME-runK`), with the command
@@ -66,7 +76,7 @@ pub struct Graded {
 
 impl Graded {
     pub fn passed(&self) -> bool {
-        self.failed == 0
+        self.failed == 0 && !self.spins
     }
 }
 
@@ -77,6 +87,8 @@ pub struct Grade {
     pub runs: u32,
     pub seed: u64,
     pub limit_s: u64,
+    /// The cores mpitorrent's waiting ranks keep busy at 20 ms a chunk on the companion scenario.
+    pub reference_waiting_cores: Option<f64>,
     /// Points of the official tests, and out of how many.
     pub official: Option<(u32, u32)>,
     pub scenarios: Vec<Graded>,
@@ -237,9 +249,15 @@ fn derived(folder: &Path) -> Result<(u32, Vec<(String, PathBuf)>), crate::scenar
 
 /// One run of `case` in a fresh folder: how it ended, and what was wrong, if anything. An
 /// official test is judged by its outputs alone, as the checker judges it, however it ended.
-fn trial(program: &Path, case: &Case, dir: &Path) -> anyhow::Result<(Launched, Option<String>)> {
+/// Also how busy its ranks kept the machine while they waited, for a generated scenario.
+fn trial(program: &Path, case: &Case, dir: &Path, args: &[&str]) -> anyhow::Result<(Launched, Option<String>, Option<f64>)> {
     case.inputs.write(dir).with_context(|| format!("writing the inputs in {}", dir.display()))?;
-    let launched = launch(dir, case.ranks, program, &[], case.limit).context("starting mpirun under timeout")?;
+    let watch = match &case.inputs {
+        Inputs::Generated(scenario) => Some(watch(program, dir, wanted_by_peer(scenario))),
+        Inputs::Copy(_) => None,
+    };
+    let launched = launch(dir, case.ranks, program, args, case.limit).context("starting mpirun under timeout")?;
+    let waited = watch.and_then(Watch::finish);
     if launched.code == Some(127) {
         anyhow::bail!("mpirun not found: install Open MPI (bash .ci/setup)");
     }
@@ -254,7 +272,19 @@ fn trial(program: &Path, case: &Case, dir: &Path) -> anyhow::Result<(Launched, O
             (!verdict.is_ok()).then(|| format!("{name}: {verdict}"))
         }),
     };
-    Ok((launched, problem))
+    Ok((launched, problem, waited))
+}
+
+/// The outputs each peer of `scenario` must write.
+fn wanted_by_peer(scenario: &Scenario) -> Vec<Wanted> {
+    let mut wanted = vec![Wanted::new(); scenario.peers.len()];
+    for (index, plan) in scenario.peers.iter().enumerate() {
+        for &file in &plan.wanted {
+            let file = &scenario.files[file];
+            wanted[index].push((output_file_name(index as u32 + 1, &file.name), file.hashes.clone()));
+        }
+    }
+    wanted
 }
 
 /// `diff -q -w` of each output against its expected file, as the checker compares them.
@@ -325,6 +355,8 @@ fn grade_case(options: &GradeOptions, case: &Case) -> Graded {
         reference_wall_s: None,
         ratio: None,
         cores: 0.0,
+        waiting_cores: None,
+        spins: false,
         problem: None,
         kept: None,
     };
@@ -338,8 +370,8 @@ fn grade_case(options: &GradeOptions, case: &Case) -> Graded {
         graded.points = Some(if graded.passed() { POINTS } else { 0 });
     }
     // mpitorrent on the same scenario, once, as the yardstick; a reference that fails is none.
-    let reference = tempfile::tempdir().ok().and_then(|dir| trial(&options.reference, case, dir.path()).ok());
-    if let Some((launched, None)) = reference {
+    let reference = tempfile::tempdir().ok().and_then(|dir| trial(&options.reference, case, dir.path(), &[]).ok());
+    if let Some((launched, None, _)) = reference {
         graded.reference_wall_s = Some(launched.wall.as_secs_f64());
         graded.ratio = Some(graded.wall_s / launched.wall.as_secs_f64().max(1e-9));
     }
@@ -348,10 +380,11 @@ fn grade_case(options: &GradeOptions, case: &Case) -> Graded {
 
 /// The runs of `case`, into `graded`; every failing one kept.
 fn grade_runs(options: &GradeOptions, case: &Case, graded: &mut Graded) -> anyhow::Result<()> {
-    let (mut walls, mut cores) = (Vec::new(), Vec::new());
+    let (mut walls, mut cores, mut waiting) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..case.runs {
         let dir = tempfile::tempdir().context("a temporary folder for the run")?;
-        let (launched, problem) = trial(&options.program, case, dir.path())?;
+        let (launched, problem, waited) = trial(&options.program, case, dir.path(), &[])?;
+        waiting.extend(waited);
         graded.exit_codes.push(launched.code);
         graded.hangs += u32::from(launched.timed_out);
         let wall = launched.wall.as_secs_f64();
@@ -366,7 +399,29 @@ fn grade_runs(options: &GradeOptions, case: &Case, graded: &mut Graded) -> anyho
         }
     }
     (graded.wall_s, graded.cores) = (median(walls), median(cores));
+    graded.waiting_cores = (!waiting.is_empty()).then(|| median(waiting));
     Ok(())
+}
+
+/// The cores mpitorrent's waiting ranks keep busy on the companion scenario, at 20 ms a chunk so
+/// that its peers wait for uploads: 5 peers, 4 files of 20 to 40 chunks, 1 or 2 owners each.
+fn companion(options: &GradeOptions) -> Option<f64> {
+    let spec = RandomSpec { peers: 5, files: 4, chunks: 20..=40, owners: 1..=2, wanted: 1..=2 };
+    let case = Case {
+        name: "companion".into(),
+        about: String::new(),
+        ranks: 6,
+        inputs: Inputs::Generated(Scenario::random(&spec, options.seed)),
+        compare: Vec::new(),
+        official: false,
+        runs: 1,
+        limit: Duration::from_secs(60),
+    };
+    let dir = tempfile::tempdir().ok()?;
+    match trial(&options.reference, &case, dir.path(), &["--chunk-time", "20"]) {
+        Ok((_, None, waited)) => waited,
+        _ => None,
+    }
 }
 
 /// What a grade runs: the official tests, then the hold-out shapes.
@@ -399,9 +454,16 @@ pub fn run(options: &GradeOptions, plan: &Plan, out: &mut impl Write) -> Grade {
             }
         }
     }
+    let reference_waiting = companion(options);
+    let limit = reference_waiting.map_or(SPINNING, |r| SPINNING.max(2.0 * r));
     let mut scenarios = Vec::new();
     for case in cases {
-        let graded = grade_case(options, case);
+        let mut graded = grade_case(options, case);
+        if let Some(busy) = graded.waiting_cores.filter(|&busy| busy > limit) {
+            graded.spins = true;
+            let reference = reference_waiting.map_or(String::new(), |r| format!("; mpitorrent's at 20 ms a chunk: {r:.2}"));
+            graded.problem.get_or_insert(format!("its ranks keep {busy:.2} cores busy while they wait (spinning?{reference})"));
+        }
         let _ = writeln!(out, "{}", line(&graded));
         scenarios.push(graded);
     }
@@ -411,7 +473,16 @@ pub fn run(options: &GradeOptions, plan: &Plan, out: &mut impl Write) -> Grade {
     });
     let passed = scenarios.iter().all(Graded::passed);
     let (runs, seed, limit_s) = (options.runs, options.seed, options.limit.as_secs());
-    Grade { program: options.program.clone(), runs, seed, limit_s, official, scenarios, passed }
+    Grade {
+        program: options.program.clone(),
+        runs,
+        seed,
+        limit_s,
+        reference_waiting_cores: reference_waiting,
+        official,
+        scenarios,
+        passed,
+    }
 }
 
 /// A scenario's row of the table.
@@ -440,10 +511,11 @@ fn line(graded: &Graded) -> String {
     let verdict = match (&graded.problem, graded.points) {
         (None, Some(points)) => format!("ok, {points}/{POINTS}"),
         (None, None) => "ok".into(),
+        (Some(problem), _) if graded.failed == 0 => format!("SPINS: {problem}"),
         (Some(problem), _) => format!("FAILED {}/{}: {problem}", graded.failed, graded.runs),
     };
     format!(
-        "{:<14}{:>6}{:>6}{:>8}{:>7}  {:<9}{:>8.2}{:>8}{:>7}{:>7.2}  {verdict}",
+        "{:<14}{:>6}{:>6}{:>8}{:>7}  {:<9}{:>8.2}{:>8}{:>7}{:>7.2}{:>6}  {verdict}",
         graded.name,
         graded.ranks,
         graded.runs,
@@ -453,22 +525,26 @@ fn line(graded: &Graded) -> String {
         graded.wall_s,
         reference,
         ratio,
-        graded.cores
+        graded.cores,
+        graded.waiting_cores.map_or("-".into(), |c| format!("{c:.2}"))
     )
 }
 
 /// The header of the table [`run`] prints.
 pub fn heading() -> String {
     format!(
-        "{:<14}{:>6}{:>6}{:>8}{:>7}  {:<9}{:>8}{:>8}{:>7}{:>7}  verdict",
-        "scenario", "ranks", "runs", "failed", "hangs", "exit", "wall s", "ref s", "ratio", "cores"
+        "{:<14}{:>6}{:>6}{:>8}{:>7}  {:<9}{:>8}{:>8}{:>7}{:>7}{:>6}  verdict",
+        "scenario", "ranks", "runs", "failed", "hangs", "exit", "wall s", "ref s", "ratio", "cores", "wait"
     )
 }
 
 impl Grade {
     /// The lines under the table: the official score, the failures kept, the verdict.
     pub fn summary(&self) -> String {
-        let mut text = String::new();
+        let mut text = match self.reference_waiting_cores {
+            Some(cores) => format!("waiting ranks keep {cores:.2} cores busy in mpitorrent at 20 ms a chunk (the reference)\n"),
+            None => String::new(),
+        };
         if let Some((points, of)) = self.official {
             text += &format!("official tests: {points}/{of}\n");
         }
@@ -528,6 +604,8 @@ mod tests {
             reference_wall_s: Some(0.25),
             ratio: Some(2.0),
             cores: 0.7,
+            waiting_cores: None,
+            spins: false,
             problem: Some("did not end within 5 s (a hang?)".into()),
             kept: None,
         };

@@ -5,3 +5,4 @@ pub mod grade;
 pub mod launch;
 pub mod run;
 pub mod stress;
+pub mod waiting;

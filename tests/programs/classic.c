@@ -5,7 +5,9 @@
  *   (none)       correct outputs;
  *   -DWRONG      peer 1 writes one wrong hash in each output;
  *   -DHANG       with more than 10 files in the scenario, every rank waits forever;
- *   -DCRASH      peer 1 crashes. */
+ *   -DCRASH      peer 1 crashes;
+ *   -DSPIN       correct, but peer 1 is slow, and the others wait for it in MPI_Barrier, which
+ *                Open MPI's default progress engine busy-polls. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +62,9 @@ int main(int argc, char **argv) {
 #endif
 #ifdef CRASH
     if (rank == 1) abort();
+#endif
+#ifdef SPIN
+    if (rank == 1) sleep(2);
 #endif
     if (rank > 0) {
         char path[NAME];
