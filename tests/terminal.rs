@@ -152,8 +152,10 @@ fn the_live_dashboard_runs_under_mpirun_takes_keys_and_gives_the_terminal_back()
     tmux.wait_for("the replay", |s| s.contains("replay of run.log"));
     tmux.send(&["End"]);
     tmux.wait_for("the end of the replay", |s| s.contains("772/772 chunks 100%"));
+    // Paused first: playing on from the start, the first chunks arrive within a frame or two.
+    tmux.send(&["Space"]);
     tmux.send(&["Home"]);
-    tmux.wait_for("the start of the replay", |s| s.contains("0/772 chunks"));
+    tmux.wait_for("the start of the replay", |s| s.contains("0/772 chunks") && s.contains("paused"));
     tmux.send(&["q"]);
     let after = tmux.wait_for("the shell", |s| !exits(s).is_empty());
     assert_eq!(exits(&after), ["0"], "{after}");
