@@ -130,16 +130,15 @@ impl Scenario {
 
     /// Every output a correct run writes: `client<R>_<file>` and the hashes it must hold.
     pub fn expected_outputs(&self) -> Vec<(String, &[ChunkHash])> {
-        self.peers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, plan)| {
-                plan.wanted.iter().map(move |&f| {
-                    let file = &self.files[f];
-                    (output_file_name(i as u32 + 1, &file.name), &file.hashes[..])
-                })
-            })
-            .collect()
+        (0..self.peers.len()).flat_map(|index| self.outputs_of(index)).collect()
+    }
+
+    /// The outputs the peer of `index` (rank `index + 1`) writes in a correct run.
+    pub fn outputs_of(&self, index: usize) -> impl Iterator<Item = (String, &[ChunkHash])> {
+        self.peers[index].wanted.iter().map(move |&f| {
+            let file = &self.files[f];
+            (output_file_name(index as u32 + 1, &file.name), &file.hashes[..])
+        })
     }
 
     pub fn chunks_wanted(&self) -> usize {

@@ -4,9 +4,9 @@
 //! hash, its wall time set against mpitorrent's own on the same scenario.
 
 use crate::analysis::verify::judge_file;
+use crate::protocol::hash::ChunkHash;
 use crate::scenario::generate::{RandomSpec, Scenario};
 use crate::scenario::input::Invalid;
-use crate::scenario::output::output_file_name;
 use crate::tools::launch::{launch, Launched};
 use crate::tools::stress::copy_folder;
 use crate::tools::waiting::{watch, Wanted, Watch};
@@ -231,12 +231,7 @@ fn official(dir: &Path) -> Result<Vec<Case>, Invalid> {
 /// An official test's ranks and comparisons from its files alone.
 fn derived(folder: &Path) -> Result<(u32, Vec<(String, PathBuf)>), crate::scenario::input::InputError> {
     let expected = crate::analysis::verify::expected_outputs(folder)?;
-    let peers = expected
-        .iter()
-        .map(|e| e.rank)
-        .max()
-        .unwrap_or(0)
-        .max((1..).take_while(|r| crate::scenario::input::input_path(folder, *r).is_file()).last().unwrap_or(0));
+    let peers = (1..).take_while(|r| crate::scenario::input::input_path(folder, *r).is_file()).count() as u32;
     let compare = expected
         .iter()
         .map(|e| {
@@ -277,14 +272,8 @@ fn trial(program: &Path, case: &Case, dir: &Path, args: &[&str]) -> anyhow::Resu
 
 /// The outputs each peer of `scenario` must write.
 fn wanted_by_peer(scenario: &Scenario) -> Vec<Wanted> {
-    let mut wanted = vec![Wanted::new(); scenario.peers.len()];
-    for (index, plan) in scenario.peers.iter().enumerate() {
-        for &file in &plan.wanted {
-            let file = &scenario.files[file];
-            wanted[index].push((output_file_name(index as u32 + 1, &file.name), file.hashes.clone()));
-        }
-    }
-    wanted
+    let owned = |(name, hashes): (String, &[ChunkHash])| (name, hashes.to_vec());
+    (0..scenario.peers.len()).map(|index| scenario.outputs_of(index).map(owned).collect()).collect()
 }
 
 /// `diff -q -w` of each output against its expected file, as the checker compares them.
