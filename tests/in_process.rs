@@ -397,7 +397,7 @@ fn a_recorded_run_with_faults_and_the_end_game_keeps_every_protocol_rule() {
     config.strategy = Strategy { pieces: PieceOrder::Rarest, end_game: true, ..config.strategy };
     config.chunk_time_ms = 1;
     config.faults =
-        Faults { leaves: vec![Leave { peer: Rank(4), at_ms: 30 }], corrupt: vec![Corrupt { peer: Rank(2), probability: 0.3 }] };
+        Faults { leaves: vec![Leave { peer: Rank(4), at_ms: 30 }], corrupt: vec![Corrupt { peer: Rank(2), probability: 0.3 }], ..Faults::default() };
     scenario.write(&config.inputs).unwrap();
     let path = dir.path().join("run.log");
     let recorder = Recorder::create(&path, false).unwrap();
@@ -414,7 +414,7 @@ fn a_recorded_run_with_faults_and_the_end_game_keeps_every_protocol_rule() {
 fn a_peer_that_leaves_keeps_what_it_completed_and_the_others_finish_from_the_rest() {
     // Rank 3 leaves mid-run; the seed (rank 1) stays, so every other peer completes.
     let scenario = Scenario::flash_crowd(6, 300, 1);
-    let faults = Faults { leaves: vec![Leave { peer: Rank(3), at_ms: 40 }], corrupt: vec![] };
+    let faults = Faults { leaves: vec![Leave { peer: Rank(3), at_ms: 40 }], ..Faults::default() };
     let (report, dir) = run_with_faults(&scenario, faults, 1);
     assert!(report.peers[2].left && !report.incomplete(), "{report:?}");
     assert!(report.peers.iter().filter(|p| !p.left && !p.wanted.is_empty()).all(|p| p.completed.len() == 1));
@@ -432,7 +432,7 @@ fn requests_at_a_peer_that_left_go_elsewhere_once_the_tracker_drops_it_not_after
     let mut config = config(dir.path());
     config.strategy = Strategy { pieces: PieceOrder::Rarest, ..config.strategy };
     config.chunk_time_ms = 4;
-    config.faults = Faults { leaves: vec![Leave { peer: Rank(3), at_ms: 120 }], corrupt: vec![] };
+    config.faults = Faults { leaves: vec![Leave { peer: Rank(3), at_ms: 120 }], ..Faults::default() };
     scenario.write(&config.inputs).unwrap();
     let path = dir.path().join("run.log");
     let recorder = Recorder::create(&path, false).unwrap();
@@ -463,7 +463,7 @@ fn requests_at_a_peer_that_left_go_elsewhere_once_the_tracker_drops_it_not_after
 #[test]
 fn when_the_only_seed_leaves_the_others_give_up_and_every_rank_finishes() {
     let scenario = Scenario::flash_crowd(4, 300, 1);
-    let faults = Faults { leaves: vec![Leave { peer: Rank(1), at_ms: 20 }], corrupt: vec![] };
+    let faults = Faults { leaves: vec![Leave { peer: Rank(1), at_ms: 20 }], ..Faults::default() };
     let (report, dir) = run_with_faults(&scenario, faults, 1);
     assert!(report.peers[0].left && report.incomplete());
     assert!(report.peers[1..].iter().all(|p| p.abandoned == ["file1"]), "{report:?}");
@@ -477,7 +477,7 @@ fn a_lying_uploader_is_caught_reported_and_avoided() {
     let spec = RandomSpec { peers: 8, files: 2, chunks: 50..=80, owners: 2..=2, wanted: 1..=2 };
     let scenario = Scenario::random(&spec, 4);
     let liar = Rank(scenario.peers.iter().position(|p| !p.owned.is_empty()).unwrap() as u32 + 1);
-    let faults = Faults { leaves: vec![], corrupt: vec![Corrupt { peer: liar, probability: 0.5 }] };
+    let faults = Faults { leaves: vec![], corrupt: vec![Corrupt { peer: liar, probability: 0.5 }], ..Faults::default() };
     let (report, dir) = run_with_faults(&scenario, faults, 0);
     check_outputs(&scenario.expected_outputs(), &dir.path().join("out"));
     let bad: u64 = report.peers.iter().map(|p| p.bad_hashes).sum();
@@ -493,7 +493,7 @@ fn with_first_free_a_lying_only_owner_still_delivers_and_nothing_spins() {
     // lie caught and the chunk asked again, and a member that failed a chunk is not asked for it
     // again by interest after interest.
     let scenario = Scenario::flash_crowd(4, 60, 3);
-    let faults = Faults { leaves: vec![], corrupt: vec![Corrupt { peer: Rank(1), probability: 0.5 }] };
+    let faults = Faults { leaves: vec![], corrupt: vec![Corrupt { peer: Rank(1), probability: 0.5 }], ..Faults::default() };
     let scenario2 = scenario.clone();
     let (report, dir) = within(Duration::from_secs(60), move || {
         run_tweaked(&scenario2, |c| Settings {

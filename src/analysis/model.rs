@@ -67,6 +67,12 @@ pub struct PeerView {
     pub serving: Option<(Rank, FileId, ChunkIdx, u64)>,
     /// Why it asks for no more chunks now, while it still wants some.
     pub waiting: Option<Wait>,
+    /// The peers it unchokes now (tit-for-tat), each with whether optimistically.
+    pub unchoked: Vec<(Rank, bool)>,
+    /// Unchokes and chokes it gave, and its requests refused because their uploader choked it.
+    pub unchokes: u64,
+    pub chokes: u64,
+    pub refused: u64,
     pub done: bool,
     /// When it had everything it wanted (not when it left).
     pub done_at: Option<u64>,
@@ -177,7 +183,9 @@ impl TrackerCounts {
 /// The downloader whose request the event answers, if it answers one.
 fn answered(event: &Event) -> Option<Rank> {
     match *event {
-        Event::ChunkNacked { downloader, .. } | Event::ChunkTimedOut { downloader, .. } => Some(downloader),
+        Event::ChunkNacked { downloader, .. } | Event::ChunkTimedOut { downloader, .. } | Event::ChunkChoked { downloader, .. } => {
+            Some(downloader)
+        }
         _ => event.arrival().map(|(_, downloader, ..)| downloader),
     }
 }
@@ -297,6 +305,25 @@ impl SwarmModel {
             }
             Event::ChunkReceived { downloader, uploader, file, chunk } => {
                 self.receive(Transfer { at, uploader: *uploader, downloader: *downloader, file: *file, chunk: *chunk })
+            }
+            Event::ChunkChoked { downloader, uploader, file, chunk } => {
+                if let Some(view) = self.peer_mut(*downloader) {
+                    view.refused += 1;
+                }
+                self.not_arriving(*downloader, *uploader, *file, *chunk);
+            }
+            Event::Unchoked { uploader, downloader, optimistic } => {
+                if let Some(view) = self.peer_mut(*uploader) {
+                    view.unchokes += 1;
+                    view.unchoked.retain(|&(p, _)| p != *downloader);
+                    view.unchoked.push((*downloader, *optimistic));
+                }
+            }
+            Event::Choked { uploader, downloader } => {
+                if let Some(view) = self.peer_mut(*uploader) {
+                    view.chokes += 1;
+                    view.unchoked.retain(|&(p, _)| p != *downloader);
+                }
             }
             Event::ChunkTimedOut { downloader, uploader, file, chunk } => {
                 if let Some(view) = self.peer_mut(*downloader) {

@@ -57,6 +57,9 @@ pub enum Wait {
     Limit,
     /// It asks by interest (first-free): its interests wait for a holder's free slot.
     Interest,
+    /// Every member holding a chunk it lacks chokes it (tit-for-tat): its interests wait to be
+    /// unchoked.
+    Choked,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -125,6 +128,27 @@ pub enum Event {
         uploader: Rank,
         file: FileId,
         chunk: ChunkIdx,
+    },
+    /// The uploader chokes the downloader, so it refused the request; the downloader asks
+    /// elsewhere, and tells the uploader it is interested.
+    ChunkChoked {
+        downloader: Rank,
+        uploader: Rank,
+        file: FileId,
+        chunk: ChunkIdx,
+    },
+    /// The uploader serves the downloader's requests from now on (tit-for-tat): for what the
+    /// downloader gave it lately, or, if `optimistic`, as the one peer it tries for nothing.
+    Unchoked {
+        uploader: Rank,
+        downloader: Rank,
+        optimistic: bool,
+    },
+    /// The uploader stops serving the downloader: others gave it more, or the downloader asks
+    /// nothing of it. Its requests are refused until it is unchoked again.
+    Choked {
+        uploader: Rank,
+        downloader: Rank,
     },
     /// The uploader did not answer in time, or left (the tracker's answer to a report said so);
     /// the downloader asks elsewhere.

@@ -190,13 +190,15 @@ pub enum Message {
     },
     // upload thread (or, for a parked interest, download thread) -> download thread
     /// The answer to a request for `asked` (`None`: to an interest): the chunk sent (ACK), or
-    /// nothing (NACK, or an interest answered). Always the uploader's holding, so downloaders
-    /// learn who holds what from the data path, not only from the tracker.
+    /// nothing (NACK, a refusal to a peer the uploader chokes, or an interest answered). Always
+    /// the uploader's holding, so downloaders learn who holds what from the data path, not only
+    /// from the tracker, and whether the uploader chokes the requester now.
     ChunkReply {
         file: FileId,
         asked: Option<ChunkIdx>,
         sent: Option<Sent>,
         holding: Holding,
+        choked: bool,
     },
     // download thread -> upload thread
     /// A request for `chunk`, or, with `None`, an interest: to be answered once the uploader
@@ -291,7 +293,7 @@ mod tests {
                 catalog: vec!["a".into(), "b".into()],
                 epoch_us: 1_700_000_000_000_000,
                 capacities: vec![Capacity { upload_slots: 2, download_limit: Some(3) }],
-                faults: Faults { leaves: vec![Leave { peer: Rank(1), at_ms: 5 }], corrupt: vec![] },
+                faults: Faults { leaves: vec![Leave { peer: Rank(1), at_ms: 5 }], ..Faults::default() },
             },
             Message::Abort,
             Message::FileInfo { file: FileId(2), hashes: vec![ChunkHash::from_u128(9)], swarm: swarm.clone() },
@@ -301,12 +303,14 @@ mod tests {
                 asked: Some(ChunkIdx(1)),
                 sent: Some(Sent { chunk: ChunkIdx(2), hash: ChunkHash::from_u128(1) }),
                 holding: Holding::All,
+                choked: false,
             },
             Message::ChunkReply {
                 file: FileId(0),
                 asked: None,
                 sent: None,
                 holding: Holding::Some(FixedBitSet::with_capacity(3)),
+                choked: true,
             },
             Message::ChunkRequest { file: FileId(0), chunk: Some(ChunkIdx(1)), held: FixedBitSet::with_capacity(9) },
             Message::Withdraw { file: FileId(0) },
@@ -330,7 +334,7 @@ mod tests {
         let held = FixedBitSet::new();
         assert_eq!(Message::ChunkRequest { file: FileId(0), chunk: None, held }.endpoint(), Endpoint::Upload);
         assert_eq!(Message::Withdraw { file: FileId(0) }.endpoint(), Endpoint::Upload);
-        let reply = Message::ChunkReply { file: FileId(0), asked: None, sent: None, holding: Holding::All };
+        let reply = Message::ChunkReply { file: FileId(0), asked: None, sent: None, holding: Holding::All, choked: false };
         assert_eq!(reply.endpoint(), Endpoint::Download);
         assert_eq!(Endpoint::of_tag(0), None);
         assert_eq!(Endpoint::of_tag(40), None);

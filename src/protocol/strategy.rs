@@ -42,9 +42,20 @@ pub enum PeerChoice {
     /// peer then names the chunk, by the piece order, so chunk and uploader are chosen when the
     /// upload can start. Without a chunk time, as `busyness`.
     FirstFree,
+    /// BitTorrent's choking: an uploader serves only the peers it unchokes (the `--unchoke` that
+    /// gave it most in the last window, or, once it downloads nothing, those it sent most, plus
+    /// one optimistic unchoke rotated every few windows); a downloader asks unchoked holders by
+    /// name, as `busyness` does, and sends the others an interest, answered once it is unchoked.
+    TitForTat,
 }
 
 impl PeerChoice {
-    pub const ALL: [PeerChoice; 5] =
-        [PeerChoice::Busyness, PeerChoice::Random, PeerChoice::RoundRobin, PeerChoice::ShortestQueue, PeerChoice::FirstFree];
+    pub const ALL: [PeerChoice; 6] = [
+        PeerChoice::Busyness,
+        PeerChoice::Random,
+        PeerChoice::RoundRobin,
+        PeerChoice::ShortestQueue,
+        PeerChoice::FirstFree,
+        PeerChoice::TitForTat,
+    ];
 }

@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub const FORMAT: &str = "mpitorrent-log";
-/// The version written. Version 2 added the `Waiting` event; a version 1 log is the same format
-/// without it, and reads as ever.
-pub const VERSION: u32 = 2;
+/// The version written. Version 2 added the `Waiting` event, version 3 choking (`Unchoked`,
+/// `Choked`, `ChunkChoked`, the `Choked` reason to wait, `--unchoke` and free riders); an older
+/// log is the same format without them, and reads as ever.
+pub const VERSION: u32 = 3;
 /// The oldest version read.
 pub const OLDEST: u32 = 1;
 
@@ -458,13 +459,15 @@ mod tests {
             read(&inconsistent).unwrap_err().to_string(),
             "x.log:1: damaged log header: 2 peers, but owned files for 1 and wanted files for 1"
         );
-        let future = written(&[], None).replacen("\"version\":2", "\"version\":99", 1);
+        let future = written(&[], None).replacen("\"version\":3", "\"version\":99", 1);
         assert_eq!(
             read(&future).unwrap_err().to_string(),
-            "x.log:1: log format version 99, but this mpitorrent reads versions 1 to 2; use a matching mpitorrent"
+            "x.log:1: log format version 99, but this mpitorrent reads versions 1 to 3; use a matching mpitorrent"
         );
-        let old = written(&events(), Some(9)).replacen("\"version\":2", "\"version\":1", 1);
-        assert_eq!(read(&old).unwrap().events.len(), events().len(), "a version 1 log, without Waiting events");
+        for version in ["1", "2"] {
+            let old = written(&events(), Some(9)).replacen("\"version\":3", &format!("\"version\":{version}"), 1);
+            assert_eq!(read(&old).unwrap().events.len(), events().len(), "a version {version} log, without the newer events");
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! Faults injected into a run, to show what a swarm does when peers go away or lie: `--leave R@T`
-//! (peer R leaves T ms after the start) and `--corrupt R:P` (peer R sends a wrong hash with
-//! probability P). The tracker adds those of a faults file (`--faults`), checks the ranks against
+//! Faults injected into a run, to show what a swarm does when peers go away, lie or take without
+//! giving: `--leave R@T` (peer R leaves T ms after the start), `--corrupt R:P` (peer R sends a
+//! wrong hash with probability P) and `--freeride R` (peer R downloads but never uploads). The tracker adds those of a faults file (`--faults`), checks the ranks against
 //! the run's size, records them in the log header and sends them to every peer with the start.
 //!
 //! The file has one fault per line, written as the options are; blank lines and `#` comments are
@@ -9,6 +9,7 @@
 //! ```text
 //! leave 3@500      # peer 3 leaves 500 ms after the start
 //! corrupt 2:0.25   # peer 2 sends a wrong hash a quarter of the time
+//! freeride 4       # peer 4 downloads but never uploads
 //! ```
 
 use crate::protocol::ids::Rank;
@@ -62,16 +63,21 @@ pub struct Faults {
     #[serde(default)]
     #[arg(long, value_name = "R:P", value_parser = parse_corrupt)]
     pub corrupt: Vec<Corrupt>,
+    /// Peer R downloads but never uploads: it chokes every other peer (repeatable)
+    #[serde(default)]
+    #[arg(long, value_name = "R", value_parser = parse_peer)]
+    pub freeride: Vec<Rank>,
 }
 
 impl Faults {
     pub fn is_empty(&self) -> bool {
-        self.leaves.is_empty() && self.corrupt.is_empty()
+        self.leaves.is_empty() && self.corrupt.is_empty() && self.freeride.is_empty()
     }
 
     /// Checks every named peer against a run of `ranks` ranks, the tracker included.
     pub fn check(&self, ranks: u32) -> Result<(), Invalid> {
         let named = self.leaves.iter().map(|l| ("--leave", l.peer)).chain(self.corrupt.iter().map(|c| ("--corrupt", c.peer)));
+        let named = named.chain(self.freeride.iter().map(|&r| ("--freeride", r)));
         for (option, peer) in named {
             if peer == Rank::TRACKER || peer.0 >= ranks {
                 let peers = ranks - 1;
@@ -90,11 +96,17 @@ impl Faults {
         self.corrupt.iter().filter(|c| c.peer == peer).map(|c| c.probability).reduce(f64::max)
     }
 
+    /// Whether `peer` downloads but never uploads (`--freeride`).
+    pub fn free_rides(&self, peer: Rank) -> bool {
+        self.freeride.contains(&peer)
+    }
+
     /// The faults file's text for these faults, one per line.
     pub fn text(&self) -> String {
         let leaves = self.leaves.iter().map(|l| format!("leave {l}\n"));
         let corrupt = self.corrupt.iter().map(|c| format!("corrupt {c}\n"));
-        leaves.chain(corrupt).collect()
+        let freeride = self.freeride.iter().map(|r| format!("freeride {r}\n"));
+        leaves.chain(corrupt).chain(freeride).collect()
     }
 }
 
@@ -106,6 +118,7 @@ pub fn read_faults(options: &Faults, path: Option<&Path>) -> Result<Faults, Inpu
     let mut faults = parse_faults(&text, &shown)?;
     faults.leaves.extend_from_slice(&options.leaves);
     faults.corrupt.extend_from_slice(&options.corrupt);
+    faults.freeride.extend_from_slice(&options.freeride);
     Ok(faults)
 }
 
@@ -119,11 +132,15 @@ pub fn parse_faults(text: &str, shown: &str) -> Result<Faults, InputError> {
             [] => {}
             ["leave", leave] => faults.leaves.push(parse_leave(leave).map_err(|p| error(p.0))?),
             ["corrupt", corrupt] => faults.corrupt.push(parse_corrupt(corrupt).map_err(|p| error(p.0))?),
-            _ => return Err(error(format!("expected 'leave RANK@MS' or 'corrupt RANK:PROBABILITY', got '{}'", line.trim()))),
+            ["freeride", peer] => faults.freeride.push(parse_peer(peer).map_err(|p| error(p.0))?),
+            _ => return Err(error(format!("expected {EXPECTED}, got '{}'", line.trim()))),
         }
     }
     Ok(faults)
 }
+
+/// What a faults file's lines may say.
+const EXPECTED: &str = "'leave RANK@MS', 'corrupt RANK:PROBABILITY' or 'freeride RANK'";
 
 /// The instant `at_ms` after the run's start, given as microseconds since the Unix epoch.
 pub fn instant_after_start(epoch_us: u64, at_ms: u64) -> Instant {
@@ -155,7 +172,7 @@ pub fn parse_corrupt(text: &str) -> Result<Corrupt, Invalid> {
     Ok(Corrupt { peer, probability })
 }
 
-fn parse_peer(text: &str) -> Result<Rank, Invalid> {
+pub fn parse_peer(text: &str) -> Result<Rank, Invalid> {
     match text.trim().parse::<u32>() {
         Ok(0) => Err(Invalid("rank 0 is the tracker, not a peer".into())),
         Ok(rank) => Ok(Rank(rank)),
@@ -180,11 +197,13 @@ mod tests {
 
     #[test]
     fn peers_are_checked_against_the_run() {
-        let faults = Faults { leaves: vec![Leave { peer: Rank(4), at_ms: 1 }], corrupt: vec![] };
+        let faults = Faults { leaves: vec![Leave { peer: Rank(4), at_ms: 1 }], ..Faults::default() };
         assert!(faults.check(5).is_ok());
+        let rider = Faults { freeride: vec![Rank(5)], ..Faults::default() };
+        assert_eq!(rider.check(5).unwrap_err().0, "--freeride names rank 5, but the peers of this run are ranks 1 to 4");
         assert_eq!(faults.check(4).unwrap_err().0, "--leave names rank 4, but the peers of this run are ranks 1 to 3");
         let twice =
-            Faults { leaves: vec![Leave { peer: Rank(2), at_ms: 9 }, Leave { peer: Rank(2), at_ms: 3 }], corrupt: vec![] };
+            Faults { leaves: vec![Leave { peer: Rank(2), at_ms: 9 }, Leave { peer: Rank(2), at_ms: 3 }], ..Faults::default() };
         assert_eq!(twice.leave_of(Rank(2)), Some(3));
         assert_eq!(twice.leave_of(Rank(1)), None);
     }
@@ -198,10 +217,13 @@ mod tests {
         let error = |text: &str| parse_faults(text, "f.txt").unwrap_err().to_string();
         assert_eq!(error("leave 3@500\nleave 4"), "f.txt:2: '4' is not RANK@MS, as in 3@500");
         assert_eq!(error("corrupt 2:2"), "f.txt:1: probability 2 is not between 0 and 1");
-        assert_eq!(error("\nstop 3"), "f.txt:2: expected 'leave RANK@MS' or 'corrupt RANK:PROBABILITY', got 'stop 3'");
-        assert_eq!(
-            error("leave 3 @ 500"),
-            "f.txt:1: expected 'leave RANK@MS' or 'corrupt RANK:PROBABILITY', got 'leave 3 @ 500'"
-        );
+        let expected = "expected 'leave RANK@MS', 'corrupt RANK:PROBABILITY' or 'freeride RANK'";
+        assert_eq!(error("\nstop 3"), format!("f.txt:2: {expected}, got 'stop 3'"));
+        assert_eq!(error("leave 3 @ 500"), format!("f.txt:1: {expected}, got 'leave 3 @ 500'"));
+        assert_eq!(error("freeride 0"), "f.txt:1: rank 0 is the tracker, not a peer");
+        let riders = parse_faults("freeride 4 # takes, never gives\nfreeride 5", "f.txt").unwrap();
+        assert_eq!(riders.freeride, [Rank(4), Rank(5)]);
+        assert!(riders.free_rides(Rank(5)) && !riders.free_rides(Rank(3)));
+        assert_eq!(parse_faults(&riders.text(), "again").unwrap(), riders);
     }
 }

@@ -48,7 +48,7 @@ pub struct Settings {
     #[command(flatten)]
     #[serde(skip)]
     pub faults: Faults,
-    /// More faults, from a file: lines of 'leave R@T' and 'corrupt R:P'
+    /// More faults, from a file: lines of 'leave R@T', 'corrupt R:P' and 'freeride R'
     #[arg(long = "faults", value_name = "FILE")]
     #[serde(skip)]
     pub faults_file: Option<PathBuf>,
@@ -79,6 +79,10 @@ pub struct Strategy {
     /// Seed of every random choice, for repeatable runs
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// With tit-for-tat: the peers an uploader unchokes for what they gave it, besides the
+    /// optimistic unchoke
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub unchoke: u32,
 }
 
 impl Settings {
@@ -103,6 +107,7 @@ impl Settings {
             ("--piece-order", option_name(&self.strategy.pieces)),
             ("--peer-choice", option_name(&self.strategy.peers)),
             ("--seed", self.strategy.seed.to_string()),
+            ("--unchoke", self.strategy.unchoke.to_string()),
         ]
         .into_iter()
         .flat_map(|(flag, value)| [flag.to_string(), value])
@@ -112,9 +117,10 @@ impl Settings {
         }
         let leaves = self.faults.leaves.iter().map(|l| ("--leave", l.to_string()));
         let corrupt = self.faults.corrupt.iter().map(|c| ("--corrupt", c.to_string()));
+        let freeride = self.faults.freeride.iter().map(|r| ("--freeride", r.to_string()));
         let files = [("--capacities", &self.capacities), ("--faults", &self.faults_file)];
         let files = files.into_iter().filter_map(|(flag, path)| Some((flag, path.as_ref()?.display().to_string())));
-        for (flag, value) in leaves.chain(corrupt).chain(files) {
+        for (flag, value) in leaves.chain(corrupt).chain(freeride).chain(files) {
             args.extend([flag.to_string(), value]);
         }
         args
@@ -201,11 +207,12 @@ mod tests {
             chunk_time_ms: 7,
             update_every: 3,
             upload_slots: 2,
-            strategy: Strategy { pieces: PieceOrder::Rarest, peers: PeerChoice::FirstFree, end_game: true, seed: 9 },
+            strategy: Strategy { pieces: PieceOrder::Rarest, peers: PeerChoice::FirstFree, end_game: true, seed: 9, unchoke: 4 },
             capacities: Some("caps.txt".into()),
             faults: Faults {
                 leaves: vec![Leave { peer: Rank(2), at_ms: 40 }],
                 corrupt: vec![Corrupt { peer: Rank(3), probability: 0.25 }],
+                freeride: vec![Rank(4)],
             },
             faults_file: Some("faults.txt".into()),
             ..Settings::default()

@@ -88,6 +88,7 @@ impl Trial {
             peers: *PeerChoice::value_variants().choose(&mut rng).expect("peer choices"),
             end_game: rng.gen(),
             seed,
+            unchoke: rng.gen_range(1..=4),
         };
         let chunk_time_ms = if rng.gen_bool(0.4) { 0 } else { rng.gen_range(1..=5) };
         let peers = scenario.peers.len();
@@ -408,7 +409,7 @@ mod tests {
     /// it then never does: the peer must not wait for it.
     #[test]
     fn a_peer_that_left_may_lack_its_output() {
-        let (trial, dir, report) = ran(Faults { leaves: vec![Leave { peer: Rank(3), at_ms: 0 }], corrupt: vec![] });
+        let (trial, dir, report) = ran(Faults { leaves: vec![Leave { peer: Rank(3), at_ms: 0 }], ..Faults::default() });
         assert!(report.peers[2].left && !dir.path().join("out/client3_file1").exists());
         assert_eq!(trial.judge(&exited(0, ""), &dir.path().join("out"), Some(&report)), Ok(()));
     }

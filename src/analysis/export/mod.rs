@@ -80,7 +80,7 @@ pub(crate) fn recorded_run() -> crate::record::log::Log {
         chunk_time_ms: 1,
         upload_slots: 2,
         strategy: Strategy { pieces: PieceOrder::Rarest, end_game: true, ..Strategy::default() },
-        faults: Faults { leaves: vec![], corrupt: vec![Corrupt { peer: Rank(1), probability: 0.3 }] },
+        faults: Faults { leaves: vec![], corrupt: vec![Corrupt { peer: Rank(1), probability: 0.3 }], ..Faults::default() },
         ..Settings::default()
     };
     let path = dir.path().join("run.log");

@@ -274,15 +274,25 @@ impl Interests {
         answered.into_iter().map(|p| (p.from, answer(store, p.file))).collect()
     }
 
+    /// Takes back every interest `from` has parked here (it is choked now): each file and what
+    /// the requester held.
+    pub fn take(&self, from: Rank) -> Vec<(FileId, FixedBitSet)> {
+        let mut parked = self.parked.lock().expect("interests");
+        let (taken, rest): (Vec<Parked>, Vec<Parked>) = parked.drain(..).partition(|p| p.from == from);
+        *parked = rest;
+        taken.into_iter().map(|p| (p.file, p.held)).collect()
+    }
+
     #[cfg(test)]
     fn parked(&self) -> Vec<(Rank, FileId)> {
         self.parked.lock().unwrap().iter().map(|p| (p.from, p.file)).collect()
     }
 }
 
-/// The answer to an interest in `file`: this peer's holding, and no chunk.
+/// The answer to an interest in `file` of a peer this one does not choke: its holding, and no
+/// chunk.
 fn answer(store: &ChunkStore, file: FileId) -> Message {
-    Message::ChunkReply { file, asked: None, sent: None, holding: store.holding(file) }
+    Message::ChunkReply { file, asked: None, sent: None, holding: store.holding(file), choked: false }
 }
 
 #[cfg(test)]

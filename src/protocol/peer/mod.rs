@@ -1,6 +1,7 @@
 //! A peer rank: registers its input with the tracker, then runs a download thread and an upload
 //! thread until the tracker says stop.
 
+pub mod choke;
 pub mod download;
 pub mod fetch;
 pub mod forward;
@@ -16,6 +17,7 @@ use crate::protocol::events::{process_cpu_us, Clock, Event, EventSink};
 use crate::protocol::ids::{FileId, Rank};
 use crate::protocol::message::{Endpoint, Message, Registration};
 use crate::protocol::strategy::{PeerChoice, PieceOrder};
+use choke::{Choker, Reciprocity};
 use crate::protocol::transport::start_lead;
 use crate::protocol::transport::Transport;
 use crate::scenario::capacity::Capacity;
@@ -35,7 +37,7 @@ use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::ChunkStore;
-use upload::Uploader;
+use upload::{Choking, Uploader};
 
 /// How long a named request may go unanswered before it is asked of another member: a second,
 /// plus twice the time a chunk could wait in the longest queue (each other peer's requests
@@ -78,14 +80,15 @@ pub fn run_peer<T: Transport>(transport: Arc<T>, settings: &Settings) -> Result<
         upload_queue: AtomicU32::new(0),
         interests: parked_interests(settings, &start.capacities, me, !super_seeds.is_empty(), seeds),
         requesters: Requesters::default(),
+        reciprocity: Reciprocity::new(start.capacities.len()),
         start,
     });
     // Each thread reports here when it ends; the first error ends the peer at once, without
     // waiting for the other thread, which may be waiting for a message that will never come.
     let (finished, outcomes) = crossbeam_channel::bounded(2);
     {
-        let (transport, shared, chunk_time) = (transport.clone(), shared.clone(), settings.chunk_time());
-        spawn("upload", finished.clone(), move || upload(&*transport, &shared, chunk_time, super_seeds, seeds));
+        let (transport, shared, settings) = (transport.clone(), shared.clone(), settings.clone());
+        spawn("upload", finished.clone(), move || upload(&*transport, &shared, &settings, super_seeds, seeds));
     }
     {
         let (transport, shared, settings) = (transport.clone(), shared.clone(), settings.clone());
@@ -114,6 +117,8 @@ struct Start {
     leave_at: Option<Instant>,
     /// How often its uploads carry a wrong hash (`--corrupt`).
     corruption: Option<f64>,
+    /// Whether it downloads but never uploads (`--freeride`).
+    free_rider: bool,
 }
 
 /// What a peer's upload and download threads share.
@@ -124,6 +129,7 @@ struct Shared {
     upload_queue: AtomicU32,
     interests: Interests,
     requesters: Requesters,
+    reciprocity: Reciprocity,
 }
 
 /// Reads this peer's input and registers it with the tracker, even a broken one, so the tracker
@@ -150,7 +156,8 @@ fn await_start<T: Transport>(transport: &T) -> Result<Start, RunError> {
             // tracker's must not hold this peer back longer than that.
             let begin = instant_after_start(epoch_us, 0).min(Instant::now() + start_lead(transport));
             let leave_at = faults.leave_of(me).map(|at_ms| instant_after_start(epoch_us, at_ms));
-            Ok(Start { catalog, epoch_us, capacities, begin, leave_at, corruption: faults.corruption_of(me) })
+            let (corruption, free_rider) = (faults.corruption_of(me), faults.free_rides(me));
+            Ok(Start { catalog, epoch_us, capacities, begin, leave_at, corruption, free_rider })
         }
         Message::Abort => Err(RunError::Aborted),
         other => Err(RunError::Protocol(Breach(format!("expected the tracker's start, got {other:?}")))),
@@ -176,15 +183,23 @@ fn parked_interests(settings: &Settings, capacities: &[Capacity], me: Rank, supe
 fn upload<T: Transport>(
     transport: &T,
     shared: &Shared,
-    chunk_time: Duration,
+    settings: &Settings,
     super_seeds: Vec<FileId>,
     seeds: Seeds,
 ) -> Result<(), RunError> {
     let me = transport.rank();
+    let start = &shared.start;
+    let choker = match (start.free_rider, settings.strategy.peers) {
+        (true, _) => Some(Choker::free_rider()),
+        (false, PeerChoice::TitForTat) => Some(Choker::tit_for_tat(settings.strategy.unchoke as usize, seeds.choking())),
+        (false, _) => None,
+    };
+    let window = choke::window(settings.chunk_time());
+    let choking = choker.map(|choker| Choking::new(choker, window, &shared.reciprocity, start.capacities.len()));
     let uploader = Uploader {
         transport,
         store: &shared.store,
-        chunk_time,
+        chunk_time: settings.chunk_time(),
         slots: shared.start.capacities[me.peer_index()].upload_slots as usize,
         events: &shared.events,
         queue: &shared.upload_queue,
@@ -193,6 +208,7 @@ fn upload<T: Transport>(
         super_seeds,
         leave_at: shared.start.leave_at,
         corrupt: shared.start.corruption.map(|p| (p, SmallRng::seed_from_u64(seeds.corruption()))),
+        choking,
     };
     uploader.serve()
 }
@@ -216,6 +232,7 @@ fn download<T: Transport>(
         upload_queue: &shared.upload_queue,
         interests: &shared.interests,
         requesters: &shared.requesters,
+        reciprocity: &shared.reciprocity,
         leave_at: start.leave_at,
         seeds,
     };
@@ -224,7 +241,9 @@ fn download<T: Transport>(
     std::thread::sleep(start.begin.saturating_duration_since(Instant::now()));
     transport.expect_messages();
     // A peer that leaves says so from its upload thread, which leaves even when done.
-    if !downloader.run(wanted)? {
+    let left = downloader.run(wanted)?;
+    shared.reciprocity.done_downloading();
+    if !left {
         transport.send(Rank::TRACKER, &Message::PeerDone)?;
     }
     Ok(())

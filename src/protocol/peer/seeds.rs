@@ -33,6 +33,12 @@ impl Seeds {
     pub fn slots(self) -> u64 {
         self.run ^ (self.peer << 32)
     }
+
+    /// The draw among equally generous peers when this peer chooses whom to unchoke
+    /// (tit-for-tat).
+    pub fn choking(self) -> u64 {
+        self.run ^ (self.peer << 40)
+    }
 }
 
 #[cfg(test)]
@@ -46,5 +52,6 @@ mod tests {
         assert_eq!(seeds.members(), 0x1231);
         assert_eq!(seeds.corruption(), 0x1231);
         assert_eq!(seeds.slots(), 0x0000_0005_0000_1234);
+        assert_eq!(seeds.choking(), 0x0000_0500_0000_1234);
     }
 }

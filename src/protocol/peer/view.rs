@@ -180,8 +180,8 @@ impl SwarmView {
 
     /// Members other than this peer and those in `skip` known to hold none of the file's
     /// `chunks` chunks that `got` lacks (or all of them, with `holders_too`: those known to hold
-    /// one first), in this peer's own order.
-    pub fn strangers(&self, got: &FixedBitSet, chunks: usize, skip: &[Rank], holders_too: bool) -> Vec<Rank> {
+    /// one first), in this peer's own order, each with whether it holds one.
+    pub fn strangers(&self, got: &FixedBitSet, chunks: usize, skip: &[Rank], holders_too: bool) -> Vec<(Rank, bool)> {
         let mut strangers: Vec<(bool, Rank)> = self
             .swarm
             .iter()
@@ -190,7 +190,12 @@ impl SwarmView {
             .filter(|&(offers, _)| holders_too || !offers)
             .collect();
         strangers.sort_by_key(|&(offers, rank)| (!offers, self.tiebreak(rank)));
-        strangers.into_iter().map(|(_, rank)| rank).collect()
+        strangers.into_iter().map(|(offers, rank)| (rank, offers)).collect()
+    }
+
+    /// Every member but this peer.
+    pub fn members(&self) -> impl Iterator<Item = Rank> + '_ {
+        self.swarm.iter().map(|m| m.rank).filter(move |&rank| rank != self.me)
     }
 
     fn tiebreak(&self, rank: Rank) -> u64 {
@@ -214,8 +219,9 @@ impl SwarmView {
         let holders = if trusted.is_empty() { holders } else { trusted };
         let free: Vec<usize> = holders.into_iter().filter(|&i| !busy.contains(&self.swarm[i].rank)).collect();
         let at = match choice {
-            // First-free asks by name only in the end game: the least busy, then.
-            PeerChoice::Busyness | PeerChoice::FirstFree => {
+            // First-free asks by name only in the end game: the least busy, then. Tit-for-tat asks the
+            // least busy of the holders that unchoke it.
+            PeerChoice::Busyness | PeerChoice::FirstFree | PeerChoice::TitForTat => {
                 free.iter().copied().min_by_key(|&i| (self.asked[i], self.swarm[i].uploads, self.tiebreak(self.swarm[i].rank)))
             }
             PeerChoice::Random => free.choose(rng).copied(),
@@ -374,7 +380,8 @@ mod tests {
             bits.insert(1);
             bits
         };
-        let strangers: BTreeSet<Rank> = view.strangers(&mine, 10, &[], false).into_iter().collect();
+        let ranks = |strangers: Vec<(Rank, bool)>| strangers.into_iter().map(|(rank, _)| rank).collect::<Vec<_>>();
+        let strangers: BTreeSet<Rank> = ranks(view.strangers(&mine, 10, &[], false)).into_iter().collect();
         assert_eq!(strangers, [Rank(3), Rank(4)].into(), "neither holds a chunk this peer lacks; itself is no stranger");
         assert!(view.learn(Rank(4), &holds(&[5])));
         assert!(!view.learn(Rank(4), &holds(&[5])), "nothing new");
@@ -383,12 +390,12 @@ mod tests {
         view.meet(Rank(9));
         assert!(view.learn(Rank(9), &holds(&[7])));
         assert_eq!(holders(&view, 10)[7], 1);
-        assert_eq!(view.strangers(&mine, 10, &[], false), [Rank(3)], "rank 4 holds chunk 5, which this peer lacks");
+        assert_eq!(view.strangers(&mine, 10, &[], false), [(Rank(3), false)], "rank 4 holds chunk 5, which this peer lacks");
         assert_eq!(view.strangers(&mine, 10, &[Rank(3)], false), []);
-        let everyone: BTreeSet<Rank> = view.strangers(&mine, 10, &[Rank(3)], true).into_iter().collect();
+        let everyone: BTreeSet<Rank> = ranks(view.strangers(&mine, 10, &[Rank(3)], true)).into_iter().collect();
         assert_eq!(everyone, [Rank(4), Rank(9)].into(), "holders too, with first-free");
         let all = view.strangers(&mine, 10, &[], true);
-        assert_eq!((all.len(), all.last()), (3, Some(&Rank(3))), "those holding a chunk this peer lacks first");
+        assert_eq!((all.len(), all.last()), (3, Some(&(Rank(3), false))), "those holding a chunk this peer lacks first");
         assert!(view.offers(Rank(4), &mine, 10) && !view.offers(Rank(3), &mine, 10));
         assert!(view.holding(Rank(4)).is_some_and(|h| h.has(ChunkIdx(5)) && !h.has(ChunkIdx(6))));
         assert_eq!(view.withheld(Rank(4), 10), [] as [usize; 0], "not a suspect");

@@ -301,7 +301,7 @@ mod tests {
     fn start_goes_to_every_peer_with_the_catalog_capacities_and_faults() {
         let mut tracker = tracker();
         let capacities = [Capacity { upload_slots: 3, download_limit: Some(1) }; 4];
-        let faults = Faults { leaves: vec![crate::scenario::fault::Leave { peer: Rank(2), at_ms: 9 }], corrupt: vec![] };
+        let faults = Faults { leaves: vec![crate::scenario::fault::Leave { peer: Rank(2), at_ms: 9 }], ..Faults::default() };
         let out = tracker.start(77, &capacities, &faults, &NoEvents);
         assert_eq!(out.len(), 4);
         let start = Message::Start { catalog: vec!["a".into()], epoch_us: 77, capacities: capacities.to_vec(), faults };

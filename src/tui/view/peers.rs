@@ -133,5 +133,6 @@ pub(super) fn wait_label(why: Wait) -> &'static str {
         Wait::HoldersBusy => "busy",
         Wait::Limit => "limit",
         Wait::Interest => "interest",
+        Wait::Choked => "choked",
     }
 }

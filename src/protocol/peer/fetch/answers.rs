@@ -12,8 +12,9 @@ use crate::protocol::strategy::PieceOrder;
 use std::time::Instant;
 
 impl Fetch<'_> {
-    /// `from` answered the request for `asked` with `sent` (`None`: a NACK).
-    pub(super) fn on_reply(&mut self, from: Rank, asked: ChunkIdx, sent: Option<Sent>) -> Result<(), RunError> {
+    /// `from` answered the request for `asked` with `sent` (`None`: a NACK, or, if `choked`, a
+    /// refusal).
+    pub(super) fn on_reply(&mut self, from: Rank, asked: ChunkIdx, sent: Option<Sent>, choked: bool) -> Result<(), RunError> {
         let (peer, file) = (self.peer, self.file);
         let me = peer.me;
         let Some(at) = self.in_flight.iter().position(|&(c, up, _)| c == asked && up == from) else {
@@ -23,6 +24,14 @@ impl Fetch<'_> {
             return Err(RunError::Protocol(Breach(format!("rank {from} answered for chunk {} it was not asked for", asked.0))));
         };
         self.in_flight.swap_remove(at);
+        if choked && sent.is_none() {
+            // It chokes this peer: the chunk goes elsewhere, and the member gets an interest.
+            peer.events.emit(Event::ChunkChoked { downloader: me, uploader: from, file, chunk: asked });
+            if !self.got.contains(asked.index()) && !self.in_flight.iter().any(|&(c, _, _)| c == asked) {
+                self.retry.push_front(asked);
+            }
+            return Ok(());
+        }
         let (chunk, hash) = match sent {
             Some(Sent { chunk, hash }) => (chunk, Some(hash)),
             None => (asked, None),
@@ -51,6 +60,8 @@ impl Fetch<'_> {
                 self.held += 1;
                 self.backoff = None;
                 self.fruitless = 0;
+                self.choked_asks = 0;
+                peer.reciprocity.received(from);
                 self.unreported.push(Received { chunk, from });
                 for (to, answer) in peer.interests.gained(peer.store, file) {
                     self.send(to, answer);

@@ -68,13 +68,14 @@ impl Fetch<'_> {
     }
 
     /// While some missing chunk is not asked for, sends interests to members not known to hold
-    /// anything this peer lacks, within the window; once none is left, withdraws them all.
+    /// anything this peer lacks, and to those that hold something but choke it, within the
+    /// window; once none is left, withdraws them all.
     fn interest_or_withdraw(&mut self, now: Instant) {
         let (me, file) = (self.peer.me, self.file);
         if !self.has_free_chunks() {
             return self.withdraw_all(now);
         }
-        let first_free = first_free(self.peer.settings);
+        let (first_free, tit_for_tat) = (first_free(self.peer.settings), self.tit_for_tat());
         let mut live = self.interests.iter().filter(|i| !i.withdrawn).count();
         let mut owed = self.awaits_a_slot();
         // Checked before the strangers are sorted out, which costs a pass over every holding.
@@ -83,11 +84,16 @@ impl Fetch<'_> {
         }
         let asked: Vec<Rank> = self.in_flight.iter().map(|&(_, m, _)| m).chain(self.interests.iter().map(|i| i.member)).collect();
         let held_or_coming = self.held_or_coming();
-        for member in self.view.strangers(&held_or_coming, self.chunks, &asked, first_free) {
+        let choked = tit_for_tat || self.memory.chokes.values().any(|&choked| choked);
+        for (member, offers) in self.view.strangers(&held_or_coming, self.chunks, &asked, first_free || choked) {
             if self.has_enough_interests(live, owed) {
                 break;
             }
             debug_assert_ne!(member, me);
+            let unchoke = offers && self.chokes_me(member);
+            if offers && !first_free && !unchoke {
+                continue; // it is asked by name
+            }
             // Chunks it would not ask this member for count as held, so the member answers only
             // when it can serve one it would.
             let held = if first_free { self.not_from(member) } else { held_or_coming.clone() };
@@ -102,7 +108,7 @@ impl Fetch<'_> {
             }
             (live, owed) = (live + 1, owed || owes);
             let due = owes.then(|| now + self.request_timeout());
-            self.interests.push(Interest { member, due, withdrawn: false });
+            self.interests.push(Interest { member, due, withdrawn: false, unchoke: unchoke && tit_for_tat });
             self.send(member, Message::ChunkRequest { file, chunk: None, held });
             self.memory.interests_sent += 1;
         }
@@ -110,16 +116,10 @@ impl Fetch<'_> {
 
     /// Whether `live` interests out, one of them at a member that owes a slot if `owed`, are
     /// enough: first-free has all the interests it keeps, one of them at a member that owes a
-    /// slot; or the window has no room for another.
+    /// slot; tit-for-tat has all it keeps; or the window has no room for another.
     fn has_enough_interests(&self, live: usize, owed: bool) -> bool {
-        (first_free(self.peer.settings) && live >= INTERESTS && owed) || self.no_room_for_interests()
-    }
-
-    /// Whether the window leaves no room for another interest: first-free keeps its interests
-    /// apart from its requests, other choices count both.
-    fn no_room_for_interests(&self) -> bool {
-        let taken = if first_free(self.peer.settings) { self.in_flight.len() } else { self.outstanding() };
-        taken >= self.window()
+        let all = live >= INTERESTS && (owed || self.tit_for_tat());
+        (all && self.interests_apart()) || self.taken() >= self.window()
     }
 
     /// Withdraws every interest not yet withdrawn; each withdrawal is answered, or times out.
@@ -197,14 +197,17 @@ impl Fetch<'_> {
         }
     }
 
-    /// Uploaders that already have as many of this downloader's requests as they should.
+    /// Uploaders not to ask by name now: those that already have as many of this downloader's
+    /// requests as they should, and those that choke it.
     fn saturated(&self) -> Vec<Rank> {
         let mut uploaders: Vec<Rank> = self.in_flight.iter().map(|&(_, uploader, _)| uploader).collect();
         uploaders.sort_unstable();
-        uploaders
-            .chunk_by(|a, b| a == b)
-            .filter(|asked| asked.len() >= self.per_uploader(asked[0]))
-            .map(|asked| asked[0])
-            .collect()
+        let full = uploaders.chunk_by(|a, b| a == b).filter(|asked| asked.len() >= self.per_uploader(asked[0])).map(|asked| asked[0]);
+        let mut busy: Vec<Rank> = full.collect();
+        if self.tit_for_tat() || self.memory.chokes.values().any(|&choked| choked) {
+            let choking: Vec<Rank> = self.view.members().filter(|&m| self.chokes_me(m) && !busy.contains(&m)).collect();
+            busy.extend(choking);
+        }
+        busy
     }
 }

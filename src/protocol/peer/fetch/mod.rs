@@ -12,7 +12,8 @@
 //! Members not known to hold anything this peer lacks get an interest instead (see
 //! [`crate::protocol::peer::interest`]), answered as soon as they do; interests are withdrawn once
 //! every missing chunk is on its way. In the end game, the last chunks on their way are also asked
-//! of a second member. It reacts to whatever arrives (chunk replies and the tracker's swarm
+//! of a second member. A member that chokes this peer (tit-for-tat, or a free rider) is asked
+//! nothing by name: it gets an interest, answered once it unchokes this peer. It reacts to whatever arrives (chunk replies and the tracker's swarm
 //! updates interleave), so it never polls.
 
 mod answers;
@@ -25,12 +26,14 @@ use crate::protocol::events::{Event, EventSink, Wait};
 use crate::protocol::hash::ChunkHash;
 use crate::protocol::ids::{ChunkIdx, FileId, Rank};
 use crate::protocol::message::{Message, Received, Swarm};
+use crate::protocol::peer::choke::{self, Reciprocity, OPTIMISTIC_EVERY};
 use crate::protocol::peer::first_free;
 use crate::protocol::peer::interest::{Interests, Requesters};
 use crate::protocol::peer::order::ChunkOrder;
 use crate::protocol::peer::seeds::Seeds;
 use crate::protocol::peer::store::ChunkStore;
 use crate::protocol::peer::view::SwarmView;
+use crate::protocol::strategy::PeerChoice;
 use crate::scenario::capacity::Capacity;
 use crate::scenario::settings::Settings;
 use fixedbitset::FixedBitSet;
@@ -93,6 +96,8 @@ pub struct Peer<'a> {
     pub interests: &'a Interests,
     /// Peers that asked this one for chunks, as its upload thread met them.
     pub requesters: &'a Requesters,
+    /// The chunks it received from each peer, for its upload thread's choking.
+    pub reciprocity: &'a Reciprocity,
     /// When this peer leaves the run (`--leave`).
     pub leave_at: Option<Instant>,
     pub seeds: Seeds,
@@ -108,6 +113,8 @@ pub struct Memory {
     /// tracker, and when the thread finishes).
     interests_sent: u64,
     withdrawals_sent: u64,
+    /// Whether each member choked this peer, as its last answer said.
+    chokes: HashMap<Rank, bool>,
 }
 
 impl Memory {
@@ -128,6 +135,9 @@ struct Interest {
     /// the longest queue, like a request).
     due: Option<Instant>,
     withdrawn: bool,
+    /// Sent to a member that chokes this peer and holds a chunk it lacks (tit-for-tat): it waits
+    /// to be unchoked.
+    unchoke: bool,
 }
 
 /// One file's download in progress.
@@ -172,6 +182,11 @@ pub struct Fetch<'a> {
     steps: Vec<Step>,
     /// Why it asked for nothing more, as last said in a [`Event::Waiting`].
     said: Option<Wait>,
+    /// When to ask the tracker for a fresh swarm while every holder chokes this peer (tit-for-tat),
+    /// to learn of those that left.
+    refresh_at: Option<Instant>,
+    /// Such asks since the last chunk arrived.
+    choked_asks: u32,
 }
 
 impl<'a> Fetch<'a> {
@@ -200,6 +215,8 @@ impl<'a> Fetch<'a> {
             fruitless: 0,
             steps: Vec::new(),
             said: None,
+            refresh_at: None,
+            choked_asks: 0,
         }
     }
 
@@ -226,12 +243,13 @@ impl<'a> Fetch<'a> {
             Message::ChunkReply { file, .. } if file != self.file && self.expects_late(from) => {
                 // A late answer to a request of an earlier file that timed out.
             }
-            Message::ChunkReply { file, asked, sent, holding } if file == self.file => {
+            Message::ChunkReply { file, asked, sent, holding, choked } if file == self.file => {
+                self.memory.chokes.insert(from, choked);
                 if self.view.learn(from, &holding) {
                     self.reconsider();
                 }
                 match asked {
-                    Some(chunk) => self.on_reply(from, chunk, sent)?,
+                    Some(chunk) => self.on_reply(from, chunk, sent, choked)?,
                     None => self.on_interest_answered(from, sent, now)?,
                 }
             }
@@ -294,6 +312,17 @@ impl<'a> Fetch<'a> {
                     self.update();
                 }
             }
+            if self.refresh_at.is_some_and(|at| at <= now) {
+                self.refresh_at = None;
+                if self.awaits_unchoke_only() {
+                    self.choked_asks += 1;
+                    if self.choked_asks > self.choked_asks_allowed() {
+                        self.abandon(now);
+                        continue;
+                    }
+                    self.update();
+                }
+            }
             if !self.abandoned {
                 self.peer.requesters.take(self.file).into_iter().for_each(|member| self.view.meet(member));
                 self.request_more(now);
@@ -305,8 +334,11 @@ impl<'a> Fetch<'a> {
                 }
                 self.ask_again(now);
             }
+            if self.refresh_at.is_none() && self.awaits_unchoke_only() {
+                self.refresh_at = Some(now + choke::window(self.peer.settings.chunk_time()));
+            }
             self.say(self.wait());
-            let next = self.next_due().into_iter().chain(self.peer.leave_at).chain(self.update_at).min();
+            let next = self.next_due().into_iter().chain(self.peer.leave_at).chain(self.update_at).chain(self.refresh_at).min();
             return Ok(self.answer(Step::WaitUntil(next)));
         }
     }
@@ -321,13 +353,56 @@ impl<'a> Fetch<'a> {
         if self.update_at.is_some() || !self.view.anyone_offers(&self.held_or_coming(), self.chunks) {
             return Some(Wait::NoHolder);
         }
-        let first_free = first_free(self.peer.settings);
-        // First-free keeps its interests apart from its window; other choices count them in it.
-        let taken = if first_free { self.in_flight.len() } else { self.outstanding() };
-        if taken >= self.window() {
+        if self.taken() >= self.window() {
             return self.peer.capacities[self.peer.me.peer_index()].download_limit.map(|_| Wait::Limit);
         }
-        Some(if first_free { Wait::Interest } else { Wait::HoldersBusy })
+        if first_free(self.peer.settings) {
+            return Some(Wait::Interest);
+        }
+        let got = self.held_or_coming();
+        let unchoked = |m: &Rank| !self.chokes_me(*m) && self.view.offers(*m, &got, self.chunks);
+        Some(if self.tit_for_tat() && !self.view.members().any(|m| unchoked(&m)) { Wait::Choked } else { Wait::HoldersBusy })
+    }
+
+    /// The window's places taken: first-free and tit-for-tat keep their interests apart from it,
+    /// other choices count them in it.
+    pub(super) fn taken(&self) -> usize {
+        if self.interests_apart() {
+            self.in_flight.len()
+        } else {
+            self.outstanding()
+        }
+    }
+
+    fn interests_apart(&self) -> bool {
+        first_free(self.peer.settings) || self.tit_for_tat()
+    }
+
+    pub(super) fn tit_for_tat(&self) -> bool {
+        self.peer.settings.strategy.peers == PeerChoice::TitForTat
+    }
+
+    /// Whether `member` chokes this peer, as far as it knows: with tit-for-tat every member does
+    /// until it says otherwise; with other choices only a free rider does, once it said so.
+    pub(super) fn chokes_me(&self, member: Rank) -> bool {
+        self.memory.chokes.get(&member).copied().unwrap_or(self.tit_for_tat())
+    }
+
+    /// Whether all it waits for is to be unchoked: nothing on its way, no swarm coming, and an
+    /// interest out at a holder that chokes it.
+    fn awaits_unchoke_only(&self) -> bool {
+        self.wants_more()
+            && self.in_flight.is_empty()
+            && self.updating == 0
+            && self.update_at.is_none()
+            && self.interests.iter().any(|i| i.unchoke && !i.withdrawn)
+    }
+
+    /// Fresh swarms asked for, while every holder chokes it, before it gives up: one per window
+    /// for as long as the optimistic unchoke of a holder takes to come round to every peer, and
+    /// as many again as it asks when no member holds a chunk.
+    fn choked_asks_allowed(&self) -> u32 {
+        self.peer.capacities.len() as u32 * OPTIMISTIC_EVERY + FRUITLESS_UPDATES
     }
 
     /// Emits why it waits, if that changed since it last said.
@@ -341,7 +416,12 @@ impl<'a> Fetch<'a> {
     /// Whether every missing chunk waits for a holder: nothing is on its way or owed, and no
     /// swarm from the tracker is coming.
     fn blocked(&self) -> bool {
-        self.in_flight.is_empty() && !self.awaits_a_slot() && self.updating == 0 && self.update_at.is_none() && self.wants_more()
+        self.in_flight.is_empty()
+            && !self.awaits_a_slot()
+            && !self.interests.iter().any(|i| i.unchoke && !i.withdrawn)
+            && self.updating == 0
+            && self.update_at.is_none()
+            && self.wants_more()
     }
 
     /// Asks the tracker for a fresh swarm: at once the first time, then after a pause that

@@ -30,6 +30,7 @@ struct World {
     queue: AtomicU32,
     interests: Interests,
     requesters: Requesters,
+    reciprocity: Reciprocity,
     leave_at: Option<Instant>,
 }
 
@@ -43,6 +44,7 @@ impl World {
             queue: AtomicU32::new(0),
             interests: Interests::default(),
             requesters: Requesters::default(),
+            reciprocity: Reciprocity::new(4),
             leave_at: None,
         }
     }
@@ -57,6 +59,7 @@ impl World {
             upload_queue: &self.queue,
             interests: &self.interests,
             requesters: &self.requesters,
+            reciprocity: &self.reciprocity,
             leave_at: self.leave_at,
             seeds: Seeds::new(1, ME),
         }
@@ -114,12 +117,12 @@ fn swarm_reply(swarm: Swarm, left: &[u32]) -> Message {
 /// An uploader's answer to the request for `chunk`: the chunk, or a NACK.
 fn reply(chunk: u32, served: bool) -> Message {
     let sent = served.then(|| Sent { chunk: ChunkIdx(chunk), hash: hash(chunk) });
-    Message::ChunkReply { file: FILE, asked: Some(ChunkIdx(chunk)), sent, holding: Holding::All }
+    Message::ChunkReply { file: FILE, asked: Some(ChunkIdx(chunk)), sent, holding: Holding::All, choked: false }
 }
 
 /// An answer to an interest (or to its withdrawal), from a member holding `holding`.
 fn interest_answer(holding: Holding) -> Message {
-    Message::ChunkReply { file: FILE, asked: None, sent: None, holding }
+    Message::ChunkReply { file: FILE, asked: None, sent: None, holding, choked: false }
 }
 
 /// The chunk requests among `steps`: to whom, and for which chunk (`None`: an interest).

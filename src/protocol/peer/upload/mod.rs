@@ -10,6 +10,10 @@
 //! With `rarest`, an original owner super-seeds: asked for a chunk it has sent before, it sends instead one it has
 //! never sent and the requester lacks, so its scarce upload puts a new chunk into the swarm each
 //! time, and each chunk leaves it once before any leaves it twice.
+//!
+//! With tit-for-tat, and at a free rider, it serves only the peers it unchokes (see `choking`).
+
+mod choking;
 
 use crate::protocol::error::{Breach, RunError};
 use crate::protocol::events::{Event, EventSink};
@@ -18,6 +22,7 @@ use crate::protocol::message::{Endpoint, Message, Sent};
 use crate::protocol::peer::interest::{Interests, Requesters};
 use crate::protocol::peer::store::ChunkStore;
 use crate::protocol::transport::Transport;
+pub use choking::Choking;
 use fixedbitset::FixedBitSet;
 use rand::rngs::SmallRng;
 use rand::Rng;
@@ -67,6 +72,8 @@ pub struct Uploader<'a, T: Transport> {
     pub leave_at: Option<Instant>,
     /// How often it sends a wrong hash (`--corrupt`), and the random choices of when.
     pub corrupt: Option<(f64, SmallRng)>,
+    /// Whom it unchokes, with tit-for-tat or as a free rider.
+    pub choking: Option<Choking<'a>>,
 }
 
 impl<T: Transport> Uploader<'_, T> {
@@ -96,7 +103,11 @@ impl<T: Transport> Uploader<'_, T> {
             sending = busy;
             for (at, upload) in done {
                 free_since.push(at);
-                self.answer(upload)?;
+                self.answer(upload, &sending)?;
+            }
+            if self.rechoke_due().is_some_and(|at| at <= now) {
+                self.rechoke(&mut waiting, &sending)?;
+                continue;
             }
             if sending.len() < self.slots && !waiting.is_empty() {
                 continue; // a slot came free: start the next transfer first
@@ -122,6 +133,7 @@ impl<T: Transport> Uploader<'_, T> {
                 .chain(nearly_free)
                 .chain(self.leave_at)
                 .chain(look_again)
+                .chain(self.rechoke_due())
                 .min()
                 .map(|at| at.saturating_duration_since(now));
             let Some(envelope) = self.transport.recv(Endpoint::Upload, until_next)? else { continue };
@@ -130,23 +142,25 @@ impl<T: Transport> Uploader<'_, T> {
                 self.requesters.met(file, from);
             }
             match envelope.msg {
-                Message::ChunkRequest { file, chunk: None, held } => {
-                    self.interests.offer(self.transport, self.store, from, file, held)?
-                }
+                Message::ChunkRequest { file, chunk: None, held } => self.interest(from, file, held)?,
                 Message::ChunkRequest { file, chunk: Some(chunk), held } => {
                     self.interests.fulfil(from, file);
+                    if !self.admits(from, file, chunk)? {
+                        continue; // refused: it is choked
+                    }
                     let request = Request { to: from, file, chunk, held, since: Instant::now() };
                     if self.store.serve(file, chunk).is_none() {
                         let holding = self.store.holding(file);
-                        self.transport.send(from, &Message::ChunkReply { file, asked: Some(chunk), sent: None, holding })?;
+                        let nack = Message::ChunkReply { file, asked: Some(chunk), sent: None, holding, choked: false };
+                        self.transport.send(from, &nack)?;
                     } else if self.chunk_time.is_zero() {
                         let upload = self.start(request, &waiting, &mut sends);
-                        self.answer(upload)?;
+                        self.answer(upload, &sending)?;
                     } else {
                         waiting.push(request);
                     }
                 }
-                Message::Withdraw { file } => self.interests.withdraw(self.transport, self.store, from, file)?,
+                Message::Withdraw { file } => self.withdrawal(from, file)?,
                 Message::Stop if from == Rank::TRACKER => return Ok(()),
                 other => return Err(RunError::Protocol(Breach(format!("upload thread got {other:?} from rank {from}")))),
             }
@@ -194,7 +208,8 @@ impl<T: Transport> Uploader<'_, T> {
         }
     }
 
-    fn answer(&mut self, upload: Upload) -> Result<(), RunError> {
+    /// Sends the chunk of a transfer that ended; `sending`, those still under way.
+    fn answer(&mut self, upload: Upload, sending: &[(Instant, Upload)]) -> Result<(), RunError> {
         let Upload { to, file, asked, mut sent } = upload;
         if let Some((probability, rng)) = &mut self.corrupt {
             if rng.gen_bool(*probability) {
@@ -204,7 +219,9 @@ impl<T: Transport> Uploader<'_, T> {
         let uploader = self.transport.rank();
         self.events.emit(Event::ChunkServed { uploader, downloader: to, file, chunk: sent.chunk });
         let holding = self.store.holding(file);
-        self.transport.send(to, &Message::ChunkReply { file, asked: Some(asked), sent: Some(sent), holding })?;
+        let choked = self.chokes(to);
+        self.transport.send(to, &Message::ChunkReply { file, asked: Some(asked), sent: Some(sent), holding, choked })?;
+        self.delivered(to, sending);
         Ok(())
     }
 }
@@ -243,7 +260,7 @@ mod tests {
 
     fn sent(reply: &Envelope) -> (Option<u32>, Option<u32>) {
         match &reply.msg {
-            Message::ChunkReply { asked, sent, holding: Holding::All, .. } => (asked.map(|c| c.0), sent.map(|s| s.chunk.0)),
+            Message::ChunkReply { asked, sent, holding: Holding::All, choked: false, .. } => (asked.map(|c| c.0), sent.map(|s| s.chunk.0)),
             other => panic!("{other:?}"),
         }
     }
@@ -285,6 +302,7 @@ mod tests {
                 super_seeds: vec![FileId(0)],
                 leave_at: None,
                 corrupt: None,
+                choking: None,
             };
             uploader.serve()
         });
