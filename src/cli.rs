@@ -194,6 +194,10 @@ pub struct BenchArgs {
     /// Seconds after which a run is stopped and shown as timed out
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub timeout: u64,
+    /// Only the free riders' table: a crowd of 32 with 4 free riders, with and without
+    /// tit-for-tat, behind one seed and a generous one
+    #[arg(long)]
+    pub incentives: bool,
     /// Measure the raw MPI request and reply rate for this long, as one rank of an mpirun
     #[arg(long, hide = true, value_name = "MS")]
     pub round_trips_ms: Option<u64>,

@@ -95,6 +95,49 @@ fn the_now_column_says_why_a_peer_that_wants_chunks_asks_for_none() {
 }
 
 #[test]
+fn a_choking_run_shows_whom_each_peer_unchokes_and_marks_free_riders() {
+    use mpitorrent::protocol::events::{Event, Stamped, Wait};
+    use mpitorrent::protocol::ids::{ChunkIdx, FileId, Rank};
+    use mpitorrent::protocol::strategy::PeerChoice;
+    let mut model = scripted(120);
+    model.header.options.strategy.peers = PeerChoice::TitForTat;
+    model.header.faults.freeride = vec![Rank(6)];
+    let at = model.now;
+    let unchoked =
+        |uploader, downloader, optimistic| Event::Unchoked { uploader: Rank(uploader), downloader: Rank(downloader), optimistic };
+    // Peer 1 serves 3 and 5 and tries 4; peer 2 serves 1 and tries the free rider; then 1 chokes 4,
+    // refuses its request, and 4 waits, choked.
+    for event in [
+        unchoked(1, 5, false),
+        unchoked(1, 3, false),
+        unchoked(1, 4, true),
+        unchoked(2, 1, false),
+        unchoked(2, 6, true),
+        Event::Choked { uploader: Rank(1), downloader: Rank(4) },
+        Event::ChunkChoked { downloader: Rank(4), uploader: Rank(1), file: FileId(0), chunk: ChunkIdx(24) },
+        Event::Waiting { peer: Rank(4), file: FileId(0), why: Some(Wait::Choked) },
+    ] {
+        model.apply(&Stamped { at, event });
+    }
+    let screen = render(&model, &ui(View::Peers, 0), Mode::Live, 110, 18);
+    let row = |screen: &str, start: &str| {
+        screen.lines().find(|l| l.contains(start)).unwrap_or_else(|| panic!("{start}:\n{screen}")).to_string()
+    };
+    assert!(row(&screen, "Peer Progress").contains("Unchokes"), "{screen}");
+    assert!(row(&screen, "│   1 ").contains(" 3 5 "), "regular unchokes in rank order:\n{screen}");
+    assert!(row(&screen, "│   2 ").contains(" 1 ~6 "), "the optimistic unchoke last, marked:\n{screen}");
+    assert!(row(&screen, "│   4 ").contains("choked") && !row(&screen, "│   4 ").contains('←'), "{screen}");
+    assert!(row(&screen, "│✗  6 ").contains("←2 gamma#"), "the free rider marked, downloading:\n{screen}");
+    insta::assert_snapshot!(screen);
+    let small = render(&model, &ui(View::Peers, 0), Mode::Live, 80, 24);
+    assert!(row(&small, "│   2 ").contains(" 1 ~6 ") && row(&small, "│✗  6 ").contains("←2"), "it fits at 80x24:\n{small}");
+    let overview = render(&model, &ui(View::Overview, 0), Mode::Live, 80, 24);
+    assert!(overview.contains("│✗  6 ") && !overview.contains("Unchokes"), "the overview marks free riders only:\n{overview}");
+    let help = render(&model, &Ui { help: true, ..Ui::default() }, Mode::Live, 80, 24);
+    assert!(help.contains("│Unchokes ~R: optimistic · ✗ free rider") && help.contains("│Chart   ⣿"), "it fits at 80x24:\n{help}");
+}
+
+#[test]
 fn help_overlay() {
     let help = Ui { help: true, ..Ui::default() };
     let screen = render(&scripted(10), &help, Mode::Live, 80, 24);

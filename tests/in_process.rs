@@ -56,8 +56,9 @@ fn run_and_check(scenario: &Scenario, mut config: Settings, dir: &Path) {
         assert_eq!(peer.completed.iter().map(String::as_str).collect::<BTreeSet<_>>(), wanted);
         // Without faults, a request is answered with a chunk: the one asked for, another one
         // from a super-seeding owner (a duplicate, rarely, when two owners send the same one),
-        // or an end-game copy.
-        let extra = peer.requests_sent - peer.chunks_downloaded;
+        // or an end-game copy; or, with tit-for-tat, refused by an uploader that choked it.
+        assert!(config.strategy.peers == PeerChoice::TitForTat || peer.refused == 0, "{peer:?}");
+        let extra = peer.requests_sent - peer.chunks_downloaded - peer.refused;
         assert!(extra >= peer.duplicates, "{peer:?}");
         assert!(config.strategy.end_game || extra == peer.duplicates, "{peer:?}");
         let substitutes = config.strategy.pieces == PieceOrder::Rarest;
@@ -99,7 +100,7 @@ fn every_strategy() {
                         upload_slots: rng.gen_range(1..=3),
                         // A chunk time in a third of the runs: first-free needs one to differ.
                         chunk_time_ms: u64::from(seed % 3 == 0),
-                        strategy: Strategy { pieces, peers, end_game, seed },
+                        strategy: Strategy { pieces, peers, end_game, seed, ..Strategy::default() },
                         ..config(dir.path())
                     };
                     run_and_check(&scenario, config, dir.path());
@@ -309,7 +310,7 @@ impl Transport for Faulty {
     }
 
     fn send(&self, to: Rank, msg: &Message) -> Result<(), TransportError> {
-        if let Message::ChunkReply { file, asked, sent: Some(sent), holding } = msg {
+        if let Message::ChunkReply { file, asked, sent: Some(sent), holding, choked } = msg {
             let roll: f64 = self.rng.lock().unwrap().gen();
             let sent = if roll < self.nack {
                 None
@@ -318,7 +319,8 @@ impl Transport for Faulty {
             } else {
                 return self.inner.send(to, msg);
             };
-            return self.inner.send(to, &Message::ChunkReply { file: *file, asked: *asked, sent, holding: holding.clone() });
+            let reply = Message::ChunkReply { file: *file, asked: *asked, sent, holding: holding.clone(), choked: *choked };
+            return self.inner.send(to, &reply);
         }
         self.inner.send(to, msg)
     }
@@ -396,16 +398,41 @@ fn a_recorded_run_with_faults_and_the_end_game_keeps_every_protocol_rule() {
     let mut config = config(dir.path());
     config.strategy = Strategy { pieces: PieceOrder::Rarest, end_game: true, ..config.strategy };
     config.chunk_time_ms = 1;
-    config.faults =
-        Faults { leaves: vec![Leave { peer: Rank(4), at_ms: 30 }], corrupt: vec![Corrupt { peer: Rank(2), probability: 0.3 }], ..Faults::default() };
-    scenario.write(&config.inputs).unwrap();
-    let path = dir.path().join("run.log");
-    let recorder = Recorder::create(&path, false).unwrap();
-    let ranks = scenario.ranks();
-    within(Duration::from_secs(60), move || run_in_process_with(ranks, &config, |t| t, Some(recorder)).unwrap());
-    let log = Log::read(&path).unwrap();
+    config.faults = Faults {
+        leaves: vec![Leave { peer: Rank(4), at_ms: 30 }],
+        corrupt: vec![Corrupt { peer: Rank(2), probability: 0.3 }],
+        ..Faults::default()
+    };
+    let (_, log) = run_recorded(&scenario, config, dir.path());
     let happened = |what: fn(&Event) -> bool| log.events.iter().any(|e| what(&e.event));
     assert!(happened(|e| matches!(e, Event::PeerLeft { .. })) && happened(|e| matches!(e, Event::ChunkRejected { .. })));
+    let audit = mpitorrent::analysis::audit::audit(&log);
+    assert_eq!(audit.breaches, [], "{}", audit.table());
+}
+
+#[test]
+fn with_tit_for_tat_free_riders_and_a_leaver_every_upload_goes_to_a_peer_unchoked_then() {
+    // Two owners, so a file survives its owner leaving; two free riders among the downloaders.
+    let spec = RandomSpec { peers: 12, files: 3, chunks: 40..=120, owners: 2..=2, wanted: 1..=3 };
+    let scenario = Scenario::random(&spec, 6);
+    let downloaders: Vec<Rank> = (1..=12).map(Rank).filter(|r| scenario.peers[r.peer_index()].owned.is_empty()).take(3).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.strategy = Strategy { pieces: PieceOrder::Rarest, peers: PeerChoice::TitForTat, unchoke: 2, ..config.strategy };
+    config.chunk_time_ms = 1;
+    config.faults = Faults {
+        leaves: vec![Leave { peer: downloaders[2], at_ms: 30 }],
+        freeride: downloaders[..2].to_vec(),
+        ..Faults::default()
+    };
+    let (model, log) = run_recorded(&scenario, config, dir.path());
+    let report = model.report();
+    for rider in &downloaders[..2] {
+        let peer = &report.peers[rider.peer_index()];
+        assert!(peer.free_rider && peer.uploads_served == 0 && peer.abandoned.is_empty(), "{peer:?}");
+        assert_eq!(peer.completed.len(), peer.wanted.len(), "a free rider still gets what it wants: {peer:?}");
+    }
+    assert!(log.events.iter().any(|e| matches!(e.event, Event::Choked { .. })), "some peer was choked");
     let audit = mpitorrent::analysis::audit::audit(&log);
     assert_eq!(audit.breaches, [], "{}", audit.table());
 }
@@ -433,15 +460,10 @@ fn requests_at_a_peer_that_left_go_elsewhere_once_the_tracker_drops_it_not_after
     config.strategy = Strategy { pieces: PieceOrder::Rarest, ..config.strategy };
     config.chunk_time_ms = 4;
     config.faults = Faults { leaves: vec![Leave { peer: Rank(3), at_ms: 120 }], ..Faults::default() };
-    scenario.write(&config.inputs).unwrap();
-    let path = dir.path().join("run.log");
-    let recorder = Recorder::create(&path, false).unwrap();
-    let ranks = scenario.ranks();
-    let model = within(Duration::from_secs(60), move || run_in_process_with(ranks, &config, |t| t, Some(recorder)).unwrap());
+    let (model, log) = run_recorded(&scenario, config, dir.path());
     let report = model.report();
     assert!(report.peers.iter().filter(|p| !p.left && !p.wanted.is_empty()).all(|p| p.completed.len() == 1));
     // Each request given up at the leaver, and how long after it was made.
-    let log = Log::read(&path).unwrap();
     let mut asked = std::collections::HashMap::new();
     let mut waited = Vec::new();
     for stamped in &log.events {
@@ -512,6 +534,17 @@ fn with_first_free_a_lying_only_owner_still_delivers_and_nothing_spins() {
         assert!(peer.interests_sent >= peer.requests_sent, "{peer:?}");
     }
     assert!(report.peer_messages_per_chunk() > 2.0 * report.efficiency.requests_per_chunk, "interests count too");
+}
+
+/// Runs `scenario` in-process with `config`, recorded to `run.log` in `dir`, within a minute: the
+/// final model and the log.
+fn run_recorded(scenario: &Scenario, config: Settings, dir: &Path) -> (mpitorrent::analysis::model::SwarmModel, Log) {
+    scenario.write(&config.inputs).unwrap();
+    let path = dir.join("run.log");
+    let recorder = Recorder::create(&path, false).unwrap();
+    let ranks = scenario.ranks();
+    let model = within(Duration::from_secs(60), move || run_in_process_with(ranks, &config, |t| t, Some(recorder)).unwrap());
+    (model, Log::read(&path).unwrap())
 }
 
 /// Runs `scenario` in-process with `faults` and a chunk time of `chunk_ms`, within a minute.

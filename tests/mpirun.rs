@@ -412,7 +412,7 @@ fn verify_judges_every_output_and_names_the_first_wrong_line() {
     // With the log: every rule kept, and a row per download with its sources.
     let (code, table) = verify_with(&["--log", "run.log"]);
     assert_eq!(code, Some(0), "{table}");
-    assert_eq!(table.lines().filter(|l| l.ends_with("  ok")).count(), 8, "{table}");
+    assert_eq!(table.lines().filter(|l| l.ends_with("  ok")).count(), 9, "{table}");
     assert_eq!(table.lines().filter(|l| l.contains("% from peer ")).count(), outputs.len(), "{table}");
     // A log in which a peer serves itself breaks a rule, named with its line.
     let log = std::fs::read_to_string(dir.path().join("run.log")).unwrap();
@@ -467,7 +467,7 @@ fn leaves_and_lies_under_mpirun_end_with_an_exit_code_that_says_what_happened() 
         .lines()
         .next()
         .unwrap()
-        .contains(r#""faults":{"leaves":[{"peer":2,"at_ms":30}],"corrupt":[{"peer":3,"probability":0.5}]}"#));
+        .contains(r#""faults":{"leaves":[{"peer":2,"at_ms":30}],"corrupt":[{"peer":3,"probability":0.5}],"freeride":[]}"#));
     assert!(log.contains(r#"{"PeerLeft":{"peer":2}}"#));
     let stayed: Vec<_> = scenario.expected_outputs().into_iter().filter(|(n, _)| n != "client2_file1").collect();
     check_outputs(&stayed, &dir.path().join("a"));
@@ -486,6 +486,61 @@ fn leaves_and_lies_under_mpirun_end_with_an_exit_code_that_says_what_happened() 
     assert_eq!(refused.code, Some(2), "{}", refused.stderr);
     assert!(refused.stderr.contains("bad.txt:2: '2' is not RANK:PROBABILITY, as in 3:0.2"), "{}", refused.stderr);
     assert!(!dir.path().join("c").join("client2_file1").exists());
+}
+
+#[test]
+fn free_riders_under_tit_for_tat_get_everything_later_and_serve_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::flash_crowd(12, 60, 1);
+    scenario.write(&dir.path().join("s")).unwrap();
+    std::fs::write(dir.path().join("faults.txt"), "freeride 11\nfreeride 12 # takes, never gives\n").unwrap();
+    let args = [
+        "--inputs",
+        "s",
+        "--out",
+        "a",
+        "--chunk-time",
+        "5",
+        "--piece-order",
+        "rarest",
+        "--peer-choice",
+        "tit-for-tat",
+        "--unchoke",
+        "2",
+        "--faults",
+        "faults.txt",
+        "--record",
+        "a.log",
+        "--report",
+        "a.json",
+    ];
+    let run = mpirun(dir.path(), 13, &args, LIMIT);
+    assert!(run.success(), "{}", run.stderr);
+    check_outputs(&scenario.expected_outputs(), &dir.path().join("a"));
+    let report: Report = serde_json::from_str(&std::fs::read_to_string(dir.path().join("a.json")).unwrap()).unwrap();
+    assert_eq!(report.options.strategy.unchoke, 2);
+    for peer in &report.peers {
+        assert_eq!(peer.free_rider, peer.rank >= 11, "{peer:?}");
+        if peer.free_rider {
+            assert_eq!((peer.uploads_served, peer.unchokes), (0, 0), "a free rider serves nobody: {peer:?}");
+        }
+    }
+    assert!(report.peers.iter().map(|p| p.unchokes).sum::<u64>() > 0 && report.peers.iter().all(|p| p.done_s.is_some()));
+    let (riders, others) = report.finish_times().unwrap();
+    assert!(riders > 0.0 && others > 0.0, "{riders} {others}");
+    // verify reads the choke events and finds every rule kept.
+    let verified = std::process::Command::new(common::BINARY)
+        .args(["verify", "--inputs", "s", "--out", "a", "--log", "a.log"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stdout));
+
+    // A file only free riders own could never arrive: refused before anything runs.
+    let refused = mpirun(dir.path(), 13, &["--inputs", "s", "--out", "b", "--freeride", "1"], LIMIT);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--freeride: 'file1' is owned only by free riders (peer 1)"), "{}", refused.stderr);
+    assert!(!dir.path().join("b").exists());
 }
 
 /// CI's slice of `mpitorrent stress`: six random runs, with leaves and liars among them.

@@ -9,6 +9,7 @@
 
 use crate::protocol::events::{Arrival, Event, Role, Stamped};
 use crate::protocol::ids::{ChunkIdx, FileId, Rank};
+use crate::protocol::strategy::PeerChoice;
 use crate::record::log::Log;
 use crate::scenario::header::RunHeader;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -21,6 +22,7 @@ pub enum Rule {
     AfterStart,
     NoSelfService,
     HeldWhenServed,
+    ServedUnchoked,
     NoChunkTwice,
     CompleteAfterChunks,
     SwarmsAgree,
@@ -28,11 +30,12 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 9] = [
         Rule::KnownNames,
         Rule::AfterStart,
         Rule::NoSelfService,
         Rule::HeldWhenServed,
+        Rule::ServedUnchoked,
         Rule::NoChunkTwice,
         Rule::CompleteAfterChunks,
         Rule::SwarmsAgree,
@@ -45,6 +48,7 @@ impl Rule {
             Rule::AfterStart => "nobody asks for, serves or receives a chunk before the tracker's start",
             Rule::NoSelfService => "no peer asks itself for a chunk or serves itself",
             Rule::HeldWhenServed => "an uploader holds every chunk it serves",
+            Rule::ServedUnchoked => "an uploader serves only peers it unchoked; a free rider serves nobody",
             Rule::NoChunkTwice => "no peer receives a chunk it holds (end-game duplicates aside)",
             Rule::CompleteAfterChunks => "a file is completed only after all of its chunks arrived",
             Rule::SwarmsAgree => "the tracker's swarms list only what peers reported",
@@ -149,6 +153,9 @@ struct Checker<'a> {
     started: bool,
     /// Chunks each peer received, of files it did not own, and when.
     received: HashMap<(Rank, FileId, ChunkIdx), u64>,
+    /// Whom each uploader unchokes now, as (uploader, downloader): with tit-for-tat, the only
+    /// peers it may serve.
+    unchoked: HashSet<(Rank, Rank)>,
     /// Chunks received per peer and file, by source.
     sources: BTreeMap<(Rank, FileId), BTreeMap<Rank, u64>>,
     /// Completions, as the tracker recorded them: line, time, peer, file.
@@ -171,6 +178,7 @@ impl<'a> Checker<'a> {
             header,
             started: false,
             received: HashMap::new(),
+            unchoked: HashSet::new(),
             sources: BTreeMap::new(),
             completions: Vec::new(),
             done: HashSet::new(),
@@ -200,7 +208,11 @@ impl<'a> Checker<'a> {
             | Event::ChunkReceived { downloader, uploader, file, chunk }
             | Event::ChunkRejected { downloader, uploader, file, chunk }
             | Event::ChunkDuplicate { downloader, uploader, file, chunk }
-            | Event::ChunkTimedOut { downloader, uploader, file, chunk } => (vec![downloader, uploader], Some(file), Some(chunk)),
+            | Event::ChunkTimedOut { downloader, uploader, file, chunk }
+            | Event::ChunkChoked { downloader, uploader, file, chunk } => (vec![downloader, uploader], Some(file), Some(chunk)),
+            Event::Unchoked { uploader, downloader, .. } | Event::Choked { uploader, downloader } => {
+                (vec![uploader, downloader], None, None)
+            }
             Event::FileCompleted { peer, file } | Event::FileAbandoned { peer, file } | Event::Waiting { peer, file, .. } => {
                 (vec![peer], Some(file), None)
             }
@@ -257,9 +269,7 @@ impl<'a> Checker<'a> {
                     self.breach(Rule::NoSelfService, line, format!("{what}, peer {downloader} to itself"));
                 }
                 match &stamped.event {
-                    Event::ChunkServed { .. } if !self.holds(*uploader, *file, *chunk) => {
-                        self.breach(Rule::HeldWhenServed, line, format!("{what} by peer {uploader}, which did not hold it"))
-                    }
+                    Event::ChunkServed { .. } => self.served(line, &what, (*uploader, *downloader, *file, *chunk)),
                     Event::ChunkReceived { .. } => {
                         self.received_chunk(line, stamped.at, what, (*uploader, *downloader, *file, *chunk))
                     }
@@ -267,6 +277,12 @@ impl<'a> Checker<'a> {
                 }
             }
             Event::ChunkDuplicate { .. } => self.duplicates += 1,
+            Event::Unchoked { uploader, downloader, .. } => {
+                self.unchoked.insert((*uploader, *downloader));
+            }
+            Event::Choked { uploader, downloader } => {
+                self.unchoked.remove(&(*uploader, *downloader));
+            }
             Event::FileCompleted { peer, file } => self.completions.push((line, stamped.at, *peer, *file)),
             Event::SwarmUpdated { file, members } => {
                 for member in members {
@@ -296,6 +312,20 @@ impl<'a> Checker<'a> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// An upload: its uploader must hold the chunk, serve nobody if it rides free, and with
+    /// tit-for-tat serve only a peer it unchoked (it says so before serving, and chokes only after).
+    fn served(&mut self, line: usize, what: &str, (uploader, downloader, file, chunk): Arrival) {
+        if !self.holds(uploader, file, chunk) {
+            self.breach(Rule::HeldWhenServed, line, format!("{what} by peer {uploader}, which did not hold it"));
+        }
+        let tit_for_tat = self.header.options.strategy.peers == PeerChoice::TitForTat;
+        if self.header.faults.freeride.contains(&uploader) {
+            self.breach(Rule::ServedUnchoked, line, format!("{what} by peer {uploader}, a free rider"));
+        } else if tit_for_tat && !self.unchoked.contains(&(uploader, downloader)) {
+            self.breach(Rule::ServedUnchoked, line, format!("{what} by peer {uploader} to peer {downloader}, which it choked"));
         }
     }
 
@@ -427,16 +457,47 @@ mod tests {
 
     /// The audit of a whole log of `events`, ten microseconds apart.
     fn audited(events: Vec<Event>) -> Audit {
+        audited_in(header(), events)
+    }
+
+    /// [`audited`], of a run with `header`.
+    fn audited_in(header: RunHeader, events: Vec<Event>) -> Audit {
         let end = crate::record::log::End { at: events.len() as u64 * 10, events: events.len() as u64 };
         let events = events.into_iter().enumerate().map(|(i, event)| Stamped { at: i as u64 * 10, event }).collect();
-        audit(&Log { header: header(), events, end: Some(end), damage: None })
+        audit(&Log { header, events, end: Some(end), damage: None })
     }
 
     /// The only breach of `events`, as rule, line and reason.
     fn breach(events: Vec<Event>) -> (Rule, usize, String) {
-        let audit = audited(events);
+        breach_in(header(), events)
+    }
+
+    /// [`breach`], in a run with `header`.
+    fn breach_in(header: RunHeader, events: Vec<Event>) -> (Rule, usize, String) {
+        let audit = audited_in(header, events);
         let [breach] = &audit.breaches[..] else { panic!("one breach: {:?}", audit.breaches) };
         (breach.rule, breach.line, breach.why.clone())
+    }
+
+    /// [`header`] with tit-for-tat.
+    fn tit_for_tat() -> RunHeader {
+        let mut header = header();
+        header.options.strategy.peers = PeerChoice::TitForTat;
+        header
+    }
+
+    fn unchoked(uploader: u32, downloader: u32, optimistic: bool) -> Event {
+        Event::Unchoked { uploader: Rank(uploader), downloader: Rank(downloader), optimistic }
+    }
+
+    /// [`run`] with choking: peer 1 unchokes 2, and 3 optimistically, and chokes 2 once it has
+    /// both chunks; peer 2 unchokes 3 before serving it.
+    fn choking_run() -> Vec<Event> {
+        let mut events = run();
+        events.insert(10, unchoked(2, 3, false));
+        events.insert(8, Event::Choked { uploader: Rank(1), downloader: Rank(2) });
+        events.splice(2..2, [unchoked(1, 2, false), unchoked(1, 3, true)]);
+        events
     }
 
     #[test]
@@ -500,6 +561,37 @@ mod tests {
         assert_eq!(breach(strangers.clone()), rank);
         strangers.remove(3);
         assert_eq!(breach(strangers), (Rule::KnownNames, 5, "chunk 2 of f is past its 2 chunks".into()));
+    }
+
+    #[test]
+    fn uploaders_serve_only_peers_they_unchoked_and_free_riders_nobody() {
+        assert_eq!(audited_in(tit_for_tat(), choking_run()).breaches, []);
+        assert_eq!(audited(choking_run()).breaches, [], "choke events are no breach in other runs");
+
+        assert_eq!(
+            breach_in(tit_for_tat(), run()),
+            (Rule::ServedUnchoked, 5, "the upload of chunk 0 of f by peer 1 to peer 2, which it choked".into()),
+            "a peer is choked until unchoked"
+        );
+        let mut after_choke = choking_run();
+        after_choke
+            .insert(11, Event::ChunkServed { uploader: Rank(1), downloader: Rank(2), file: FileId(0), chunk: ChunkIdx(1) });
+        assert_eq!(
+            breach_in(tit_for_tat(), after_choke),
+            (Rule::ServedUnchoked, 13, "the upload of chunk 1 of f by peer 1 to peer 2, which it choked".into())
+        );
+
+        let mut free_rider = header();
+        free_rider.faults.freeride = vec![Rank(2)];
+        assert_eq!(
+            breach_in(free_rider, run()),
+            (Rule::ServedUnchoked, 13, "the upload of chunk 0 of f by peer 2, a free rider".into()),
+            "whatever the peer choice"
+        );
+
+        let mut stranger = choking_run();
+        stranger.insert(3, unchoked(1, 4, false));
+        assert_eq!(breach(stranger), (Rule::KnownNames, 5, "rank 4 is not a peer: the run has peers 1 to 3".into()));
     }
 
     #[test]

@@ -183,9 +183,9 @@ impl TrackerCounts {
 /// The downloader whose request the event answers, if it answers one.
 fn answered(event: &Event) -> Option<Rank> {
     match *event {
-        Event::ChunkNacked { downloader, .. } | Event::ChunkTimedOut { downloader, .. } | Event::ChunkChoked { downloader, .. } => {
-            Some(downloader)
-        }
+        Event::ChunkNacked { downloader, .. }
+        | Event::ChunkTimedOut { downloader, .. }
+        | Event::ChunkChoked { downloader, .. } => Some(downloader),
         _ => event.arrival().map(|(_, downloader, ..)| downloader),
     }
 }
@@ -316,6 +316,11 @@ impl SwarmModel {
                 if let Some(view) = self.peer_mut(*uploader) {
                     view.unchokes += 1;
                     view.unchoked.retain(|&(p, _)| p != *downloader);
+                    // One optimistic unchoke at a time: the one it moves on from, if still
+                    // unchoked, kept its place for what it gave, and no event says so.
+                    if *optimistic {
+                        view.unchoked.iter_mut().for_each(|(_, o)| *o = false);
+                    }
                     view.unchoked.push((*downloader, *optimistic));
                 }
             }
@@ -585,6 +590,20 @@ pub(crate) mod tests {
         model.apply(&at(4, waiting(Some(Wait::NoHolder))));
         model.apply(&at(5, Event::PeerDone { peer: Rank(2) }));
         assert_eq!(model.peers[1].waiting, None, "a peer done waits for nothing");
+    }
+
+    #[test]
+    fn an_uploader_s_unchokes_follow_its_events_with_one_optimistic_at_a_time() {
+        let mut model = SwarmModel::new(header());
+        let unchoked = |downloader, optimistic| Event::Unchoked { uploader: Rank(1), downloader: Rank(downloader), optimistic };
+        model.apply(&at(1, unchoked(2, false)));
+        model.apply(&at(1, unchoked(3, true)));
+        assert_eq!(model.peers[0].unchoked, [(Rank(2), false), (Rank(3), true)]);
+        model.apply(&at(2, Event::Choked { uploader: Rank(1), downloader: Rank(2) }));
+        model.apply(&at(2, unchoked(2, true)));
+        assert_eq!(model.peers[0].unchoked, [(Rank(3), false), (Rank(2), true)], "3 stays, for what it gave");
+        model.apply(&at(3, Event::ChunkChoked { downloader: Rank(3), uploader: Rank(2), file: FileId(0), chunk: ChunkIdx(0) }));
+        assert_eq!((model.peers[0].unchokes, model.peers[0].chokes, model.peers[2].refused), (3, 1, 1));
     }
 
     #[test]

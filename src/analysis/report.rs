@@ -70,6 +70,20 @@ pub struct PeerReport {
     /// It left the run (`--leave`).
     #[serde(default)]
     pub left: bool,
+    /// When it had everything it wanted, in seconds from the start (none if it left).
+    #[serde(default)]
+    pub done_s: Option<f64>,
+    /// It downloads but never uploads (`--freeride`).
+    #[serde(default)]
+    pub free_rider: bool,
+    /// Peers it unchoked and choked (tit-for-tat), and its requests refused by uploaders that
+    /// choked it.
+    #[serde(default)]
+    pub unchokes: u64,
+    #[serde(default)]
+    pub chokes: u64,
+    #[serde(default)]
+    pub refused: u64,
 }
 
 impl Report {
@@ -80,6 +94,17 @@ impl Report {
     /// Whether a peer that stayed gave up on a file: the run did not deliver what was asked.
     pub fn incomplete(&self) -> bool {
         self.peers.iter().any(|p| !p.left && !p.abandoned.is_empty())
+    }
+
+    /// The mean time the free riders and the other peers took to have everything they wanted,
+    /// in seconds, if the run has free riders (peers that left or gave up left out).
+    pub fn finish_times(&self) -> Option<(f64, f64)> {
+        let mean = |riders: bool| {
+            let times: Vec<f64> =
+                self.peers.iter().filter(|p| p.free_rider == riders && p.abandoned.is_empty()).filter_map(|p| p.done_s).collect();
+            (!times.is_empty()).then(|| times.iter().sum::<f64>() / times.len() as f64)
+        };
+        Some((mean(true)?, mean(false)?))
     }
 
     /// Peer-to-peer messages per chunk delivered: requests and interests, each with its answer,
@@ -128,6 +153,15 @@ impl Report {
             e.requests_per_chunk,
             e.duplicates,
         );
+        let (unchokes, chokes, refused) =
+            self.peers.iter().fold((0, 0, 0), |(u, c, r), p| (u + p.unchokes, c + p.chokes, r + p.refused));
+        if unchokes + refused > 0 {
+            text += &format!("choking: {unchokes} unchokes, {chokes} chokes, {refused} requests refused");
+            if let Some((riders, others)) = self.finish_times() {
+                text += &format!(" · free riders done after {riders:.2} s on average, the others after {others:.2} s");
+            }
+            text += "\n\n";
+        }
         text += "peer  files  downloaded  sources  uploads  requests  interests  NACKs  bad  timeouts  duplicates\n";
         for p in &self.peers {
             text += &format!(
@@ -148,6 +182,8 @@ impl Report {
                     "  left"
                 } else if !p.abandoned.is_empty() {
                     "  gave up"
+                } else if p.free_rider {
+                    "  free rider"
                 } else {
                     ""
                 },
@@ -196,6 +232,11 @@ impl SwarmModel {
                 timeouts: p.timeouts,
                 abandoned: names(&p.abandoned),
                 left: p.left,
+                done_s: p.done_at.map(|at| at as f64 / 1e6),
+                free_rider: self.header.faults.free_rides(Rank::from_peer_index(i)),
+                unchokes: p.unchokes,
+                chokes: p.chokes,
+                refused: p.refused,
             })
             .collect();
         let chunks = self.chunks_delivered();

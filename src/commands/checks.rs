@@ -71,7 +71,10 @@ pub fn bench(args: &BenchArgs) -> Result<Outcome, Error> {
         round_trip_time: Duration::from_secs(2),
         program: this_program()?,
     };
-    crate::tools::bench::run(&options, &mut std::io::stdout().lock())?;
+    match args.incentives {
+        true => crate::tools::bench::incentives::run(&options, &mut std::io::stdout().lock())?,
+        false => crate::tools::bench::run(&options, &mut std::io::stdout().lock())?,
+    }
     Ok(Outcome::Done)
 }
 

@@ -80,7 +80,7 @@ pub struct Strategy {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// With tit-for-tat: the peers an uploader unchokes for what they gave it, besides the
-    /// optimistic unchoke
+    /// optimistic unchoke (at least its upload slots less one)
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub unchoke: u32,
 }

@@ -114,6 +114,10 @@ impl Trial {
                 .map(|p| Corrupt { peer: Rank(p as u32), probability: rng.gen_range(1..=10) as f64 / 20.0 })
                 .collect();
         }
+        if rng.gen_bool(0.25) {
+            let count = rng.gen_range(1..=2.min(peers));
+            faults.freeride = free_riders(&scenario, (1..=peers).choose_multiple(&mut rng, count));
+        }
         let settings = Settings {
             inputs: "in".into(),
             out: "out".into(),
@@ -163,6 +167,10 @@ impl Trial {
         if !self.faults.corrupt.is_empty() {
             let liars: Vec<String> = self.faults.corrupt.iter().map(Corrupt::to_string).collect();
             text += &format!(", corrupt {}", liars.join(" "));
+        }
+        if !self.faults.freeride.is_empty() {
+            let riders: Vec<String> = self.faults.freeride.iter().map(Rank::to_string).collect();
+            text += &format!(", freeride {}", riders.join(" "));
         }
         text
     }
@@ -216,6 +224,19 @@ impl Trial {
         }
         Ok(crate::analysis::verify::check_expected(&expected, out)?)
     }
+}
+
+/// The `candidates` (ranks) that may free ride in `scenario`: those that are not the only
+/// owners of a file some peer wants, which the tracker refuses.
+fn free_riders(scenario: &Scenario, mut candidates: Vec<usize>) -> Vec<Rank> {
+    for (file, _) in scenario.files.iter().enumerate() {
+        let wanted = scenario.peers.iter().any(|p| p.wanted.contains(&file));
+        let owners: Vec<usize> = (1..=scenario.peers.len()).filter(|&r| scenario.peers[r - 1].owned.contains(&file)).collect();
+        if wanted && owners.iter().all(|o| candidates.contains(o)) {
+            candidates.retain(|c| !owners.contains(c));
+        }
+    }
+    candidates.into_iter().map(|r| Rank(r as u32)).collect()
 }
 
 /// The capacity and faults files of a run, in its folder.

@@ -57,6 +57,11 @@ impl Theme {
         self.fg(Color::Red)
     }
 
+    /// A peer that downloads but never uploads.
+    pub fn free_rider(&self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+
     pub fn busy(&self) -> Style {
         self.fg(Color::Magenta)
     }

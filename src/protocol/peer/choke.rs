@@ -68,7 +68,8 @@ impl Reciprocity {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Change {
     pub choked: Vec<Rank>,
-    /// Each with whether it is the optimistic unchoke.
+    /// Each with whether it is the optimistic unchoke; a peer that stays unchoked but becomes
+    /// or stops being the optimistic one is here too, so the events say which it is.
     pub unchoked: Vec<(Rank, bool)>,
 }
 
@@ -147,7 +148,7 @@ impl Choker {
     /// else is choked. Ties go to a draw that changes every window.
     pub fn rechoke(&mut self, interested: &[Rank], gave: impl Fn(Rank) -> u64, seeding: bool) -> Change {
         self.windows += 1;
-        let before = self.unchoked();
+        let (before, optimistic_before) = (self.unchoked(), self.optimistic);
         let rate = |peer: Rank| if seeding { self.sent.get(&peer).copied().unwrap_or(0) } else { gave(peer) };
         let draw = splitmix(self.salt ^ u64::from(self.windows));
         let mut ranked: Vec<Rank> = interested.to_vec();
@@ -164,9 +165,11 @@ impl Choker {
         };
         self.sent.clear();
         let after = self.unchoked();
+        let optimistic = self.optimistic;
+        let changed = |p: &&Rank| !before.contains(p) || (optimistic_before == Some(**p)) != (optimistic == Some(**p));
         Change {
             choked: before.iter().copied().filter(|p| !after.contains(p)).collect(),
-            unchoked: after.iter().filter(|p| !before.contains(p)).map(|&p| (p, self.optimistic == Some(p))).collect(),
+            unchoked: after.iter().filter(changed).map(|&p| (p, optimistic == Some(p))).collect(),
         }
     }
 
@@ -207,6 +210,13 @@ mod tests {
         assert_eq!(choker.unchoked, ranks(&[8, 6]));
         assert_eq!(choker.optimistic, Some(Rank(7)), "kept between its moves");
         assert_eq!(change, Change { choked: ranks(&[5]), unchoked: vec![(Rank(8), false)] });
+        // Rank 7, the optimistic unchoke, gives most now and earns a regular place; rank 8 gave
+        // nothing and becomes the optimistic unchoke, the next in rank order. Both stay unchoked,
+        // and the change says what each is now.
+        let gave = |p: Rank| [(7, 9), (6, 4)].iter().find(|&&(r, _)| r == p.0).map_or(0, |&(_, g)| g);
+        let change = choker.rechoke(&ranks(&[5, 6, 7, 8]), gave, false);
+        assert_eq!((choker.unchoked.clone(), choker.optimistic), (ranks(&[7, 6]), Some(Rank(8))));
+        assert_eq!(change, Change { choked: vec![], unchoked: vec![(Rank(7), false), (Rank(8), true)] });
     }
 
     #[test]
@@ -254,6 +264,10 @@ mod tests {
                 let gave_of = |p: Rank| gave[p.0 as usize];
                 let (before, optimistic_before) = (choker.unchoked(), choker.optimistic);
                 let change = choker.rechoke(&interested, gave_of, seeding);
+                for &(p, optimistic) in &change.unchoked {
+                    prop_assert_eq!(optimistic, choker.optimistic == Some(p));
+                    prop_assert!(!before.contains(&p) || (optimistic_before == Some(p)) != optimistic, "{} unchoked again unchanged", p);
+                }
                 let after = choker.unchoked();
                 prop_assert!(after.len() <= regular + 1);
                 prop_assert!(after.iter().all(|p| interested.contains(p)));
@@ -271,7 +285,8 @@ mod tests {
                 }
                 let (b, a): (BTreeSet<Rank>, BTreeSet<Rank>) = (before.into_iter().collect(), after.into_iter().collect());
                 prop_assert_eq!(change.choked.iter().copied().collect::<BTreeSet<_>>(), &b - &a);
-                prop_assert_eq!(change.unchoked.iter().map(|&(p, _)| p).collect::<BTreeSet<_>>(), &a - &b);
+                let kind_changed: BTreeSet<Rank> = a.intersection(&b).copied().filter(|&p| (optimistic_before == Some(p)) != (choker.optimistic == Some(p))).collect();
+                prop_assert_eq!(change.unchoked.iter().map(|&(p, _)| p).collect::<BTreeSet<_>>(), &(&a - &b) | &kind_changed);
             }
         }
 

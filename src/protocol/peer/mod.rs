@@ -17,7 +17,6 @@ use crate::protocol::events::{process_cpu_us, Clock, Event, EventSink};
 use crate::protocol::ids::{FileId, Rank};
 use crate::protocol::message::{Endpoint, Message, Registration};
 use crate::protocol::strategy::{PeerChoice, PieceOrder};
-use choke::{Choker, Reciprocity};
 use crate::protocol::transport::start_lead;
 use crate::protocol::transport::Transport;
 use crate::scenario::capacity::Capacity;
@@ -25,6 +24,7 @@ use crate::scenario::fault::instant_after_start;
 use crate::scenario::input::{input_path, read_peer_input, InputError, PeerInput};
 use crate::scenario::output::check_writable;
 use crate::scenario::settings::Settings;
+use choke::{Choker, Reciprocity};
 use crossbeam_channel::Sender;
 use download::Downloader;
 use fetch::Peer;
@@ -189,9 +189,12 @@ fn upload<T: Transport>(
 ) -> Result<(), RunError> {
     let me = transport.rank();
     let start = &shared.start;
+    let slots = start.capacities[me.peer_index()].upload_slots as usize;
+    // An uploader with more slots than unchokes unchokes as many as its slots serve.
+    let regular = (settings.strategy.unchoke as usize).max(slots.saturating_sub(1));
     let choker = match (start.free_rider, settings.strategy.peers) {
         (true, _) => Some(Choker::free_rider()),
-        (false, PeerChoice::TitForTat) => Some(Choker::tit_for_tat(settings.strategy.unchoke as usize, seeds.choking())),
+        (false, PeerChoice::TitForTat) => Some(Choker::tit_for_tat(regular, seeds.choking())),
         (false, _) => None,
     };
     let window = choke::window(settings.chunk_time());
@@ -200,7 +203,7 @@ fn upload<T: Transport>(
         transport,
         store: &shared.store,
         chunk_time: settings.chunk_time(),
-        slots: shared.start.capacities[me.peer_index()].upload_slots as usize,
+        slots,
         events: &shared.events,
         queue: &shared.upload_queue,
         interests: &shared.interests,

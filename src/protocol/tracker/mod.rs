@@ -40,6 +40,7 @@ pub fn run_tracker<T: Transport>(
         check_input_count(&settings.inputs, peers)?;
         let faults = read_faults(&settings.faults, settings.faults_file.as_deref())?;
         faults.check(transport.size())?;
+        tracker.check_free_riders(&faults)?;
         let capacities = match &settings.capacities {
             Some(path) => read_capacities(path, peers, settings.upload_slots)?,
             None => vec![Capacity::uniform(settings.upload_slots); peers],

@@ -9,7 +9,7 @@ use crate::protocol::message::{Holding, Message, Received, Swarm, SwarmMember};
 use crate::scenario::capacity::Capacity;
 use crate::scenario::fault::Faults;
 use crate::scenario::header::{FileSpec, RunHeader};
-use crate::scenario::input::PeerInput;
+use crate::scenario::input::{Invalid, PeerInput};
 use crate::scenario::settings::Settings;
 use fixedbitset::FixedBitSet;
 use std::collections::BTreeMap;
@@ -85,6 +85,25 @@ impl Tracker {
             options,
             capacities,
             faults,
+        }
+    }
+
+    /// Checks that a peer that uploads owns every file some peer wants: a free rider
+    /// (`--freeride`) serves nobody, so a file only free riders own could never arrive.
+    pub fn check_free_riders(&self, faults: &Faults) -> Result<(), Invalid> {
+        let wanted = self.peers.iter().flat_map(|p| &p.wanted);
+        let owners =
+            |file: FileId| (0..self.peers.len()).filter(move |&i| self.peers[i].owned.contains(&file)).map(Rank::from_peer_index);
+        match wanted.copied().find(|&file| owners(file).all(|owner| faults.free_rides(owner))) {
+            Some(file) => {
+                let riders: Vec<String> = owners(file).map(|r| r.to_string()).collect();
+                let name = &self.files[file.index()].name;
+                Err(Invalid(format!(
+                    "--freeride: '{name}' is owned only by free riders (peer {}), so it could never arrive",
+                    riders.join(", ")
+                )))
+            }
+            None => Ok(()),
         }
     }
 
@@ -295,6 +314,17 @@ mod tests {
         assert_eq!(header.files, [FileSpec { name: "a".into(), chunks: 3 }]);
         assert_eq!(header.owned, [vec![FileId(0)], vec![FileId(0)], vec![], vec![]]);
         assert_eq!(header.wanted, [vec![], vec![], vec![FileId(0)], vec![FileId(0)]]);
+    }
+
+    #[test]
+    fn a_file_wanted_must_have_an_owner_that_uploads() {
+        // Peers 1 and 2 own the file that peers 3 and 4 want.
+        let riders = |ranks: &[u32]| Faults { freeride: ranks.iter().map(|&r| Rank(r)).collect(), ..Faults::default() };
+        assert!(tracker().check_free_riders(&riders(&[1, 3])).is_ok());
+        assert_eq!(
+            tracker().check_free_riders(&riders(&[1, 2])).unwrap_err().0,
+            "--freeride: 'a' is owned only by free riders (peer 1, 2), so it could never arrive"
+        );
     }
 
     #[test]

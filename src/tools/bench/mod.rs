@@ -6,6 +6,7 @@
 //! Each run is a separate `mpirun` of this same executable, on a scenario written to a temporary
 //! folder; its outputs are checked hash by hash and its `--report` read back.
 
+pub mod incentives;
 pub mod round_trips;
 
 use crate::analysis::report::Report;
@@ -127,11 +128,27 @@ fn run_once(
     (order, choice): (PieceOrder, PeerChoice),
     chunk_time_ms: u64,
 ) -> anyhow::Result<Outcome> {
+    let strategy = Strategy { pieces: order, peers: choice, ..Strategy::default() };
+    run_with(options, work, scenario, Settings { chunk_time_ms, strategy, ..Settings::default() }, &[])
+}
+
+/// One run of `scenario` under mpirun with `settings` (its folders aside) and `files` written
+/// beside the scenario (name and text), its outputs checked.
+fn run_with(
+    options: &BenchOptions,
+    work: &Path,
+    scenario: &Scenario,
+    settings: Settings,
+    files: &[(&str, String)],
+) -> anyhow::Result<Outcome> {
     let dir = work.join("run");
     let _ = std::fs::remove_dir_all(&dir);
-    let strategy = Strategy { pieces: order, peers: choice, ..Strategy::default() };
-    let settings = Settings { inputs: "in".into(), out: "out".into(), chunk_time_ms, strategy, ..Settings::default() };
+    let settings = Settings { inputs: "in".into(), out: "out".into(), ..settings };
+    let order = settings.strategy.pieces;
     scenario.write(&dir.join(&settings.inputs)).context("writing the scenario")?;
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).with_context(|| format!("writing {name}"))?;
+    }
     let Trialled { launched: run, report } =
         launch::run_in_folder(&options.program, &dir, scenario.ranks(), &settings, false, options.timeout)
             .context("starting mpirun")?;

@@ -1,4 +1,4 @@
-//! The help overlay: every key.
+//! The help overlay: every key, and what the marks say.
 
 use super::Mode;
 use crate::tui::theme::Theme;
@@ -7,7 +7,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-pub(super) fn draw(frame: &mut Frame, mode: Mode, theme: &Theme) {
+/// `chokes`: the run chokes, so the marks of choking are explained too.
+pub(super) fn draw(frame: &mut Frame, mode: Mode, chokes: bool, theme: &Theme) {
     let mut lines = vec![
         heading("Every view", theme),
         Line::from("Tab Shift-Tab  1-7   next, previous view; a view by its number"),
@@ -32,6 +33,12 @@ pub(super) fn draw(frame: &mut Frame, mode: Mode, theme: &Theme) {
         Line::from("        tracker: awaits its answer · no holder: none holds what it lacks"),
         Line::from("        busy: each holder has as many of its requests as it serves at once"),
         Line::from("        limit: at its download limit · interest: awaits a holder's free slot"),
+    ]);
+    if chokes {
+        // One line: the help of a choking run still fits at 80x24.
+        lines.push(Line::from("Unchokes ~R: optimistic · ✗ free rider · Now choked: every holder chokes it"));
+    }
+    lines.extend([
         Line::from("Pieces  █ held ▓ ▒ partly ░ arriving · missing; ▼ rarest ◆ chosen ★ lesson's"),
         Line::from("        green: owned; teal to cyan: arrived early to lately; grey: gone"),
         Line::from("Chart   ⣿ delivered; • best possible (doubling, then all slots busy); │ bound"),

@@ -112,7 +112,7 @@ pub fn draw(frame: &mut Frame, model: &SwarmModel, ui: &Ui, mode: Mode, theme: &
     }
     footer::draw(frame, footer, ui, mode, theme);
     if ui.help {
-        help::draw(frame, mode, theme);
+        help::draw(frame, mode, peers::chokes(model), theme);
     }
 }
 

@@ -1,11 +1,12 @@
-//! The peers view: each peer's progress, roles, uploads and what it does now.
+//! The peers view: each peer's progress, roles, uploads, whom it unchokes and what it does now.
 
 use super::caption::Marks;
 use super::cells::{bar, spark};
 use super::{file_name, render_table, role_letter, role_style};
-use crate::analysis::model::{SwarmModel, HISTORY_BUCKET_US};
+use crate::analysis::model::{PeerView, SwarmModel, HISTORY_BUCKET_US};
 use crate::protocol::events::Wait;
 use crate::protocol::ids::Rank;
+use crate::protocol::strategy::PeerChoice;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
@@ -13,6 +14,7 @@ use ratatui::widgets::Row;
 use ratatui::Frame;
 
 /// The peers' table; `compact` keeps peer, progress, roles, uploads and now, for the overview.
+/// Whom each peer unchokes is shown only in the full table of a run that chokes.
 pub(super) fn draw(
     frame: &mut Frame,
     area: Rect,
@@ -24,12 +26,16 @@ pub(super) fn draw(
 ) {
     // The upload history gives way first on a narrow screen.
     let history_width = if area.width >= 110 { 16 } else { 0 };
-    let columns: &[usize] = match (compact, history_width) {
-        (true, _) if area.width < 56 => &[0, 1, 6],
-        (true, _) => &[0, 1, 3, 4, 6],
-        (false, 0) => &[0, 1, 2, 3, 4, 6],
-        (false, _) => &[0, 1, 2, 3, 4, 5, 6],
+    let mut columns: Vec<usize> = match (compact, history_width) {
+        (true, _) if area.width < 56 => vec![0, 1, 6],
+        (true, _) => vec![0, 1, 3, 4, 6],
+        (false, 0) => vec![0, 1, 2, 3, 4, 6],
+        (false, _) => vec![0, 1, 2, 3, 4, 5, 6],
     };
+    let unchoked: Vec<String> = model.peers.iter().map(unchoked_label).collect();
+    if !compact && chokes(model) {
+        columns.insert(columns.len() - 1, 7);
+    }
     let pick = |cells: Vec<Line<'static>>| -> Vec<Line<'static>> { columns.iter().map(|&c| cells[c].clone()).collect() };
     let rows = model.peers.iter().enumerate().map(|(i, peer)| {
         let rank = Rank::from_peer_index(i);
@@ -67,16 +73,17 @@ pub(super) fn draw(
         let doing = doing(model, i, theme);
         let progress_style = if peer.done { theme.done() } else { theme.bar() };
         Row::new(pick(vec![
-            rank_cell(rank, marks.peers.contains(&i), theme),
+            rank_cell(model, rank, marks.peers.contains(&i), theme),
             Line::from(vec![Span::styled(bar(fraction, 10), progress_style), Span::raw(format!(" {:>3.0}%", fraction * 100.0))]),
             Line::from(files),
             Line::from(roles),
             Line::from(format!("{:>7}", peer.uploads)),
             Line::from(Span::styled(spark(&history), theme.busy())),
             doing,
+            Line::from(unchoked[i].clone()),
         ]))
     });
-    let titles = ["Peer", "Progress", "Wanted files", "Roles", "Uploads", "Uploads/0.1 s", "Now"];
+    let titles = ["Peer", "Progress", "Wanted files", "Roles", "Uploads", "Uploads/0.1 s", "Now", "Unchokes"];
     let header = Row::new(columns.iter().map(|&c| titles[c])).style(theme.title());
     let widths = [
         Constraint::Length(4),
@@ -86,17 +93,33 @@ pub(super) fn draw(
         Constraint::Length(7),
         Constraint::Length(history_width as u16),
         Constraint::Length(20),
+        Constraint::Length(unchoked.iter().map(|u| u.chars().count()).max().unwrap_or(0).clamp(8, 20) as u16),
     ];
     let widths: Vec<Constraint> = columns.iter().map(|&c| widths[c]).collect();
     render_table(frame, area, rows.collect(), header, &widths, " Peers ", selected, theme);
 }
 
-/// A peer's rank, pointed at when a caption marks it.
-pub(super) fn rank_cell(rank: Rank, marked: bool, theme: &Theme) -> Line<'static> {
-    match marked {
-        true => Line::from(Span::styled(format!("▶{:>3}", rank.0), theme.marked())),
-        false => Line::from(format!("{:>4}", rank.0)),
+/// A peer's rank, pointed at when a caption marks it, else crossed out if it rides free.
+pub(super) fn rank_cell(model: &SwarmModel, rank: Rank, marked: bool, theme: &Theme) -> Line<'static> {
+    match (marked, model.header.faults.freeride.contains(&rank)) {
+        (true, _) => Line::from(Span::styled(format!("▶{:>3}", rank.0), theme.marked())),
+        (false, true) => Line::from(Span::styled(format!("✗{:>3}", rank.0), theme.free_rider())),
+        (false, false) => Line::from(format!("{:>4}", rank.0)),
     }
+}
+
+/// Whether peers of the run choke others (tit-for-tat, or free riders, which choke everyone).
+pub(super) fn chokes(model: &SwarmModel) -> bool {
+    model.header.options.strategy.peers == PeerChoice::TitForTat || !model.header.faults.freeride.is_empty()
+}
+
+/// The ranks a peer unchokes now, in order, the optimistic unchoke last and marked `~`.
+fn unchoked_label(peer: &PeerView) -> String {
+    let mut unchoked: Vec<(bool, Rank)> = peer.unchoked.iter().map(|&(rank, optimistic)| (optimistic, rank)).collect();
+    unchoked.sort();
+    let ranks: Vec<String> =
+        unchoked.iter().map(|&(optimistic, rank)| if optimistic { format!("~{rank}") } else { rank.to_string() }).collect();
+    ranks.join(" ")
 }
 
 fn doing(model: &SwarmModel, index: usize, theme: &Theme) -> Line<'static> {

@@ -94,7 +94,11 @@ pub(super) fn draw_map(
             true => Line::from(Span::styled(" left", theme.dim())),
             false => Line::from(format!("{:>4}%", held * 100 / pieces.len().max(1))),
         };
-        Row::new(vec![rank_cell(Rank::from_peer_index(peer), marks.peers.contains(&peer), theme), share, Line::from(cells)])
+        Row::new(vec![
+            rank_cell(model, Rank::from_peer_index(peer), marks.peers.contains(&peer), theme),
+            share,
+            Line::from(cells),
+        ])
     });
     let holders = model.files.get(grid.file).map(|f| &f.holders[..]).unwrap_or_default();
     // Marked only where some chunks are rarer than others.

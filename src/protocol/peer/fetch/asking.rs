@@ -33,7 +33,7 @@ impl Fetch<'_> {
         let mut deferred = Vec::new();
         let mut busy = self.saturated();
         let mut obtainable = self.view.obtainable(&busy);
-        while self.outstanding() < self.window() && obtainable.is_some() {
+        while self.taken() < self.window() && obtainable.is_some() {
             let Some(chunk) = self.retry.pop_front().or_else(|| self.order.take_next()) else {
                 break;
             };
@@ -75,7 +75,7 @@ impl Fetch<'_> {
         if !self.has_free_chunks() {
             return self.withdraw_all(now);
         }
-        let (first_free, tit_for_tat) = (first_free(self.peer.settings), self.tit_for_tat());
+        let first_free = first_free(self.peer.settings);
         let mut live = self.interests.iter().filter(|i| !i.withdrawn).count();
         let mut owed = self.awaits_a_slot();
         // Checked before the strangers are sorted out, which costs a pass over every holding.
@@ -84,14 +84,13 @@ impl Fetch<'_> {
         }
         let asked: Vec<Rank> = self.in_flight.iter().map(|&(_, m, _)| m).chain(self.interests.iter().map(|i| i.member)).collect();
         let held_or_coming = self.held_or_coming();
-        let choked = tit_for_tat || self.memory.chokes.values().any(|&choked| choked);
-        for (member, offers) in self.view.strangers(&held_or_coming, self.chunks, &asked, first_free || choked) {
+        let holders_too = first_free || self.anyone_may_choke();
+        for (member, offers) in self.view.strangers(&held_or_coming, self.chunks, &asked, holders_too) {
             if self.has_enough_interests(live, owed) {
                 break;
             }
             debug_assert_ne!(member, me);
-            let unchoke = offers && self.chokes_me(member);
-            if offers && !first_free && !unchoke {
+            if offers && !first_free && !self.chokes_me(member) {
                 continue; // it is asked by name
             }
             // Chunks it would not ask this member for count as held, so the member answers only
@@ -108,7 +107,7 @@ impl Fetch<'_> {
             }
             (live, owed) = (live + 1, owed || owes);
             let due = owes.then(|| now + self.request_timeout());
-            self.interests.push(Interest { member, due, withdrawn: false, unchoke: unchoke && tit_for_tat });
+            self.interests.push(Interest { member, due, withdrawn: false });
             self.send(member, Message::ChunkRequest { file, chunk: None, held });
             self.memory.interests_sent += 1;
         }
@@ -202,9 +201,10 @@ impl Fetch<'_> {
     fn saturated(&self) -> Vec<Rank> {
         let mut uploaders: Vec<Rank> = self.in_flight.iter().map(|&(_, uploader, _)| uploader).collect();
         uploaders.sort_unstable();
-        let full = uploaders.chunk_by(|a, b| a == b).filter(|asked| asked.len() >= self.per_uploader(asked[0])).map(|asked| asked[0]);
+        let full =
+            uploaders.chunk_by(|a, b| a == b).filter(|asked| asked.len() >= self.per_uploader(asked[0])).map(|asked| asked[0]);
         let mut busy: Vec<Rank> = full.collect();
-        if self.tit_for_tat() || self.memory.chokes.values().any(|&choked| choked) {
+        if self.anyone_may_choke() {
             let choking: Vec<Rank> = self.view.members().filter(|&m| self.chokes_me(m) && !busy.contains(&m)).collect();
             busy.extend(choking);
         }

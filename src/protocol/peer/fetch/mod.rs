@@ -13,8 +13,8 @@
 //! [`crate::protocol::peer::interest`]), answered as soon as they do; interests are withdrawn once
 //! every missing chunk is on its way. In the end game, the last chunks on their way are also asked
 //! of a second member. A member that chokes this peer (tit-for-tat, or a free rider) is asked
-//! nothing by name: it gets an interest, answered once it unchokes this peer. It reacts to whatever arrives (chunk replies and the tracker's swarm
-//! updates interleave), so it never polls.
+//! nothing by name: it gets an interest, answered once it unchokes this peer. It reacts to
+//! whatever arrives (chunk replies and the tracker's swarm updates interleave), so it never polls.
 
 mod answers;
 mod asking;
@@ -135,9 +135,6 @@ struct Interest {
     /// the longest queue, like a request).
     due: Option<Instant>,
     withdrawn: bool,
-    /// Sent to a member that chokes this peer and holds a chunk it lacks (tit-for-tat): it waits
-    /// to be unchoked.
-    unchoke: bool,
 }
 
 /// One file's download in progress.
@@ -388,14 +385,27 @@ impl<'a> Fetch<'a> {
         self.memory.chokes.get(&member).copied().unwrap_or(self.tit_for_tat())
     }
 
+    /// Whether some member may choke this peer: with tit-for-tat, any; else one that said so.
+    pub(super) fn anyone_may_choke(&self) -> bool {
+        self.tit_for_tat() || self.memory.chokes.values().any(|&choked| choked)
+    }
+
     /// Whether all it waits for is to be unchoked: nothing on its way, no swarm coming, and an
     /// interest out at a holder that chokes it.
     fn awaits_unchoke_only(&self) -> bool {
-        self.wants_more()
-            && self.in_flight.is_empty()
-            && self.updating == 0
-            && self.update_at.is_none()
-            && self.interests.iter().any(|i| i.unchoke && !i.withdrawn)
+        self.wants_more() && self.in_flight.is_empty() && self.updating == 0 && self.update_at.is_none() && self.awaits_unchoke()
+    }
+
+    /// Whether an interest waits at a member that chokes this peer and holds a chunk it lacks
+    /// (tit-for-tat): it will be answered when the member unchokes this peer, which the
+    /// optimistic unchoke brings round however long nobody gives it anything.
+    fn awaits_unchoke(&self) -> bool {
+        if !self.tit_for_tat() {
+            return false;
+        }
+        let got = self.held_or_coming();
+        let choking = |i: &&Interest| !i.withdrawn && self.chokes_me(i.member);
+        self.interests.iter().filter(choking).any(|i| self.view.offers(i.member, &got, self.chunks))
     }
 
     /// Fresh swarms asked for, while every holder chokes it, before it gives up: one per window
@@ -418,7 +428,7 @@ impl<'a> Fetch<'a> {
     fn blocked(&self) -> bool {
         self.in_flight.is_empty()
             && !self.awaits_a_slot()
-            && !self.interests.iter().any(|i| i.unchoke && !i.withdrawn)
+            && !self.awaits_unchoke()
             && self.updating == 0
             && self.update_at.is_none()
             && self.wants_more()

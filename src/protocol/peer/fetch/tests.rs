@@ -410,3 +410,121 @@ fn a_download_says_why_it_asks_for_no_more_each_time_the_reason_changes() {
         assert_eq!(waits(world), [Some(Wait::Tracker), Some(Wait::Interest)], "no request before a slot is free");
     });
 }
+
+fn tit_for_tat_settings() -> Settings {
+    let mut settings = Settings { chunk_time_ms: 10, ..Settings::default() };
+    settings.strategy.peers = PeerChoice::TitForTat;
+    settings
+}
+
+/// An uploader's refusal of the request for `chunk`: it chokes this peer.
+fn refusal(chunk: u32) -> Message {
+    Message::ChunkReply { file: FILE, asked: Some(ChunkIdx(chunk)), sent: None, holding: Holding::All, choked: true }
+}
+
+#[test]
+fn with_tit_for_tat_holders_get_interests_until_they_unchoke_and_a_refusal_sends_one_again() {
+    fetching(World::new(tit_for_tat_settings()), |world, fetch| {
+        let t0 = Instant::now();
+        let seeds = swarm(&[member(1, 0, Holding::All), member(3, 0, Holding::All)]);
+        let steps = begin(fetch, 4, seeds, t0);
+        let mut asked = requests(&steps);
+        asked.sort_unstable();
+        assert_eq!(asked, [(1, None), (3, None)], "every holder chokes it until it says otherwise: interests only");
+        assert_eq!(
+            (updates(&steps), until(&steps)),
+            (0, Some(t0 + choke::window(ms(10)))),
+            "it waits, asking the tracker again in a window"
+        );
+        assert_eq!(waits(world).last(), Some(&Some(Wait::Choked)));
+
+        // Rank 3 unchokes it: it is asked by name, one chunk at a time (one upload slot).
+        let steps = fetch.on_message(Rank(3), interest_answer(Holding::All), t0).unwrap();
+        assert_eq!(requests(&steps), [(3, Some(0))]);
+        let steps = fetch.on_message(Rank(3), reply(0, true), t0).unwrap();
+        assert_eq!(requests(&steps), [(3, Some(1))]);
+        assert_eq!(world.reciprocity.gave(Rank(3)), 1, "counted for this peer's own choking");
+
+        // Rank 3 chokes it: the chunk is put back, and rank 3 gets an interest again.
+        let steps = fetch.on_message(Rank(3), refusal(1), t0).unwrap();
+        assert_eq!(requests(&steps), [(3, None)]);
+        assert!(world.events().contains(&Event::ChunkChoked {
+            downloader: ME,
+            uploader: Rank(3),
+            file: FILE,
+            chunk: ChunkIdx(1)
+        }));
+
+        // Rank 1 unchokes it: the chunk refused is asked for first.
+        let steps = fetch.on_message(Rank(1), interest_answer(Holding::All), t0).unwrap();
+        assert_eq!(requests(&steps), [(1, Some(1))]);
+    });
+}
+
+#[test]
+fn choked_by_every_holder_it_asks_the_tracker_each_window_and_gives_up_only_after_every_optimistic_turn() {
+    fetching(World::new(tit_for_tat_settings()), |world, fetch| {
+        let t0 = Instant::now();
+        let window = choke::window(ms(10));
+        begin(fetch, 2, swarm(&[member(1, 0, Holding::All)]), t0);
+        let (mut now, mut asks) = (t0, 0);
+        let allowed = 4 * OPTIMISTIC_EVERY + FRUITLESS_UPDATES;
+        loop {
+            now += window;
+            let steps = fetch.on_time(now).unwrap();
+            if steps.iter().any(|s| matches!(s, Step::GiveUp { .. })) {
+                break;
+            }
+            assert_eq!(updates(&steps), 1, "one ask a window, to learn of holders that left");
+            asks += 1;
+            assert!(asks <= allowed, "never gives up");
+            let steps = fetch.on_message(Rank::TRACKER, swarm_reply(swarm(&[member(1, 0, Holding::All)]), &[]), now).unwrap();
+            assert_eq!((updates(&steps), until(&steps)), (0, Some(now + window)), "a fruitless swarm brings no backoff");
+        }
+        assert_eq!(
+            asks, allowed,
+            "as long as the optimistic unchoke of a holder takes to come round, and as many as without holders"
+        );
+        assert!(world.events().contains(&Event::FileAbandoned { peer: ME, file: FILE }));
+    });
+}
+
+#[test]
+fn with_other_choices_a_free_rider_is_asked_by_name_until_it_refuses_then_only_by_interest() {
+    fetching(World::new(Settings::default()), |_, fetch| {
+        let t0 = Instant::now();
+        let steps = begin(fetch, 2, swarm(&[member(4, 0, Holding::All)]), t0);
+        assert_eq!(requests(&steps), [(4, Some(0)), (4, Some(1))], "members do not choke by default");
+        fetch.on_message(Rank(4), refusal(0), t0).unwrap();
+        let steps = fetch.on_message(Rank(4), refusal(1), t0).unwrap();
+        assert_eq!(requests(&steps), [(4, None)], "it chokes this peer: an interest, no request");
+    });
+}
+
+#[test]
+fn with_tit_for_tat_an_interest_sent_to_a_stranger_that_turns_out_to_hold_waits_to_be_unchoked() {
+    fetching(World::new(tit_for_tat_settings()), |world, fetch| {
+        let t0 = Instant::now();
+        let steps = begin(fetch, 2, nobody(), t0);
+        assert_eq!((requests(&steps), updates(&steps)), (vec![(3, None)], 1), "an interest at the stranger, and an ask");
+        // The tracker's swarm says rank 3 holds the file now: it chokes this peer, and already has
+        // its interest, so this peer waits to be unchoked instead of backing off towards giving up.
+        let steps = fetch.on_message(Rank::TRACKER, swarm_reply(swarm(&[member(3, 0, Holding::All)]), &[]), t0).unwrap();
+        assert_eq!((requests(&steps), updates(&steps)), (vec![], 0));
+        assert_eq!(until(&steps), Some(t0 + choke::window(ms(10))));
+        assert_eq!(waits(world).last(), Some(&Some(Wait::Choked)));
+    });
+}
+
+#[test]
+fn with_tit_for_tat_interests_leave_the_whole_download_limit_to_requests() {
+    let mut world = World::new(tit_for_tat_settings());
+    world.capacities[ME.peer_index()].download_limit = Some(1);
+    fetching(world, |_, fetch| {
+        let t0 = Instant::now();
+        let steps = begin(fetch, 4, swarm(&[member(1, 0, Holding::All), member(3, 0, holds(&[])), member(4, 0, holds(&[]))]), t0);
+        assert_eq!(requests(&steps).len(), 3, "an interest at each member, beyond the limit of one request");
+        let steps = fetch.on_message(Rank(1), interest_answer(Holding::All), t0).unwrap();
+        assert_eq!(requests(&steps), [(1, Some(0))], "the seed unchoked it: one request, its limit");
+    });
+}

@@ -101,7 +101,9 @@ impl<T: Transport> Uploader<'_, T> {
             if let Some(at) = choking.held_back.iter().position(|(r, f, _)| (*r, *f) == (from, file)) {
                 choking.held_back.remove(at);
                 let holding = self.store.holding(file);
-                return Ok(self.transport.send(from, &Message::ChunkReply { file, asked: None, sent: None, holding, choked: true })?);
+                return Ok(self
+                    .transport
+                    .send(from, &Message::ChunkReply { file, asked: None, sent: None, holding, choked: true })?);
             }
         }
         self.interests.withdraw(self.transport, self.store, from, file)
@@ -119,7 +121,7 @@ impl<T: Transport> Uploader<'_, T> {
     pub(super) fn rechoke(&mut self, waiting: &mut Vec<Request>, sending: &[(Instant, Upload)]) -> Result<(), RunError> {
         let Some(choking) = &mut self.choking else { return Ok(()) };
         let now = Instant::now();
-        choking.next = (choking.next + choking.window).max(now);
+        choking.next = now + choking.window;
         let began = now.checked_sub(choking.window).unwrap_or(now);
         let store = self.store;
         let interested: Vec<Rank> = (choking.held_back.iter().filter(|(_, file, held)| store.offers(*file, held)).map(|h| h.0))
@@ -158,6 +160,7 @@ impl<T: Transport> Uploader<'_, T> {
         Ok(())
     }
 
+    /// Unchokes `peer`, or says it stays unchoked, now as the optimistic unchoke or not.
     fn unchoke(&mut self, peer: Rank, optimistic: bool) -> Result<(), RunError> {
         let choking = self.choking.as_mut().expect("a peer that chokes");
         match choking.unsaid.iter().position(|&p| p == peer) {

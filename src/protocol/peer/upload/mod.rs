@@ -260,9 +260,78 @@ mod tests {
 
     fn sent(reply: &Envelope) -> (Option<u32>, Option<u32>) {
         match &reply.msg {
-            Message::ChunkReply { asked, sent, holding: Holding::All, choked: false, .. } => (asked.map(|c| c.0), sent.map(|s| s.chunk.0)),
+            Message::ChunkReply { asked, sent, holding: Holding::All, choked: false, .. } => {
+                (asked.map(|c| c.0), sent.map(|s| s.chunk.0))
+            }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Events an uploader emitted.
+    #[derive(Default)]
+    struct Emitted(std::sync::Mutex<Vec<Event>>);
+
+    impl EventSink for Emitted {
+        fn emit(&self, event: Event) {
+            self.0.lock().unwrap().push(event);
+        }
+    }
+
+    /// What a downloader got back: whether it was a chunk, and whether the uploader said it
+    /// chokes it.
+    fn answer_of(reply: &Envelope) -> (bool, bool) {
+        match &reply.msg {
+            Message::ChunkReply { sent, choked, .. } => (sent.is_some(), *choked),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_choking_uploader_serves_only_whom_it_unchokes_and_holds_back_the_others_interests() {
+        let [tracker, owner, a, b, c]: [LocalTransport; 5] = local_network(5).try_into().ok().unwrap();
+        let events = std::sync::Arc::new(Emitted::default());
+        let emitted = events.clone();
+        let uploader = std::thread::spawn(move || {
+            let store = ChunkStore::new(1, [(FileId(0), (0..4).map(ChunkHash::from_u128).collect())]);
+            let (queue, interests, requesters) = (AtomicU32::new(0), Interests::default(), Requesters::default());
+            let reciprocity = crate::protocol::peer::choke::Reciprocity::new(4);
+            let choker = crate::protocol::peer::choke::Choker::tit_for_tat(1, 0);
+            let uploader = Uploader {
+                transport: &owner,
+                store: &store,
+                chunk_time: Duration::ZERO,
+                slots: 1,
+                events: &*emitted,
+                queue: &queue,
+                interests: &interests,
+                requesters: &requesters,
+                super_seeds: vec![],
+                leave_at: None,
+                corrupt: None,
+                choking: Some(Choking::new(choker, Duration::from_secs(60), &reciprocity, 4)),
+            };
+            uploader.serve()
+        });
+        // One regular position and the optimistic one go at once to the first two that ask.
+        assert_eq!(answer_of(&ask(&a, None, &[])), (false, false), "rank 2 unchoked: its interest answered");
+        assert_eq!(answer_of(&ask(&b, None, &[])), (false, false), "rank 3 unchoked optimistically");
+        let request = Message::ChunkRequest { file: FileId(0), chunk: None, held: FixedBitSet::with_capacity(4) };
+        c.send(Rank(1), &request).unwrap();
+        assert!(
+            c.recv(Endpoint::Download, Some(Duration::from_millis(100))).unwrap().is_none(),
+            "rank 4's interest is held back"
+        );
+        assert_eq!(answer_of(&ask(&c, Some(1), &[])), (false, true), "its named request is refused: it is choked");
+        assert_eq!(answer_of(&ask(&a, Some(1), &[])), (true, false), "rank 2 is served");
+        c.send(Rank(1), &Message::Withdraw { file: FileId(0) }).unwrap();
+        let withdrawn = c.recv(Endpoint::Download, Some(Duration::from_secs(5))).unwrap().expect("the withdrawal answered");
+        assert_eq!(answer_of(&withdrawn), (false, true));
+        tracker.send(Rank(1), &Message::Stop).unwrap();
+        uploader.join().unwrap().unwrap();
+        let said = events.0.lock().unwrap().clone();
+        let unchoked = |rank, optimistic| Event::Unchoked { uploader: Rank(1), downloader: Rank(rank), optimistic };
+        assert_eq!(said[..2], [unchoked(2, false), unchoked(3, true)]);
+        assert!(!said.iter().any(|e| matches!(e, Event::ChunkServed { downloader: Rank(4), .. })));
     }
 
     #[test]
