@@ -64,6 +64,13 @@ impl Reciprocity {
     }
 }
 
+/// Chunks a peer gave an uploader: in the last window, and ever.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Gave {
+    pub window: u64,
+    pub ever: u64,
+}
+
 /// Who an uploader chokes and unchokes at one moment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Change {
@@ -145,16 +152,23 @@ impl Choker {
 
     /// A window ended: the `interested` peers that `gave` most in it (or, when `seeding`, were
     /// sent most) are unchoked, and every few windows the optimistic unchoke moves on; everyone
-    /// else is choked. Ties go to a draw that changes every window.
-    pub fn rechoke(&mut self, interested: &[Rank], gave: impl Fn(Rank) -> u64, seeding: bool) -> Change {
+    /// else is choked. `gave` says what a peer gave in the window and ever; among those that gave
+    /// as much in the window, the one that gave more ever goes first, so a peer that never gives
+    /// takes a regular place only when no one else would; other ties go to a draw that changes
+    /// every window.
+    pub fn rechoke(&mut self, interested: &[Rank], gave: impl Fn(Rank) -> Gave, seeding: bool) -> Change {
         self.windows += 1;
         let (before, optimistic_before) = (self.unchoked(), self.optimistic);
-        let rate = |peer: Rank| if seeding { self.sent.get(&peer).copied().unwrap_or(0) } else { gave(peer) };
+        let sent = |peer: Rank| Gave { window: self.sent.get(&peer).copied().unwrap_or(0), ever: 0 };
+        let rate = |peer: Rank| if seeding { sent(peer) } else { gave(peer) };
         let draw = splitmix(self.salt ^ u64::from(self.windows));
         let mut ranked: Vec<Rank> = interested.to_vec();
         ranked.sort_unstable();
         ranked.dedup();
-        ranked.sort_by_cached_key(|&peer| (Reverse(rate(peer)), splitmix(draw ^ u64::from(peer.0))));
+        ranked.sort_by_cached_key(|&peer| {
+            let Gave { window, ever } = rate(peer);
+            (Reverse(window), Reverse(ever), splitmix(draw ^ u64::from(peer.0)))
+        });
         ranked.truncate(self.regular);
         self.unchoked = ranked;
         let keep = self.optimistic.filter(|&o| interested.contains(&o) && !self.unchoked.contains(&o));
@@ -197,6 +211,20 @@ mod tests {
         ranks.iter().map(|&r| Rank(r)).collect()
     }
 
+    /// What each peer of `given` (rank, chunks) gave in the window, and ever as much.
+    fn gave(given: &[(u32, u64)]) -> impl Fn(Rank) -> Gave + '_ {
+        |p| given.iter().find(|&&(r, _)| r == p.0).map_or(Gave::default(), |&(_, g)| Gave { window: g, ever: g })
+    }
+
+    #[test]
+    fn among_equal_givers_in_the_window_those_that_gave_before_go_first() {
+        let mut choker = Choker::tit_for_tat(2, 0);
+        // Nobody gave in the window; rank 3 gave before, rank 4 never did (a free rider).
+        let ever = |p: Rank| Gave { window: 0, ever: [(2, 5), (3, 1)].iter().find(|&&(r, _)| r == p.0).map_or(0, |&(_, g)| g) };
+        choker.rechoke(&ranks(&[2, 3, 4]), ever, false);
+        assert_eq!(choker.unchoked, ranks(&[2, 3]));
+    }
+
     #[test]
     fn free_positions_go_at_once_then_the_best_givers_keep_theirs() {
         let mut choker = Choker::tit_for_tat(2, 0);
@@ -205,16 +233,14 @@ mod tests {
         assert_eq!(choker.admit(Rank(7)), Some(true), "the optimistic unchoke");
         assert_eq!(choker.admit(Rank(8)), None, "every position is taken");
         assert_eq!(choker.admit(Rank(5)), None, "unchoked already");
-        let gave = |p: Rank| [(8, 9), (6, 4), (5, 1)].iter().find(|&&(r, _)| r == p.0).map_or(0, |&(_, g)| g);
-        let change = choker.rechoke(&ranks(&[5, 6, 7, 8]), gave, false);
+        let change = choker.rechoke(&ranks(&[5, 6, 7, 8]), gave(&[(8, 9), (6, 4), (5, 1)]), false);
         assert_eq!(choker.unchoked, ranks(&[8, 6]));
         assert_eq!(choker.optimistic, Some(Rank(7)), "kept between its moves");
         assert_eq!(change, Change { choked: ranks(&[5]), unchoked: vec![(Rank(8), false)] });
         // Rank 7, the optimistic unchoke, gives most now and earns a regular place; rank 8 gave
         // nothing and becomes the optimistic unchoke, the next in rank order. Both stay unchoked,
         // and the change says what each is now.
-        let gave = |p: Rank| [(7, 9), (6, 4)].iter().find(|&&(r, _)| r == p.0).map_or(0, |&(_, g)| g);
-        let change = choker.rechoke(&ranks(&[5, 6, 7, 8]), gave, false);
+        let change = choker.rechoke(&ranks(&[5, 6, 7, 8]), gave(&[(7, 9), (6, 4)]), false);
         assert_eq!((choker.unchoked.clone(), choker.optimistic), (ranks(&[7, 6]), Some(Rank(8))));
         assert_eq!(change, Change { choked: vec![], unchoked: vec![(Rank(7), false), (Rank(8), true)] });
     }
@@ -224,7 +250,7 @@ mod tests {
         let mut choker = Choker::tit_for_tat(1, 0);
         (0..3).for_each(|_| choker.sent(Rank(4)));
         choker.sent(Rank(3));
-        choker.rechoke(&ranks(&[2, 3, 4]), |_| 0, true);
+        choker.rechoke(&ranks(&[2, 3, 4]), |_| Gave::default(), true);
         assert_eq!(choker.unchoked, ranks(&[4]));
     }
 
@@ -232,7 +258,7 @@ mod tests {
     fn a_free_rider_unchokes_nobody() {
         let mut choker = Choker::free_rider();
         assert_eq!(choker.admit(Rank(2)), None);
-        let change = choker.rechoke(&ranks(&[2, 3]), |_| 5, false);
+        let change = choker.rechoke(&ranks(&[2, 3]), |_| Gave { window: 5, ever: 5 }, false);
         assert!(choker.unchoked().is_empty() && change == Change::default());
     }
 
@@ -261,7 +287,7 @@ mod tests {
                     prop_assert!(choker.unchoked().len() <= regular + 1);
                 }
                 let interested: Vec<Rank> = interested.into_iter().map(Rank).collect();
-                let gave_of = |p: Rank| gave[p.0 as usize];
+                let gave_of = |p: Rank| Gave { window: gave[p.0 as usize], ever: gave[p.0 as usize] };
                 let (before, optimistic_before) = (choker.unchoked(), choker.optimistic);
                 let change = choker.rechoke(&interested, gave_of, seeding);
                 for &(p, optimistic) in &change.unchoked {
@@ -272,9 +298,9 @@ mod tests {
                 prop_assert!(after.len() <= regular + 1);
                 prop_assert!(after.iter().all(|p| interested.contains(p)));
                 if !seeding {
-                    let least = choker.unchoked.iter().map(|&p| gave_of(p)).min();
+                    let least = choker.unchoked.iter().map(|&p| gave_of(p).window).min();
                     for p in interested.iter().filter(|p| !choker.unchoked.contains(p)) {
-                        prop_assert!(least.is_some_and(|least| gave_of(*p) <= least), "{p} gave more than a regular unchoke");
+                        prop_assert!(least.is_some_and(|least| gave_of(*p).window <= least), "{p} gave more than a regular unchoke");
                     }
                 }
                 prop_assert_eq!(choker.unchoked.len(), regular.min(interested.len()));
@@ -298,7 +324,7 @@ mod tests {
             let interested: Vec<Rank> = (1..=peers).map(Rank).collect();
             let mut choker = Choker::tit_for_tat(regular, 3);
             // Everyone but `waiting` gives one chunk a window; it gives nothing.
-            let gave = |p: Rank| u64::from(p != waiting);
+            let gave = |p: Rank| Gave { window: u64::from(p != waiting), ever: u64::from(p != waiting) };
             let turns = (peers as usize + 1) * OPTIMISTIC_EVERY as usize;
             let reached = (0..turns).any(|_| {
                 choker.rechoke(&interested, gave, false);

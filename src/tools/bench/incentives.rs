@@ -1,6 +1,6 @@
 //! `mpitorrent bench --incentives`: what choking does to free riders. A flash crowd of 32 peers,
 //! 4 of them free riders, each run with and without tit-for-tat, behind one seed of one upload
-//! slot and behind a generous seed of many; the free riders' mean finish time against the
+//! slot and behind a generous seed of 16; the free riders' mean finish time against the
 //! others'; and tit-for-tat's cost against the bound when nobody free rides.
 
 use super::{machine, run_with, BenchOptions, Outcome};
@@ -15,22 +15,24 @@ use std::io::Write;
 /// Peers of the crowd, the seed included, and the chunks of its file.
 const PEERS: usize = 32;
 const CHUNKS: usize = 100;
-/// The last ranks of the crowd free ride.
+/// Free riders, spread evenly over the ranks, so that none is favoured by when its rank starts.
 const FREE_RIDERS: u32 = 4;
 /// The generous seed's upload slots.
-const GENEROUS_SLOTS: u32 = 8;
+const GENEROUS_SLOTS: u32 = 16;
 /// Runs of each row, each with its own seed: finish times vary from run to run.
-const RUNS: u64 = 3;
+const RUNS: u64 = 5;
 
 pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
     let work = tempfile::tempdir().context("creating a temporary folder")?;
+    let every = PEERS as u32 / FREE_RIDERS;
+    let riders: Vec<Rank> = (1..=FREE_RIDERS).map(|i| Rank(i * every)).collect();
     writeln!(out, "{}\n", machine())?;
     writeln!(
         out,
         "Flash crowd of {PEERS} peers (one seed), a file of {CHUNKS} chunks, rarest first, --chunk-time {} ms; the free riders are \
-         ranks {}-{PEERS}; times are means over {RUNS} runs (seeds 1-{RUNS}), in seconds from the start.\n",
+         ranks {}; times are means over {RUNS} runs (seeds 1-{RUNS}), in seconds from the start.\n",
         options.chunk_time_ms,
-        PEERS as u32 - FREE_RIDERS + 1,
+        riders.iter().map(Rank::to_string).collect::<Vec<_>>().join(", "),
     )?;
     writeln!(
         out,
@@ -38,7 +40,6 @@ pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
     )?;
     writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
     let scenario = Scenario::flash_crowd(PEERS, CHUNKS, 1);
-    let riders: Vec<Rank> = (PEERS as u32 - FREE_RIDERS + 1..=PEERS as u32).map(Rank).collect();
     for generous in [false, true] {
         for freeride in [true, false] {
             for choice in [PeerChoice::Busyness, PeerChoice::TitForTat] {

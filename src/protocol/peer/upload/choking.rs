@@ -10,7 +10,7 @@ use crate::protocol::error::RunError;
 use crate::protocol::events::Event;
 use crate::protocol::ids::{ChunkIdx, FileId, Rank};
 use crate::protocol::message::Message;
-use crate::protocol::peer::choke::{Choker, Reciprocity};
+use crate::protocol::peer::choke::{Choker, Gave, Reciprocity};
 use crate::protocol::transport::Transport;
 use fixedbitset::FixedBitSet;
 use std::collections::HashMap;
@@ -44,9 +44,9 @@ impl<'a> Choking<'a> {
         self.next
     }
 
-    fn gave(&self, peer: Rank) -> u64 {
-        let before = self.gave_before.get(peer.peer_index()).copied().unwrap_or(0);
-        self.reciprocity.gave(peer).saturating_sub(before)
+    fn gave(&self, peer: Rank) -> Gave {
+        let (before, ever) = (self.gave_before.get(peer.peer_index()).copied().unwrap_or(0), self.reciprocity.gave(peer));
+        Gave { window: ever.saturating_sub(before), ever }
     }
 }
 
@@ -129,9 +129,9 @@ impl<T: Transport> Uploader<'_, T> {
             .chain(waiting.iter().map(|r| r.to))
             .chain(sending.iter().map(|(_, u)| u.to))
             .collect();
-        let gave: Vec<(Rank, u64)> = interested.iter().map(|&p| (p, choking.gave(p))).collect();
+        let gave: Vec<(Rank, Gave)> = interested.iter().map(|&p| (p, choking.gave(p))).collect();
         let seeding = !choking.reciprocity.downloading();
-        let gave_of = |peer: Rank| gave.iter().find(|(p, _)| *p == peer).map_or(0, |&(_, g)| g);
+        let gave_of = |peer: Rank| gave.iter().find(|(p, _)| *p == peer).map_or(Gave::default(), |&(_, g)| g);
         let change = choking.choker.rechoke(&interested, gave_of, seeding);
         for (i, before) in choking.gave_before.iter_mut().enumerate() {
             *before = choking.reciprocity.gave(Rank::from_peer_index(i));
