@@ -8,7 +8,7 @@ use mpitorrent::analysis::model::SwarmModel;
 use mpitorrent::protocol::events::Event;
 use mpitorrent::protocol::ids::Rank;
 use mpitorrent::record::log::Log;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Mutex;
@@ -121,11 +121,62 @@ fn when_the_only_seed_leaves_the_swarm_gives_up_or_recovers_as_the_captions_say(
 }
 
 #[test]
+fn free_riders_are_unchoked_less_under_tit_for_tat_as_the_captions_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = told("free-riders", dir.path());
+    assert!(text.contains("A: everyone served\nB: tit-for-tat\n") && text.contains("\n4/4 at "), "{text}");
+    let riders = [4, 8, 12, 16].map(Rank);
+    // In A, the free riders finish no later than the others (on average, within 5 percent); in B
+    // close to them (within 20 percent); every peer completes in both runs.
+    let mean_done = |m: &SwarmModel, riding: bool| {
+        let times: Vec<f64> = (2..=16)
+            .map(Rank)
+            .filter(|r| riders.contains(r) == riding)
+            .map(|r| m.peers[r.peer_index()].done_at.unwrap() as f64)
+            .collect();
+        times.iter().sum::<f64>() / times.len() as f64
+    };
+    let (a, b) = (model(dir.path(), 1), model(dir.path(), 2));
+    assert!(a.peers.iter().chain(&b.peers).all(|p| p.done && p.abandoned.is_empty()));
+    let (riders_a, others_a) = (mean_done(&a, true), mean_done(&a, false));
+    assert!(riders_a <= others_a * 1.05, "A: free riders {riders_a} µs, others {others_a} µs");
+    let (riders_b, others_b) = (mean_done(&b, true), mean_done(&b, false));
+    assert!((riders_b / others_b - 1.0).abs() < 0.2, "B: free riders {riders_b} µs, others {others_b} µs");
+    // In B, per peer, how long it was unchoked by each uploader, regularly or optimistically.
+    let log = Log::read(&dir.path().join("run2.log")).unwrap();
+    let (mut since, mut regular, mut optimistic) = (HashMap::new(), [0u64; 2], [0u64; 2]);
+    for stamped in &log.events {
+        let (pair, now) = match stamped.event {
+            Event::Unchoked { uploader, downloader, optimistic } => ((uploader, downloader), Some(optimistic)),
+            Event::Choked { uploader, downloader } => ((uploader, downloader), None),
+            _ => continue,
+        };
+        if let Some((from, was_optimistic)) = since.remove(&pair) {
+            let held = if was_optimistic { &mut optimistic } else { &mut regular };
+            held[usize::from(riders.contains(&pair.1))] += stamped.at - from;
+        }
+        if let Some(kind) = now {
+            since.insert(pair, (stamped.at, kind));
+        }
+    }
+    let per_peer = |held: [u64; 2]| [held[0] as f64 / 11.0, held[1] as f64 / 4.0];
+    let ([regular_others, regular_riders], [_, optimistic_riders]) = (per_peer(regular), per_peer(optimistic));
+    assert!(
+        regular_riders * 3.0 < regular_others,
+        "a fraction of the regular unchokes: {regular_riders} against {regular_others}"
+    );
+    assert!(
+        optimistic_riders > regular_riders,
+        "free riders live on optimistic unchokes: {optimistic_riders} against {regular_riders}"
+    );
+}
+
+#[test]
 fn the_shipped_lessons_are_listed() {
     let out = Command::new(common::BINARY).args(["lesson", "--list"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    for name in ["rarest-first", "flash-crowd", "seed-leaves"] {
+    for name in ["rarest-first", "flash-crowd", "seed-leaves", "free-riders"] {
         assert!(text.lines().any(|l| l.starts_with(name)), "{name}:\n{text}");
     }
 }
@@ -234,6 +285,7 @@ fn a_wrong_lesson_is_refused_naming_the_file_and_line_before_anything_runs() {
     );
     let missing = lesson(&["nonesuch", "--headless"], &runs);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&missing.stderr)
-        .contains("'nonesuch' is neither a shipped lesson (rarest-first, flash-crowd, seed-leaves) nor a lesson file"));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains(
+        "'nonesuch' is neither a shipped lesson (rarest-first, flash-crowd, seed-leaves, free-riders) nor a lesson file"
+    ));
 }

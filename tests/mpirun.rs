@@ -489,31 +489,14 @@ fn leaves_and_lies_under_mpirun_end_with_an_exit_code_that_says_what_happened() 
 }
 
 #[test]
-fn free_riders_under_tit_for_tat_get_everything_later_and_serve_nobody() {
+fn free_riders_under_tit_for_tat_get_everything_and_serve_nobody() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = Scenario::flash_crowd(12, 60, 1);
     scenario.write(&dir.path().join("s")).unwrap();
     std::fs::write(dir.path().join("faults.txt"), "freeride 11\nfreeride 12 # takes, never gives\n").unwrap();
-    let args = [
-        "--inputs",
-        "s",
-        "--out",
-        "a",
-        "--chunk-time",
-        "5",
-        "--piece-order",
-        "rarest",
-        "--peer-choice",
-        "tit-for-tat",
-        "--unchoke",
-        "2",
-        "--faults",
-        "faults.txt",
-        "--record",
-        "a.log",
-        "--report",
-        "a.json",
-    ];
+    let args = "--inputs s --out a --chunk-time 5 --piece-order rarest --peer-choice tit-for-tat --unchoke 2 \
+                --faults faults.txt --record a.log --report a.json";
+    let args: Vec<&str> = args.split_whitespace().collect();
     let run = mpirun(dir.path(), 13, &args, LIMIT);
     assert!(run.success(), "{}", run.stderr);
     check_outputs(&scenario.expected_outputs(), &dir.path().join("a"));
@@ -526,8 +509,8 @@ fn free_riders_under_tit_for_tat_get_everything_later_and_serve_nobody() {
         }
     }
     assert!(report.peers.iter().map(|p| p.unchokes).sum::<u64>() > 0 && report.peers.iter().all(|p| p.done_s.is_some()));
-    let (riders, others) = report.finish_times().unwrap();
-    assert!(riders > 0.0 && others > 0.0, "{riders} {others}");
+    let text = report.text();
+    assert!(text.contains(" requests refused · free riders done after ") && text.contains("  free rider\n"), "{text}");
     // verify reads the choke events and finds every rule kept.
     let verified = std::process::Command::new(common::BINARY)
         .args(["verify", "--inputs", "s", "--out", "a", "--log", "a.log"])

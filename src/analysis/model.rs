@@ -314,10 +314,12 @@ impl SwarmModel {
             }
             Event::Unchoked { uploader, downloader, optimistic } => {
                 if let Some(view) = self.peer_mut(*uploader) {
-                    view.unchokes += 1;
+                    // An unchoke of a peer unchoked already says which kind it is now.
+                    let before = view.unchoked.len();
                     view.unchoked.retain(|&(p, _)| p != *downloader);
-                    // One optimistic unchoke at a time: the one it moves on from, if still
-                    // unchoked, kept its place for what it gave, and no event says so.
+                    view.unchokes += u64::from(view.unchoked.len() == before);
+                    // One optimistic unchoke at a time, should the event of the one it moves on
+                    // from come second.
                     if *optimistic {
                         view.unchoked.iter_mut().for_each(|(_, o)| *o = false);
                     }
@@ -602,6 +604,8 @@ pub(crate) mod tests {
         model.apply(&at(2, Event::Choked { uploader: Rank(1), downloader: Rank(2) }));
         model.apply(&at(2, unchoked(2, true)));
         assert_eq!(model.peers[0].unchoked, [(Rank(3), false), (Rank(2), true)], "3 stays, for what it gave");
+        model.apply(&at(2, unchoked(3, false)));
+        assert_eq!(model.peers[0].unchoked, [(Rank(2), true), (Rank(3), false)], "3's kind said again: not counted");
         model.apply(&at(3, Event::ChunkChoked { downloader: Rank(3), uploader: Rank(2), file: FileId(0), chunk: ChunkIdx(0) }));
         assert_eq!((model.peers[0].unchokes, model.peers[0].chokes, model.peers[2].refused), (3, 1, 1));
     }

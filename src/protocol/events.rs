@@ -238,6 +238,25 @@ pub trait EventSink: Send + Sync {
     fn emit(&self, event: Event);
 }
 
+/// Every event emitted, in order, for the tests to read.
+#[cfg(test)]
+#[derive(Default)]
+pub struct Collected(std::sync::Mutex<Vec<Event>>);
+
+#[cfg(test)]
+impl Collected {
+    pub fn events(&self) -> Vec<Event> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[cfg(test)]
+impl EventSink for Collected {
+    fn emit(&self, event: Event) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
 /// Microseconds since the run started, for stamping events.
 #[derive(Clone, Copy, Debug)]
 pub struct Clock {

@@ -12,10 +12,11 @@ use std::fmt;
 use toml::Spanned;
 
 /// The lessons shipped with mpitorrent: their names and their text.
-pub const SHIPPED: [(&str, &str); 3] = [
+pub const SHIPPED: [(&str, &str); 4] = [
     ("rarest-first", include_str!("../../inputs/lessons/rarest-first.toml")),
     ("flash-crowd", include_str!("../../inputs/lessons/flash-crowd.toml")),
     ("seed-leaves", include_str!("../../inputs/lessons/seed-leaves.toml")),
+    ("free-riders", include_str!("../../inputs/lessons/free-riders.toml")),
 ];
 
 /// A lesson plays one run, or two side by side.

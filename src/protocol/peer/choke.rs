@@ -271,6 +271,7 @@ mod tests {
         #[test]
         fn the_rules_hold_over_any_windows(
             regular in 1usize..5,
+            before in prop::collection::vec(0u64..4, 12),
             windows in prop::collection::vec(
                 (prop::collection::btree_set(1u32..12, 0..10), prop::collection::vec(0u64..6, 12), any::<bool>(), prop::collection::vec(1u32..12, 0..4)),
                 1..30,
@@ -287,7 +288,7 @@ mod tests {
                     prop_assert!(choker.unchoked().len() <= regular + 1);
                 }
                 let interested: Vec<Rank> = interested.into_iter().map(Rank).collect();
-                let gave_of = |p: Rank| Gave { window: gave[p.0 as usize], ever: gave[p.0 as usize] };
+                let gave_of = |p: Rank| Gave { window: gave[p.0 as usize], ever: gave[p.0 as usize] + before[p.0 as usize] };
                 let (before, optimistic_before) = (choker.unchoked(), choker.optimistic);
                 let change = choker.rechoke(&interested, gave_of, seeding);
                 for &(p, optimistic) in &change.unchoked {
@@ -298,9 +299,11 @@ mod tests {
                 prop_assert!(after.len() <= regular + 1);
                 prop_assert!(after.iter().all(|p| interested.contains(p)));
                 if !seeding {
-                    let least = choker.unchoked.iter().map(|&p| gave_of(p).window).min();
+                    // In the window first, then ever.
+                    let key = |p: Rank| (gave_of(p).window, gave_of(p).ever);
+                    let least = choker.unchoked.iter().map(|&p| key(p)).min();
                     for p in interested.iter().filter(|p| !choker.unchoked.contains(p)) {
-                        prop_assert!(least.is_some_and(|least| gave_of(*p).window <= least), "{p} gave more than a regular unchoke");
+                        prop_assert!(least.is_some_and(|least| key(*p) <= least), "{p} gave more than a regular unchoke");
                     }
                 }
                 prop_assert_eq!(choker.unchoked.len(), regular.min(interested.len()));

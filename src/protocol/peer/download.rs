@@ -5,7 +5,7 @@
 use crate::protocol::error::RunError;
 use crate::protocol::ids::{ChunkIdx, FileId};
 use crate::protocol::message::Endpoint;
-use crate::protocol::peer::fetch::{Fetch, Fetched, Memory, Peer, Step, FRUITLESS_UPDATES};
+use crate::protocol::peer::fetch::{Fetch, Fetched, Memory, Peer, Step};
 use crate::protocol::transport::Transport;
 use crate::scenario::output::{output_file_name, write_atomically, WriteError};
 use std::time::Instant;
@@ -45,7 +45,7 @@ impl<T: Transport> Downloader<'_, T> {
                             (&self.peer.settings.out, output_file_name(self.peer.me.0, &self.catalog[file.index()]));
                         write_atomically(dir, &name, &hashes).map_err(|source| WriteError { path: dir.join(&name), source })?;
                     }
-                    Step::GiveUp { chunk } => self.say_given_up(file, chunk),
+                    Step::GiveUp { chunk, asks } => self.say_given_up(file, chunk, asks),
                     Step::WaitUntil(at) => until = at,
                     Step::Done(fetched) => return Ok(fetched),
                 }
@@ -58,9 +58,9 @@ impl<T: Transport> Downloader<'_, T> {
         }
     }
 
-    fn say_given_up(&self, file: FileId, chunk: ChunkIdx) {
+    fn say_given_up(&self, file: FileId, chunk: ChunkIdx, asks: u32) {
         crate::protocol::say(&format!(
-            "mpitorrent: peer {} gives up on '{}': no member served chunk {} after {FRUITLESS_UPDATES} swarm updates",
+            "mpitorrent: peer {} gives up on '{}': no member served chunk {} after {asks} swarm updates",
             self.peer.me,
             self.catalog[file.index()],
             chunk.0

@@ -203,8 +203,18 @@ impl SwarmView {
     }
 
     /// A member, other than this peer and those in `tried`, that holds `chunk`, chosen by
-    /// `choice` (see [`PeerChoice`]) among those not in `busy`.
-    pub fn pick(&mut self, chunk: ChunkIdx, tried: &[Rank], busy: &[Rank], choice: PeerChoice, rng: &mut SmallRng) -> Pick {
+    /// `choice` (see [`PeerChoice`]) among those not in `busy`. A suspect is chosen only when
+    /// every other holder is a suspect too, or chokes this peer (`choking`): a free rider holding
+    /// the chunk would otherwise keep it from a lying owner for good.
+    pub fn pick(
+        &mut self,
+        chunk: ChunkIdx,
+        tried: &[Rank],
+        busy: &[Rank],
+        choking: &[Rank],
+        choice: PeerChoice,
+        rng: &mut SmallRng,
+    ) -> Pick {
         let holders: Vec<usize> = (0..self.swarm.len())
             .filter(|&i| {
                 let m = &self.swarm[i];
@@ -214,8 +224,9 @@ impl SwarmView {
         if holders.is_empty() {
             return Pick::Nobody;
         }
-        // Suspects only when no one else holds the chunk.
-        let trusted: Vec<usize> = holders.iter().copied().filter(|&i| !self.swarm[i].suspect).collect();
+        // Suspects only when no one else would serve the chunk.
+        let trusted: Vec<usize> =
+            holders.iter().copied().filter(|&i| !self.swarm[i].suspect && !choking.contains(&self.swarm[i].rank)).collect();
         let holders = if trusted.is_empty() { holders } else { trusted };
         let free: Vec<usize> = holders.into_iter().filter(|&i| !busy.contains(&self.swarm[i].rank)).collect();
         let at = match choice {
@@ -247,10 +258,13 @@ impl SwarmView {
     }
 
     /// The chunks of the file's `chunks` that `member` holds but may not be asked for: a
-    /// suspect is asked only for chunks no member but suspects holds.
-    pub fn withheld(&self, member: Rank, chunks: usize) -> Vec<usize> {
+    /// suspect is asked only for chunks no member but suspects, or members `choking` this peer,
+    /// holds.
+    pub fn withheld(&self, member: Rank, chunks: usize, choking: &[Rank]) -> Vec<usize> {
         let Some(suspect) = self.swarm.iter().find(|m| m.rank == member && m.suspect) else { return Vec::new() };
-        let trusted = |chunk| self.swarm.iter().any(|o| o.rank != self.me && !o.suspect && o.holding.has(chunk));
+        let trusted = |chunk| {
+            self.swarm.iter().any(|o| o.rank != self.me && !o.suspect && !choking.contains(&o.rank) && o.holding.has(chunk))
+        };
         (0..chunks).filter(|&c| suspect.holding.has(ChunkIdx(c as u32)) && trusted(ChunkIdx(c as u32))).collect()
     }
 
@@ -309,7 +323,7 @@ mod tests {
 
     fn picks(view: &mut SwarmView, choice: PeerChoice, n: u32) -> Vec<u32> {
         let mut rng = rng();
-        let mut pick = |c: u32| match view.pick(ChunkIdx(c % 2), &[], &[], choice, &mut rng) {
+        let mut pick = |c: u32| match view.pick(ChunkIdx(c % 2), &[], &[], &[], choice, &mut rng) {
             Pick::Chosen(rank) => rank.0,
             other => panic!("{other:?}"),
         };
@@ -322,12 +336,12 @@ mod tests {
             SwarmView::new(Rank(1), vec![member(1, 0, Holding::All), member(3, 2, holds(&[0])), member(2, 5, Holding::All)], 0);
         let mut rng = rng();
         let busyness = PeerChoice::Busyness;
-        assert_eq!(view.pick(ChunkIdx(1), &[], &[], busyness, &mut rng), Pick::Chosen(Rank(2)));
+        assert_eq!(view.pick(ChunkIdx(1), &[], &[], &[], busyness, &mut rng), Pick::Chosen(Rank(2)));
         let mut view = SwarmView::new(Rank(1), view.swarm.clone(), 0);
-        assert_eq!(view.pick(ChunkIdx(0), &[], &[], busyness, &mut rng), Pick::Chosen(Rank(3)));
-        assert_eq!(view.pick(ChunkIdx(0), &[Rank(3)], &[], busyness, &mut rng), Pick::Chosen(Rank(2)));
-        assert_eq!(view.pick(ChunkIdx(0), &[Rank(3), Rank(2)], &[], busyness, &mut rng), Pick::Nobody);
-        assert_eq!(view.pick(ChunkIdx(0), &[Rank(3)], &[Rank(2)], busyness, &mut rng), Pick::Busy);
+        assert_eq!(view.pick(ChunkIdx(0), &[], &[], &[], busyness, &mut rng), Pick::Chosen(Rank(3)));
+        assert_eq!(view.pick(ChunkIdx(0), &[Rank(3)], &[], &[], busyness, &mut rng), Pick::Chosen(Rank(2)));
+        assert_eq!(view.pick(ChunkIdx(0), &[Rank(3), Rank(2)], &[], &[], busyness, &mut rng), Pick::Nobody);
+        assert_eq!(view.pick(ChunkIdx(0), &[Rank(3)], &[Rank(2)], &[], busyness, &mut rng), Pick::Busy);
     }
 
     #[test]
@@ -398,10 +412,17 @@ mod tests {
         assert_eq!((all.len(), all.last()), (3, Some(&(Rank(3), false))), "those holding a chunk this peer lacks first");
         assert!(view.offers(Rank(4), &mine, 10) && !view.offers(Rank(3), &mine, 10));
         assert!(view.holding(Rank(4)).is_some_and(|h| h.has(ChunkIdx(5)) && !h.has(ChunkIdx(6))));
-        assert_eq!(view.withheld(Rank(4), 10), [] as [usize; 0], "not a suspect");
+        assert_eq!(view.withheld(Rank(4), 10, &[]), [] as [usize; 0], "not a suspect");
         view.learn(Rank(3), &holds(&[5, 6]));
         view.shun(Rank(3));
-        assert_eq!(view.withheld(Rank(3), 10), [5], "rank 4 holds chunk 5 too, and no one else holds 1 or 6");
+        assert_eq!(view.withheld(Rank(3), 10, &[]), [5], "rank 4 holds chunk 5 too, and no one else holds 1 or 6");
+        assert!(view.withheld(Rank(3), 10, &[Rank(4)]).is_empty(), "unless rank 4 chokes this peer: a free rider, say");
+        let mut rng = SmallRng::seed_from_u64(1);
+        let pick = |view: &mut SwarmView, choking: &[Rank], rng: &mut SmallRng| {
+            view.pick(ChunkIdx(5), &[], choking, choking, PeerChoice::Busyness, rng)
+        };
+        assert_eq!(pick(&mut view, &[], &mut rng), Pick::Chosen(Rank(4)), "the suspect is passed over");
+        assert_eq!(pick(&mut view, &[Rank(4)], &mut rng), Pick::Chosen(Rank(3)), "but asked when the other holder chokes");
         view.refresh(swarm);
         assert_eq!(holders(&view, 10)[5], 2, "the tracker's older swarm does not forget ranks 3 and 4 hold it");
     }

@@ -1,6 +1,6 @@
 //! `mpitorrent bench --incentives`: what choking does to free riders. A flash crowd of 32 peers,
 //! 4 of them free riders, each run with and without tit-for-tat, behind one seed of one upload
-//! slot and behind a generous seed of 16; the free riders' mean finish time against the
+//! slot and behind a generous seed of 16, ten runs each; the free riders' mean finish time against the
 //! others'; and tit-for-tat's cost against the bound when nobody free rides.
 
 use super::{machine, run_with, BenchOptions, Outcome};
@@ -20,7 +20,7 @@ const FREE_RIDERS: u32 = 4;
 /// The generous seed's upload slots.
 const GENEROUS_SLOTS: u32 = 16;
 /// Runs of each row, each with its own seed: finish times vary from run to run.
-const RUNS: u64 = 5;
+const RUNS: u64 = 10;
 
 pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
     let work = tempfile::tempdir().context("creating a temporary folder")?;

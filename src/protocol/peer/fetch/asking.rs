@@ -31,6 +31,7 @@ impl Fetch<'_> {
         }
         let choice = self.peer.settings.strategy.peers;
         let mut deferred = Vec::new();
+        let choking = self.choking();
         let mut busy = self.saturated();
         let mut obtainable = self.view.obtainable(&busy);
         while self.taken() < self.window() && obtainable.is_some() {
@@ -45,7 +46,7 @@ impl Fetch<'_> {
                 continue;
             }
             let tried = self.tried.get(&chunk).map_or(&[][..], Vec::as_slice);
-            match self.view.pick(chunk, tried, &busy, choice, &mut self.rng) {
+            match self.view.pick(chunk, tried, &busy, &choking, choice, &mut self.rng) {
                 Pick::Chosen(uploader) => {
                     self.request(chunk, uploader, now);
                     let now_busy = self.saturated();
@@ -68,8 +69,8 @@ impl Fetch<'_> {
     }
 
     /// While some missing chunk is not asked for, sends interests to members not known to hold
-    /// anything this peer lacks, and to those that hold something but choke it, within the
-    /// window; once none is left, withdraws them all.
+    /// anything this peer lacks, and to those that hold something but choke it (with tit-for-tat,
+    /// to every such holder), within the window; once none is left, withdraws them all.
     fn interest_or_withdraw(&mut self, now: Instant) {
         let (me, file) = (self.peer.me, self.file);
         if !self.has_free_chunks() {
@@ -79,24 +80,27 @@ impl Fetch<'_> {
         let mut live = self.interests.iter().filter(|i| !i.withdrawn).count();
         let mut owed = self.awaits_a_slot();
         // Checked before the strangers are sorted out, which costs a pass over every holding.
-        if self.has_enough_interests(live, owed) {
+        if self.has_enough_interests(live, owed, true) {
             return;
         }
         let asked: Vec<Rank> = self.in_flight.iter().map(|&(_, m, _)| m).chain(self.interests.iter().map(|i| i.member)).collect();
         let held_or_coming = self.held_or_coming();
         let holders_too = first_free || self.anyone_may_choke();
+        // Those holding a chunk it lacks come first: once one that holds none has enough, all do.
         for (member, offers) in self.view.strangers(&held_or_coming, self.chunks, &asked, holders_too) {
-            if self.has_enough_interests(live, owed) {
+            let choking = self.chokes_me(member);
+            if self.has_enough_interests(live, owed, offers && choking) {
                 break;
             }
             debug_assert_ne!(member, me);
-            if offers && !first_free && !self.chokes_me(member) {
+            if offers && !first_free && !choking {
                 continue; // it is asked by name
             }
             // Chunks it would not ask this member for count as held, so the member answers only
             // when it can serve one it would.
             let held = if first_free { self.not_from(member) } else { held_or_coming.clone() };
-            let owes = first_free && self.view.offers(member, &held, self.chunks);
+            // A member that chokes this peer (a free rider) owes it nothing.
+            let owes = first_free && !choking && self.view.offers(member, &held, self.chunks);
             // First-free keeps its interests apart from its requests, so that one at a member that
             // will never serve does not crowd out a request; beyond its interests, one more at a
             // member that owes a slot when none of those does (the members that hold what it
@@ -107,18 +111,44 @@ impl Fetch<'_> {
             }
             (live, owed) = (live + 1, owed || owes);
             let due = owes.then(|| now + self.request_timeout());
-            self.interests.push(Interest { member, due, withdrawn: false });
+            self.interests.push(Interest { member, due, withdrawn: false, held: held.clone() });
             self.send(member, Message::ChunkRequest { file, chunk: None, held });
             self.memory.interests_sent += 1;
         }
     }
 
     /// Whether `live` interests out, one of them at a member that owes a slot if `owed`, are
-    /// enough: first-free has all the interests it keeps, one of them at a member that owes a
-    /// slot; tit-for-tat has all it keeps; or the window has no room for another.
-    fn has_enough_interests(&self, live: usize, owed: bool) -> bool {
-        let all = live >= INTERESTS && (owed || self.tit_for_tat());
-        (all && self.interests_apart()) || self.taken() >= self.window()
+    /// enough for another, at a holder that chokes this peer if `choking_holder`: the window has
+    /// no room for a request it would lead to; or first-free has all the interests it keeps, one
+    /// of them at a member that owes a slot; or tit-for-tat has all it keeps, and the member is
+    /// not a holder waited on to unchoke this peer, which always gets one (else that holder would
+    /// never count it as interested).
+    fn has_enough_interests(&self, live: usize, owed: bool, choking_holder: bool) -> bool {
+        if self.taken() >= self.window() {
+            return true;
+        }
+        match self.tit_for_tat() {
+            true => live >= INTERESTS && !choking_holder,
+            false => first_free(self.peer.settings) && live >= INTERESTS && owed,
+        }
+    }
+
+    /// Withdraws its interests at members that choke it which say it holds or has coming a chunk
+    /// it no longer has coming (it went back to be asked again): a member those interests offer
+    /// nothing never counts this peer as interested. Once a withdrawal is answered, the interest
+    /// goes anew with what it holds and has coming then. (Sending one anew at once could bring
+    /// two answers, the first crossing the second interest on its way.)
+    pub(super) fn renew_interests(&mut self, now: Instant) {
+        let (current, due) = (self.held_or_coming(), now + self.request_timeout());
+        let choking: Vec<Rank> = self.interests.iter().map(|i| i.member).filter(|&m| self.chokes_me(m)).collect();
+        let mut stale = Vec::new();
+        for interest in self.interests.iter_mut().filter(|i| !i.withdrawn && choking.contains(&i.member)) {
+            if interest.held.difference(&current).next().is_some() {
+                (interest.due, interest.withdrawn) = (Some(due), true);
+                stale.push(interest.member);
+            }
+        }
+        stale.into_iter().for_each(|member| self.withdraw(member, self.file));
     }
 
     /// Withdraws every interest not yet withdrawn; each withdrawal is answered, or times out.
@@ -161,9 +191,9 @@ impl Fetch<'_> {
             }
             let mut asked: Vec<Rank> = self.in_flight.iter().filter(|&&(c, _, _)| c == chunk).map(|&(_, up, _)| up).collect();
             asked.extend(self.tried.get(&chunk).into_iter().flatten());
-            let busy = self.saturated();
-            if let Pick::Chosen(uploader) = self.view.pick(chunk, &asked, &busy, self.peer.settings.strategy.peers, &mut self.rng)
-            {
+            let (busy, choking) = (self.saturated(), self.choking());
+            let choice = self.peer.settings.strategy.peers;
+            if let Pick::Chosen(uploader) = self.view.pick(chunk, &asked, &busy, &choking, choice, &mut self.rng) {
                 self.request(chunk, uploader, now);
             }
         }
@@ -204,10 +234,16 @@ impl Fetch<'_> {
         let full =
             uploaders.chunk_by(|a, b| a == b).filter(|asked| asked.len() >= self.per_uploader(asked[0])).map(|asked| asked[0]);
         let mut busy: Vec<Rank> = full.collect();
-        if self.anyone_may_choke() {
-            let choking: Vec<Rank> = self.view.members().filter(|&m| self.chokes_me(m) && !busy.contains(&m)).collect();
-            busy.extend(choking);
-        }
+        let choking: Vec<Rank> = self.choking().into_iter().filter(|m| !busy.contains(m)).collect();
+        busy.extend(choking);
         busy
+    }
+
+    /// The members that choke this peer, as far as it knows.
+    pub(super) fn choking(&self) -> Vec<Rank> {
+        match self.anyone_may_choke() {
+            true => self.view.members().filter(|&m| self.chokes_me(m)).collect(),
+            false => Vec::new(),
+        }
     }
 }

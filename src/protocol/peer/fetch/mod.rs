@@ -61,9 +61,9 @@ pub enum Step {
     Send { to: Rank, msg: Message },
     /// Write the file's output: every chunk is held, and these are their hashes.
     Write { hashes: Vec<ChunkHash> },
-    /// Say that the file is given up: no member served `chunk` however often the tracker was
-    /// asked.
-    GiveUp { chunk: ChunkIdx },
+    /// Say that the file is given up: no member served `chunk` in `asks` fresh swarms from the
+    /// tracker.
+    GiveUp { chunk: ChunkIdx, asks: u32 },
     /// Wait for the next message until then (`None`: for as long as it takes), then hand it, or
     /// the time, to [`Fetch::on_message`] or [`Fetch::on_time`].
     WaitUntil(Option<Instant>),
@@ -135,6 +135,8 @@ struct Interest {
     /// the longest queue, like a request).
     due: Option<Instant>,
     withdrawn: bool,
+    /// What it told the member this peer would not ask it for.
+    held: FixedBitSet,
 }
 
 /// One file's download in progress.
@@ -312,11 +314,12 @@ impl<'a> Fetch<'a> {
             if self.refresh_at.is_some_and(|at| at <= now) {
                 self.refresh_at = None;
                 if self.awaits_unchoke_only() {
-                    self.choked_asks += 1;
-                    if self.choked_asks > self.choked_asks_allowed() {
+                    if self.choked_asks == self.choked_asks_allowed() {
                         self.abandon(now);
                         continue;
                     }
+                    self.choked_asks += 1;
+                    self.renew_interests(now);
                     self.update();
                 }
             }
@@ -403,8 +406,9 @@ impl<'a> Fetch<'a> {
         if !self.tit_for_tat() {
             return false;
         }
+        // One withdrawn to be sent anew (see `renew_interests`) is waited on as well.
         let got = self.held_or_coming();
-        let choking = |i: &&Interest| !i.withdrawn && self.chokes_me(i.member);
+        let choking = |i: &&Interest| (!i.withdrawn || !self.abandoned) && self.chokes_me(i.member);
         self.interests.iter().filter(choking).any(|i| self.view.offers(i.member, &got, self.chunks))
     }
 
@@ -453,8 +457,11 @@ impl<'a> Fetch<'a> {
     /// Gives up on the file: no member served some chunk however often the tracker was asked.
     /// Interests are withdrawn, and their answers awaited, so none is left for the next file.
     fn abandon(&mut self, now: Instant) {
-        let chunk = self.waiting.iter().chain(&self.retry).min().copied().unwrap_or(ChunkIdx(0));
-        self.steps.push(Step::GiveUp { chunk });
+        // A chunk no member served, or, waiting to be unchoked, the first it lacks.
+        let lacked = (0..self.chunks).find(|&c| !self.got.contains(c)).map(|c| ChunkIdx(c as u32));
+        let chunk = self.waiting.iter().chain(&self.retry).min().copied().or(lacked).unwrap_or(ChunkIdx(0));
+        let asks = self.fruitless.max(self.choked_asks);
+        self.steps.push(Step::GiveUp { chunk, asks });
         self.peer.events.emit(Event::FileAbandoned { peer: self.peer.me, file: self.file });
         self.abandoned = true;
         self.withdraw_all(now);
@@ -579,7 +586,7 @@ impl<'a> Fetch<'a> {
         let mut bits = self.held_or_coming();
         let failed = self.tried.iter().filter(|(_, members)| members.contains(&member));
         failed.for_each(|(chunk, _)| bits.insert(chunk.index()));
-        self.view.withheld(member, self.chunks).into_iter().for_each(|c| bits.insert(c));
+        self.view.withheld(member, self.chunks, &self.choking()).into_iter().for_each(|c| bits.insert(c));
         bits
     }
 

@@ -1,25 +1,15 @@
 //! The download's rules, driven by messages and instants alone: no thread, no sleep, no transport.
 
 use super::*;
+use crate::protocol::events::Collected;
 use crate::protocol::message::{Holding, Sent, SwarmMember};
 use crate::protocol::strategy::PeerChoice;
-use std::sync::Mutex;
 
 /// This peer; the others of the run are ranks 1, 3 and 4.
 const ME: Rank = Rank(2);
 const FILE: FileId = FileId(0);
 /// The deadline of a request, with four peers and no chunk time.
 const TIMEOUT: Duration = Duration::from_secs(1);
-
-/// The events a download emitted.
-#[derive(Default)]
-struct Collected(Mutex<Vec<Event>>);
-
-impl EventSink for Collected {
-    fn emit(&self, event: Event) {
-        self.0.lock().unwrap().push(event);
-    }
-}
 
 /// Everything a download works with but its messages: a peer of a run of four peers.
 struct World {
@@ -66,7 +56,7 @@ impl World {
     }
 
     fn events(&self) -> Vec<Event> {
-        self.events.0.lock().unwrap().clone()
+        self.events.events()
     }
 }
 
@@ -246,7 +236,7 @@ fn after_so_many_fruitless_updates_the_file_is_given_up_once_the_withdrawals_are
             asks += updates(&fetch.on_time(now).unwrap());
         };
         assert_eq!(asks as u32, FRUITLESS_UPDATES);
-        assert!(given_up.contains(&Step::GiveUp { chunk: ChunkIdx(0) }));
+        assert!(given_up.contains(&Step::GiveUp { chunk: ChunkIdx(0), asks: FRUITLESS_UPDATES }));
         assert!(world.events().contains(&Event::FileAbandoned { peer: ME, file: FILE }));
         assert_eq!((withdrawals(&given_up), updates(&given_up)), (vec![3], 0), "the interest is withdrawn");
         assert_eq!(until(&given_up), Some(now + TIMEOUT), "its answer is awaited until its deadline");
@@ -526,5 +516,35 @@ fn with_tit_for_tat_interests_leave_the_whole_download_limit_to_requests() {
         assert_eq!(requests(&steps).len(), 3, "an interest at each member, beyond the limit of one request");
         let steps = fetch.on_message(Rank(1), interest_answer(Holding::All), t0).unwrap();
         assert_eq!(requests(&steps), [(1, Some(0))], "the seed unchoked it: one request, its limit");
+    });
+}
+
+#[test]
+fn with_tit_for_tat_an_interest_that_says_a_chunk_is_coming_is_renewed_once_it_is_not() {
+    fetching(World::new(tit_for_tat_settings()), |world, fetch| {
+        let t0 = Instant::now();
+        let window = choke::window(ms(10));
+        begin(fetch, 2, swarm(&[member(1, 0, Holding::All)]), t0);
+        fetch.on_message(Rank(1), interest_answer(Holding::All), t0).unwrap();
+        // Rank 3 asked this peer for a chunk: a member now, holding nothing known. Its interest
+        // says chunk 0 is coming (from rank 1).
+        world.requesters.met(FILE, Rank(3));
+        let interest_at = |steps: &[Step], to: u32| {
+            steps.iter().find_map(|s| match s {
+                Step::Send { to: r, msg: Message::ChunkRequest { chunk: None, held, .. } } if r.0 == to => Some(held.clone()),
+                _ => None,
+            })
+        };
+        let steps = fetch.on_time(t0).unwrap();
+        assert!(interest_at(&steps, 3).is_some_and(|held| held.contains(0)), "{steps:?}");
+        // Rank 1 chokes it: chunk 0 is not coming any more. At the window's end it asks the
+        // tracker again, and withdraws the interest at rank 3, which says otherwise; once the
+        // withdrawal is answered, the interest goes anew, without chunk 0.
+        fetch.on_message(Rank(1), refusal(0), t0).unwrap();
+        let steps = fetch.on_time(t0 + window).unwrap();
+        assert_eq!((updates(&steps), withdrawals(&steps)), (1, vec![3]), "{steps:?}");
+        let withdrawn = Message::ChunkReply { file: FILE, asked: None, sent: None, holding: holds(&[0]), choked: true };
+        let steps = fetch.on_message(Rank(3), withdrawn, t0 + window).unwrap();
+        assert!(interest_at(&steps, 3).is_some_and(|held| !held.contains(0)), "{steps:?}");
     });
 }

@@ -56,20 +56,24 @@ impl<T: Transport> Uploader<'_, T> {
         self.choking.as_ref().is_some_and(|c| !c.choker.unchokes(peer))
     }
 
-    /// Whether a named request of `from` may be served; if it is choked, the request is refused.
+    /// Whether a named request of `from` may be served: it is unchoked (now, into a free
+    /// position, if there is one); if not, the request is refused.
     pub(super) fn admits(&mut self, from: Rank, file: FileId, chunk: ChunkIdx) -> Result<bool, RunError> {
-        let Some(choking) = &mut self.choking else { return Ok(true) };
-        if choking.choker.unchokes(from) {
-            choking.asked.insert(from, Instant::now());
+        if !self.chokes(from) || self.admit(from) {
+            if let Some(choking) = &mut self.choking {
+                choking.asked.insert(from, Instant::now());
+            }
             return Ok(true);
         }
-        self.refuse(from, file, chunk)?;
+        self.refuse(from, file, Some(chunk))?;
         Ok(false)
     }
 
-    fn refuse(&self, to: Rank, file: FileId, chunk: ChunkIdx) -> Result<(), RunError> {
+    /// Answers `to`'s request for `asked` (`None`: its interest, withdrawn) with no chunk, saying
+    /// this peer chokes it.
+    fn refuse(&self, to: Rank, file: FileId, asked: Option<ChunkIdx>) -> Result<(), RunError> {
         let holding = self.store.holding(file);
-        Ok(self.transport.send(to, &Message::ChunkReply { file, asked: Some(chunk), sent: None, holding, choked: true })?)
+        Ok(self.transport.send(to, &Message::ChunkReply { file, asked, sent: None, holding, choked: true })?)
     }
 
     /// An interest of `from` in `file`: parked or answered as ever if `from` is unchoked (now,
@@ -89,8 +93,17 @@ impl<T: Transport> Uploader<'_, T> {
     /// Unchokes `peer` into a free position, if there is one; whether it did.
     fn admit(&mut self, peer: Rank) -> bool {
         let Some(optimistic) = self.choking.as_mut().and_then(|c| c.choker.admit(peer)) else { return false };
-        self.events.emit(Event::Unchoked { uploader: self.transport.rank(), downloader: peer, optimistic });
+        self.say_unchoked(peer, optimistic);
         true
+    }
+
+    /// Says `peer` is unchoked: a choke not said yet (a chunk to it was still on its way) is not
+    /// said at all.
+    fn say_unchoked(&mut self, peer: Rank, optimistic: bool) {
+        if let Some(choking) = &mut self.choking {
+            choking.unsaid.retain(|&p| p != peer);
+        }
+        self.events.emit(Event::Unchoked { uploader: self.transport.rank(), downloader: peer, optimistic });
     }
 
     /// `from` needs nothing more of `file` from this peer: its interest is answered, held back
@@ -100,10 +113,7 @@ impl<T: Transport> Uploader<'_, T> {
             choking.asked.remove(&from);
             if let Some(at) = choking.held_back.iter().position(|(r, f, _)| (*r, *f) == (from, file)) {
                 choking.held_back.remove(at);
-                let holding = self.store.holding(file);
-                return Ok(self
-                    .transport
-                    .send(from, &Message::ChunkReply { file, asked: None, sent: None, holding, choked: true })?);
+                return self.refuse(from, file, None);
             }
         }
         self.interests.withdraw(self.transport, self.store, from, file)
@@ -149,7 +159,7 @@ impl<T: Transport> Uploader<'_, T> {
         let (refused, kept): (Vec<Request>, Vec<Request>) = std::mem::take(waiting).into_iter().partition(|r| r.to == peer);
         *waiting = kept;
         for request in refused {
-            self.refuse(peer, request.file, request.chunk)?;
+            self.refuse(peer, request.file, Some(request.chunk))?;
         }
         let choking = self.choking.as_mut().expect("a peer that chokes");
         choking.held_back.extend(self.interests.take(peer).into_iter().map(|(file, held)| (peer, file, held)));
@@ -162,28 +172,91 @@ impl<T: Transport> Uploader<'_, T> {
 
     /// Unchokes `peer`, or says it stays unchoked, now as the optimistic unchoke or not.
     fn unchoke(&mut self, peer: Rank, optimistic: bool) -> Result<(), RunError> {
-        let choking = self.choking.as_mut().expect("a peer that chokes");
-        match choking.unsaid.iter().position(|&p| p == peer) {
-            // Its choke was never said: it stays unchoked as the events tell it.
-            Some(at) => drop(choking.unsaid.swap_remove(at)),
-            None => self.events.emit(Event::Unchoked { uploader: self.transport.rank(), downloader: peer, optimistic }),
-        }
+        self.say_unchoked(peer, optimistic);
         let choking = self.choking.as_mut().expect("a peer that chokes");
         let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut choking.held_back).into_iter().partition(|h| h.0 == peer);
         choking.held_back = rest;
         mine.into_iter().try_for_each(|(from, file, held)| self.interests.offer(self.transport, self.store, from, file, held))
     }
 
-    /// A chunk reached `to`: counted for the window, and a choke decided while it was on its way
-    /// is said once no other is.
-    pub(super) fn delivered(&mut self, to: Rank, sending: &[(Instant, Upload)]) {
-        let Some(choking) = &mut self.choking else { return };
-        choking.choker.sent(to);
-        if let Some(at) = choking.unsaid.iter().position(|&p| p == to) {
-            if !sending.iter().any(|(_, upload)| upload.to == to) {
-                choking.unsaid.swap_remove(at);
-                self.events.emit(Event::Choked { uploader: self.transport.rank(), downloader: to });
-            }
+    /// A chunk reached `to`: counted for the window.
+    pub(super) fn delivered(&mut self, to: Rank) {
+        if let Some(choking) = &mut self.choking {
+            choking.choker.sent(to);
         }
+    }
+
+    /// The chokes decided while a chunk was on its way to their peer are said once every such
+    /// chunk arrived (`sending`: the transfers still under way), after those chunks'
+    /// `ChunkServed`.
+    pub(super) fn say_chokes(&mut self, sending: &[(Instant, Upload)]) {
+        let Some(choking) = &mut self.choking else { return };
+        let (me, events) = (self.transport.rank(), self.events);
+        choking.unsaid.retain(|&peer| {
+            let arriving = sending.iter().any(|(_, upload)| upload.to == peer);
+            if !arriving {
+                events.emit(Event::Choked { uploader: me, downloader: peer });
+            }
+            arriving
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::events::Collected;
+    use crate::protocol::hash::ChunkHash;
+    use crate::protocol::message::{Endpoint, Sent};
+    use crate::protocol::peer::store::ChunkStore;
+    use crate::protocol::peer::upload::Parts;
+    use crate::transport::local::local_network;
+
+    #[test]
+    fn a_choke_decided_while_chunks_are_on_their_way_is_said_once_all_of_them_arrived() {
+        let network = local_network(5);
+        let store = ChunkStore::new(1, [(FileId(0), (0..4).map(ChunkHash::from_u128).collect())]);
+        let (parts, events) = (Parts::default(), Collected::default());
+        let reciprocity = Reciprocity::new(4);
+        let mut choker = Choker::tit_for_tat(1, 0);
+        choker.admit(Rank(2));
+        choker.admit(Rank(4));
+        let choking = Choking::new(choker, Duration::from_secs(60), &reciprocity, 4);
+        let mut uploader = parts.uploader((&network[1], &store, &events), (Duration::from_millis(10), 2), vec![], Some(choking));
+        // Rank 3, held back, gave this peer a chunk; rank 4, the optimistic unchoke, asks still.
+        let choking = uploader.choking.as_mut().unwrap();
+        choking.held_back.push((Rank(3), FileId(0), FixedBitSet::with_capacity(4)));
+        choking.asked.insert(Rank(4), Instant::now());
+        reciprocity.received(Rank(3));
+        let upload = |chunk: u32| {
+            let sent = Sent { chunk: ChunkIdx(chunk), hash: ChunkHash::from_u128(chunk.into()) };
+            (Instant::now(), Upload { to: Rank(2), file: FileId(0), asked: ChunkIdx(chunk), sent })
+        };
+        // The window ends while two chunks are on their way to rank 2, in both upload slots, and
+        // a third waits: rank 3 takes its regular place, and rank 2 is choked.
+        let mut sending = vec![upload(0), upload(1)];
+        let third = Request { to: Rank(2), file: FileId(0), chunk: ChunkIdx(2), held: FixedBitSet::new(), since: Instant::now() };
+        let mut waiting = vec![third];
+        uploader.rechoke(&mut waiting, &sending).unwrap();
+        assert!(uploader.chokes(Rank(2)) && !uploader.chokes(Rank(3)));
+        let refusal = network[2].recv(Endpoint::Download, Some(Duration::from_secs(5))).unwrap().expect("a refusal");
+        assert!(waiting.is_empty(), "the waiting request is refused");
+        assert!(
+            matches!(refusal.msg, Message::ChunkReply { asked: Some(ChunkIdx(2)), sent: None, choked: true, .. }),
+            "{refusal:?}"
+        );
+        let said = |events: &Collected| events.events().iter().filter(|e| matches!(e, Event::Choked { .. })).count();
+        assert_eq!(said(&events), 0, "not while its chunks are on their way");
+        let (_, first) = sending.remove(0);
+        uploader.answer(first).unwrap();
+        uploader.say_chokes(&sending);
+        assert_eq!(said(&events), 0, "one chunk is still on its way");
+        let (_, second) = sending.remove(0);
+        uploader.answer(second).unwrap();
+        uploader.say_chokes(&sending);
+        let all = events.events();
+        let to_2: Vec<&Event> = all.iter().filter(|e| !matches!(e, Event::Unchoked { downloader: Rank(3), .. })).collect();
+        let kinds: Vec<&str> = to_2.iter().map(|e| if matches!(e, Event::Choked { .. }) { "choked" } else { "served" }).collect();
+        assert_eq!(kinds, ["served", "served", "choked"], "said after both arrived, once: {all:?}");
     }
 }

@@ -103,8 +103,9 @@ impl<T: Transport> Uploader<'_, T> {
             sending = busy;
             for (at, upload) in done {
                 free_since.push(at);
-                self.answer(upload, &sending)?;
+                self.answer(upload)?;
             }
+            self.say_chokes(&sending);
             if self.rechoke_due().is_some_and(|at| at <= now) {
                 self.rechoke(&mut waiting, &sending)?;
                 continue;
@@ -155,7 +156,7 @@ impl<T: Transport> Uploader<'_, T> {
                         self.transport.send(from, &nack)?;
                     } else if self.chunk_time.is_zero() {
                         let upload = self.start(request, &waiting, &mut sends);
-                        self.answer(upload, &sending)?;
+                        self.answer(upload)?;
                     } else {
                         waiting.push(request);
                     }
@@ -208,8 +209,8 @@ impl<T: Transport> Uploader<'_, T> {
         }
     }
 
-    /// Sends the chunk of a transfer that ended; `sending`, those still under way.
-    fn answer(&mut self, upload: Upload, sending: &[(Instant, Upload)]) -> Result<(), RunError> {
+    /// Sends the chunk of a transfer that ended.
+    fn answer(&mut self, upload: Upload) -> Result<(), RunError> {
         let Upload { to, file, asked, mut sent } = upload;
         if let Some((probability, rng)) = &mut self.corrupt {
             if rng.gen_bool(*probability) {
@@ -221,8 +222,46 @@ impl<T: Transport> Uploader<'_, T> {
         let holding = self.store.holding(file);
         let choked = self.chokes(to);
         self.transport.send(to, &Message::ChunkReply { file, asked: Some(asked), sent: Some(sent), holding, choked })?;
-        self.delivered(to, sending);
+        self.delivered(to);
         Ok(())
+    }
+}
+
+/// What an uploader shares with its peer's download thread, for the tests to build one.
+#[cfg(test)]
+#[derive(Default)]
+struct Parts {
+    queue: AtomicU32,
+    interests: Interests,
+    requesters: Requesters,
+}
+
+#[cfg(test)]
+impl Parts {
+    /// An uploader of `slots` slots serving `store` from `transport` at `chunk_time`, owning and
+    /// super-seeding `super_seeds`, choking as `choking` says.
+    fn uploader<'a, T: Transport>(
+        &'a self,
+        (transport, store, events): (&'a T, &'a ChunkStore, &'a dyn EventSink),
+        (chunk_time, slots): (Duration, usize),
+        super_seeds: Vec<FileId>,
+        choking: Option<Choking<'a>>,
+    ) -> Uploader<'a, T> {
+        let (queue, interests, requesters) = (&self.queue, &self.interests, &self.requesters);
+        Uploader {
+            transport,
+            store,
+            chunk_time,
+            slots,
+            events,
+            queue,
+            interests,
+            requesters,
+            super_seeds,
+            leave_at: None,
+            corrupt: None,
+            choking,
+        }
     }
 }
 
@@ -240,15 +279,10 @@ fn next_request(waiting: &[Request], sends: &HashMap<FileId, Sends>, patience: D
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::events::Collected;
     use crate::protocol::hash::ChunkHash;
     use crate::protocol::message::{Envelope, Holding};
     use crate::transport::local::{local_network, LocalTransport};
-
-    struct NoEvents;
-
-    impl EventSink for NoEvents {
-        fn emit(&self, _: Event) {}
-    }
 
     fn ask(downloader: &LocalTransport, chunk: Option<u32>, held: &[usize]) -> Envelope {
         let mut bits = FixedBitSet::with_capacity(4);
@@ -267,16 +301,6 @@ mod tests {
         }
     }
 
-    /// Events an uploader emitted.
-    #[derive(Default)]
-    struct Emitted(std::sync::Mutex<Vec<Event>>);
-
-    impl EventSink for Emitted {
-        fn emit(&self, event: Event) {
-            self.0.lock().unwrap().push(event);
-        }
-    }
-
     /// What a downloader got back: whether it was a chunk, and whether the uploader said it
     /// chokes it.
     fn answer_of(reply: &Envelope) -> (bool, bool) {
@@ -289,28 +313,14 @@ mod tests {
     #[test]
     fn a_choking_uploader_serves_only_whom_it_unchokes_and_holds_back_the_others_interests() {
         let [tracker, owner, a, b, c]: [LocalTransport; 5] = local_network(5).try_into().ok().unwrap();
-        let events = std::sync::Arc::new(Emitted::default());
+        let events = std::sync::Arc::new(Collected::default());
         let emitted = events.clone();
         let uploader = std::thread::spawn(move || {
             let store = ChunkStore::new(1, [(FileId(0), (0..4).map(ChunkHash::from_u128).collect())]);
-            let (queue, interests, requesters) = (AtomicU32::new(0), Interests::default(), Requesters::default());
-            let reciprocity = crate::protocol::peer::choke::Reciprocity::new(4);
+            let (parts, reciprocity) = (Parts::default(), crate::protocol::peer::choke::Reciprocity::new(4));
             let choker = crate::protocol::peer::choke::Choker::tit_for_tat(1, 0);
-            let uploader = Uploader {
-                transport: &owner,
-                store: &store,
-                chunk_time: Duration::ZERO,
-                slots: 1,
-                events: &*emitted,
-                queue: &queue,
-                interests: &interests,
-                requesters: &requesters,
-                super_seeds: vec![],
-                leave_at: None,
-                corrupt: None,
-                choking: Some(Choking::new(choker, Duration::from_secs(60), &reciprocity, 4)),
-            };
-            uploader.serve()
+            let choking = Choking::new(choker, Duration::from_secs(60), &reciprocity, 4);
+            parts.uploader((&owner, &store, &*emitted), (Duration::ZERO, 1), vec![], Some(choking)).serve()
         });
         // One regular position and the optimistic one go at once to the first two that ask.
         assert_eq!(answer_of(&ask(&a, None, &[])), (false, false), "rank 2 unchoked: its interest answered");
@@ -328,7 +338,7 @@ mod tests {
         assert_eq!(answer_of(&withdrawn), (false, true));
         tracker.send(Rank(1), &Message::Stop).unwrap();
         uploader.join().unwrap().unwrap();
-        let said = events.0.lock().unwrap().clone();
+        let said = events.events();
         let unchoked = |rank, optimistic| Event::Unchoked { uploader: Rank(1), downloader: Rank(rank), optimistic };
         assert_eq!(said[..2], [unchoked(2, false), unchoked(3, true)]);
         assert!(!said.iter().any(|e| matches!(e, Event::ChunkServed { downloader: Rank(4), .. })));
@@ -357,23 +367,8 @@ mod tests {
         let [tracker, owner, downloader]: [LocalTransport; 3] = local_network(3).try_into().ok().unwrap();
         let uploader = std::thread::spawn(move || {
             let store = ChunkStore::new(1, [(FileId(0), (0..4).map(ChunkHash::from_u128).collect())]);
-            let (queue, interests, requesters) = (AtomicU32::new(0), Interests::default(), Requesters::default());
-            let events = NoEvents;
-            let uploader = Uploader {
-                transport: &owner,
-                store: &store,
-                chunk_time: Duration::ZERO,
-                slots: 1,
-                events: &events,
-                queue: &queue,
-                interests: &interests,
-                requesters: &requesters,
-                super_seeds: vec![FileId(0)],
-                leave_at: None,
-                corrupt: None,
-                choking: None,
-            };
-            uploader.serve()
+            let (parts, events) = (Parts::default(), Collected::default());
+            parts.uploader((&owner, &store, &events), (Duration::ZERO, 1), vec![FileId(0)], None).serve()
         });
         assert_eq!(sent(&ask(&downloader, Some(0), &[])), (Some(0), Some(0)), "never sent: as asked");
         // Chunk 0 went out once: others the requester lacks go first, starting where this
