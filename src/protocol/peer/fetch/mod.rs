@@ -113,8 +113,9 @@ pub struct Memory {
     /// tracker, and when the thread finishes).
     interests_sent: u64,
     withdrawals_sent: u64,
-    /// Whether each member choked this peer, as its last answer said.
-    chokes: HashMap<Rank, bool>,
+    /// Members whose last answer said otherwise than this peer takes of one it has not heard
+    /// from: with tit-for-tat, that it unchokes this peer; else that it chokes it (a free rider).
+    contrary: HashSet<Rank>,
 }
 
 impl Memory {
@@ -243,7 +244,11 @@ impl<'a> Fetch<'a> {
                 // A late answer to a request of an earlier file that timed out.
             }
             Message::ChunkReply { file, asked, sent, holding, choked } if file == self.file => {
-                self.memory.chokes.insert(from, choked);
+                // Only what departs from the default is kept: every reply passes here.
+                match choked == self.tit_for_tat() {
+                    true => self.memory.contrary.remove(&from),
+                    false => self.memory.contrary.insert(from),
+                };
                 if self.view.learn(from, &holding) {
                     self.reconsider();
                 }
@@ -385,12 +390,12 @@ impl<'a> Fetch<'a> {
     /// Whether `member` chokes this peer, as far as it knows: with tit-for-tat every member does
     /// until it says otherwise; with other choices only a free rider does, once it said so.
     pub(super) fn chokes_me(&self, member: Rank) -> bool {
-        self.memory.chokes.get(&member).copied().unwrap_or(self.tit_for_tat())
+        self.tit_for_tat() != self.memory.contrary.contains(&member)
     }
 
     /// Whether some member may choke this peer: with tit-for-tat, any; else one that said so.
     pub(super) fn anyone_may_choke(&self) -> bool {
-        self.tit_for_tat() || self.memory.chokes.values().any(|&choked| choked)
+        self.tit_for_tat() || !self.memory.contrary.is_empty()
     }
 
     /// Whether all it waits for is to be unchoked: nothing on its way, no swarm coming, and an

@@ -43,11 +43,12 @@ impl<'a> Choking<'a> {
     pub fn due(&self) -> Instant {
         self.next
     }
+}
 
-    fn gave(&self, peer: Rank) -> Gave {
-        let (before, ever) = (self.gave_before.get(peer.peer_index()).copied().unwrap_or(0), self.reciprocity.gave(peer));
-        Gave { window: ever.saturating_sub(before), ever }
-    }
+/// What `peer` gave this one: ever, by `reciprocity`, and in the window, since `gave_before`.
+fn gave(reciprocity: &Reciprocity, gave_before: &[u64], peer: Rank) -> Gave {
+    let (before, ever) = (gave_before.get(peer.peer_index()).copied().unwrap_or(0), reciprocity.gave(peer));
+    Gave { window: ever.saturating_sub(before), ever }
 }
 
 impl<T: Transport> Uploader<'_, T> {
@@ -139,10 +140,8 @@ impl<T: Transport> Uploader<'_, T> {
             .chain(waiting.iter().map(|r| r.to))
             .chain(sending.iter().map(|(_, u)| u.to))
             .collect();
-        let gave: Vec<(Rank, Gave)> = interested.iter().map(|&p| (p, choking.gave(p))).collect();
-        let seeding = !choking.reciprocity.downloading();
-        let gave_of = |peer: Rank| gave.iter().find(|(p, _)| *p == peer).map_or(Gave::default(), |&(_, g)| g);
-        let change = choking.choker.rechoke(&interested, gave_of, seeding);
+        let (reciprocity, gave_before) = (choking.reciprocity, &choking.gave_before);
+        let change = choking.choker.rechoke(&interested, |peer| gave(reciprocity, gave_before, peer), !reciprocity.downloading());
         for (i, before) in choking.gave_before.iter_mut().enumerate() {
             *before = choking.reciprocity.gave(Rank::from_peer_index(i));
         }
