@@ -161,6 +161,7 @@ fn replay_with_timeline_and_markers() {
         following: false,
         events: (811, 2605),
         note: Some("run.log:812: damaged line; replaying the 811 events before it".into()),
+        cut: true,
         caption: None,
     };
     insta::assert_snapshot!(render(&model, &ui(View::Peers, 0), Mode::Replay(&status), 110, 20));
@@ -192,6 +193,7 @@ fn a_lesson_caption_sits_under_the_view_and_marks_its_peers_and_chunks() {
         following: false,
         events: (120, 2605),
         note: None,
+        cut: false,
         caption: Some(caption(held)),
     };
     let held = status(true);
@@ -223,6 +225,7 @@ fn every_view_draws_at_every_size_live_and_in_replay() {
         following: true,
         events: (10, 10),
         note: None,
+        cut: false,
         caption: Some(caption(false)),
     };
     for mode in [Mode::Live, Mode::Replay(&status)] {

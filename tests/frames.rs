@@ -60,7 +60,7 @@ fn the_svg_parses_and_holds_the_frame_s_text_cell_by_cell() {
     let mut player = Player::of(&log);
     player.pause();
     player.seek(at);
-    let status = player.status("demo.log", false, None);
+    let status = player.status("demo.log", false, false, None);
     let mut terminal = Terminal::new(TestBackend::new(SIZE.width, SIZE.height)).unwrap();
     terminal.draw(|frame| draw(frame, player.model(), &Ui::default(), Mode::Replay(&status), &Theme::coloured())).unwrap();
     let buffer = terminal.backend().buffer();

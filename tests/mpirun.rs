@@ -4,7 +4,10 @@
 mod common;
 
 use common::{check_outputs, expected_from_inputs, mpirun};
+use mpitorrent::analysis::audit::{audit, Rule};
+use mpitorrent::analysis::model::SwarmModel;
 use mpitorrent::analysis::report::Report;
+use mpitorrent::record::log::Log;
 use mpitorrent::scenario::generate::{RandomSpec, Scenario};
 use std::path::Path;
 use std::time::Duration;
@@ -412,7 +415,7 @@ fn verify_judges_every_output_and_names_the_first_wrong_line() {
     // With the log: every rule kept, and a row per download with its sources.
     let (code, table) = verify_with(&["--log", "run.log"]);
     assert_eq!(code, Some(0), "{table}");
-    assert_eq!(table.lines().filter(|l| l.ends_with("  ok")).count(), 9, "{table}");
+    assert_eq!(table.lines().filter(|l| l.ends_with("  ok")).count(), 10, "{table}");
     assert_eq!(table.lines().filter(|l| l.contains("% from peer ")).count(), outputs.len(), "{table}");
     // A log in which a peer serves itself breaks a rule, named with its line.
     let log = std::fs::read_to_string(dir.path().join("run.log")).unwrap();
@@ -540,4 +543,62 @@ fn a_slice_of_the_stress_runs_has_no_hang_and_no_wrong_outcome() {
     assert!(printed.contains("6 runs: 0 hangs, 0 wrong outcomes"), "{printed}");
     assert_eq!(printed.lines().filter(|l| l.contains(": ok in ")).count(), 6, "{printed}");
     assert!(printed.contains(", leave ") && printed.contains(", corrupt "), "the slice has faults: {printed}");
+}
+
+/// What a model shows that no state of the run could be: a file complete, or a peer done, with
+/// chunks of its files missing (a file given up aside).
+fn shows_missing(model: &SwarmModel) -> Option<String> {
+    for (index, peer) in model.peers.iter().enumerate() {
+        for (slot, file) in model.header.wanted[index].iter().enumerate() {
+            let (got, chunks) = (peer.got[slot], model.header.files[file.index()].chunks);
+            let what =
+                format!("peer {} with {got} of the {chunks} chunks of {}", index + 1, model.header.files[file.index()].name);
+            if got < chunks && peer.completed.contains(file) {
+                return Some(format!("a completed file: {what}"));
+            }
+            if got < chunks && peer.done && !peer.abandoned.contains(file) {
+                return Some(format!("done: {what}"));
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn every_prefix_of_a_recorded_log_is_a_state_of_the_run() {
+    let scenario = Scenario::random(&RandomSpec { peers: 10, files: 3, chunks: 20..=60, owners: 1..=2, wanted: 1..=2 }, 47);
+    let runs: [&[&str]; 2] = [
+        &["--chunk-time", "2", "--upload-slots", "2", "--end-game", "--corrupt", "1:0.2"],
+        &["--chunk-time", "2", "--peer-choice", "tit-for-tat", "--piece-order", "rarest"],
+    ];
+    for options in runs {
+        let dir = tempfile::tempdir().unwrap();
+        scenario.write(dir.path()).unwrap();
+        let args = [&["--out", "out", "--record", "run.log"][..], options].concat();
+        let run = mpirun(dir.path(), scenario.ranks(), &args, LIMIT);
+        assert!(run.success(), "{options:?}: {}", run.stderr);
+        let path = dir.path().join("run.log");
+        let log = Log::read(&path).unwrap();
+        let in_order = |log: &Log| audit(log).breach(Rule::InOrder).map(|b| b.to_string());
+        assert_eq!(in_order(&log), None, "{options:?}");
+        let mut model = SwarmModel::new(log.header.clone());
+        for (index, event) in log.events.iter().enumerate() {
+            model.apply(event);
+            if let Some(problem) = shows_missing(&model) {
+                panic!("{options:?}: the log up to line {} shows {problem}", index + 2);
+            }
+        }
+        // Cut in the middle of a line, as a run stopped while writing leaves it, and read back.
+        let bytes = std::fs::read(&path).unwrap();
+        let cut = dir.path().join("cut.log");
+        for part in 1..=30 {
+            std::fs::write(&cut, &bytes[..bytes.len() * part / 31]).unwrap();
+            let log = Log::read(&cut).unwrap();
+            assert!(log.end.is_none(), "{options:?}: cut at {part}/31 is seen");
+            assert_eq!(in_order(&log), None, "{options:?}: cut at {part}/31");
+            if let Some(problem) = shows_missing(&log.model()) {
+                panic!("{options:?}: the log cut at {part}/31 shows {problem}");
+            }
+        }
+    }
 }

@@ -252,3 +252,22 @@ fn a_lesson_stops_at_each_caption_until_space_and_gives_the_terminal_back() {
     assert!(dir.path().join("runs/run1.log").is_file(), "the run's log is kept");
     tmux.assert_sane();
 }
+
+#[test]
+fn a_replay_of_a_cut_log_says_so_in_its_header_from_start_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.log")).unwrap();
+    std::fs::write(dir.path().join("cut.log"), &whole[..whole.len() * 2 / 3]).unwrap();
+    let tmux = Tmux::start(dir.path(), "cut");
+    tmux.type_line(&format!("{} replay cut.log{SHOW_EXIT}", common::BINARY));
+    let header = |s: &str| s.lines().next().unwrap_or_default().to_string();
+    let first = tmux.wait_for("the replay", |s| header(s).contains("replay of cut.log"));
+    assert!(header(&first).contains("(log cut short)"), "{first}");
+    tmux.send(&["End"]);
+    let end = tmux.wait_for("the end of the log", |s| header(s).contains("at the end"));
+    assert!(header(&end).contains("(log cut short)"), "{end}");
+    assert!(end.contains("the log ends in the middle of this line"), "{end}");
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("the shell", |s| !exits(s).is_empty());
+    assert_eq!(exits(&after), ["0"], "{after}");
+}

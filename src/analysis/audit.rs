@@ -1,16 +1,17 @@
 //! The protocol's rules, checked against a recorded run (`verify --log`), each with the first
 //! event that breaks it; and how the load was spread over the sources of each download.
 //!
-//! The log holds every rank's events, each rank's in the order it emitted them, but ranks
-//! interleave as their batches arrived. So a rule about one rank (what it held when it served)
-//! reads the log in order; a completion (the tracker's event) is compared with the chunks'
-//! arrivals (the peer's) by their times, which on one machine come from one clock; and a swarm
-//! list is checked against what its peers did anywhere in the log.
+//! The log holds every rank's events, each rank's in the order it emitted them. From version 4 on
+//! ([`CAUSAL`]) each event also comes after every event it follows from, and one rule checks that
+//! in log order; older logs interleave the ranks as their batches arrived. So a rule about one
+//! rank (what it held when it served) reads the log in order; a completion (the tracker's event)
+//! is compared with the chunks' arrivals (the peer's) by their times, which on one machine come
+//! from one clock; and a swarm list is checked against what its peers did anywhere in the log.
 
 use crate::protocol::events::{Arrival, Event, Role, Stamped};
 use crate::protocol::ids::{ChunkIdx, FileId, Rank};
 use crate::protocol::strategy::PeerChoice;
-use crate::record::log::Log;
+use crate::record::log::{Log, CAUSAL};
 use crate::scenario::header::RunHeader;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -24,19 +25,21 @@ pub enum Rule {
     HeldWhenServed,
     ServedUnchoked,
     NoChunkTwice,
+    InOrder,
     CompleteAfterChunks,
     SwarmsAgree,
     StopAfterDone,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 10] = [
         Rule::KnownNames,
         Rule::AfterStart,
         Rule::NoSelfService,
         Rule::HeldWhenServed,
         Rule::ServedUnchoked,
         Rule::NoChunkTwice,
+        Rule::InOrder,
         Rule::CompleteAfterChunks,
         Rule::SwarmsAgree,
         Rule::StopAfterDone,
@@ -50,6 +53,7 @@ impl Rule {
             Rule::HeldWhenServed => "an uploader holds every chunk it serves",
             Rule::ServedUnchoked => "an uploader serves only peers it unchoked; a free rider serves nobody",
             Rule::NoChunkTwice => "no peer receives a chunk it holds (end-game duplicates aside)",
+            Rule::InOrder => "each event comes after what it follows from: every prefix is a state",
             Rule::CompleteAfterChunks => "a file is completed only after all of its chunks arrived",
             Rule::SwarmsAgree => "the tracker's swarms list only what peers reported",
             Rule::StopAfterDone => "the tracker stops the run only after every peer is done or left",
@@ -96,6 +100,8 @@ pub struct Audit {
     pub breaches: Vec<Breach>,
     /// Why the rules that need the whole log were not checked, if they were not.
     pub not_whole: Option<String>,
+    /// Why the log's order was not checked, if it was not: its version is older than [`CAUSAL`].
+    pub unordered: Option<String>,
     /// End-game duplicates: allowed, and counted.
     pub duplicates: u64,
     pub spread: Vec<Spread>,
@@ -110,10 +116,11 @@ impl Audit {
     pub fn table(&self) -> String {
         let mut text = String::from("rule                                                                      verdict\n");
         for rule in Rule::ALL {
-            let verdict = match (self.breach(rule), &self.not_whole) {
-                (Some(b), _) => format!("BROKEN at {b}"),
-                (None, Some(why)) if rule.needs_whole_log() => format!("not checked: {why}"),
-                (None, _) => "ok".to_string(),
+            let verdict = match (self.breach(rule), &self.not_whole, &self.unordered) {
+                (Some(b), _, _) => format!("BROKEN at {b}"),
+                (None, Some(why), _) if rule.needs_whole_log() => format!("not checked: {why}"),
+                (None, _, Some(why)) if rule == Rule::InOrder => format!("not checked: {why}"),
+                (None, _, _) => "ok".to_string(),
             };
             text += &format!("{:<72}  {verdict}\n", rule.describe());
         }
@@ -137,6 +144,7 @@ impl Audit {
 /// Checks every rule against the log's events; those comparing ranks only if the log is whole.
 pub fn audit(log: &Log) -> Audit {
     let mut check = Checker::new(&log.header);
+    check.ordered = log.version >= CAUSAL;
     for (index, stamped) in log.events.iter().enumerate() {
         check.event(index + 2, stamped);
     }
@@ -145,7 +153,11 @@ pub fn audit(log: &Log) -> Audit {
         (None, None) => Some("the log has no closing line (the run did not end cleanly)".to_string()),
         (None, Some(_)) => None,
     };
-    check.finish(not_whole)
+    let mut audit = check.finish(not_whole);
+    if log.version < CAUSAL {
+        audit.unordered = Some(format!("a version {} log holds the events as they reached rank 0", log.version));
+    }
+    audit
 }
 
 struct Checker<'a> {
@@ -153,6 +165,12 @@ struct Checker<'a> {
     started: bool,
     /// Chunks each peer received, of files it did not own, and when.
     received: HashMap<(Rank, FileId, ChunkIdx), u64>,
+    /// Whether the log's order is checked: it is causal.
+    ordered: bool,
+    /// Uploads whose chunk has not arrived yet.
+    on_the_way: HashMap<Arrival, u32>,
+    /// Files each peer gave up, as (peer, file).
+    abandoned: HashSet<(Rank, FileId)>,
     /// Whom each uploader unchokes now, as (uploader, downloader): with tit-for-tat, the only
     /// peers it may serve.
     unchoked: HashSet<(Rank, Rank)>,
@@ -178,6 +196,9 @@ impl<'a> Checker<'a> {
             header,
             started: false,
             received: HashMap::new(),
+            ordered: false,
+            on_the_way: HashMap::new(),
+            abandoned: HashSet::new(),
             unchoked: HashSet::new(),
             sources: BTreeMap::new(),
             completions: Vec::new(),
@@ -256,6 +277,9 @@ impl<'a> Checker<'a> {
             self.breach(Rule::KnownNames, line, stranger);
             return;
         }
+        if self.ordered {
+            self.in_order(line, &stamped.event);
+        }
         match &stamped.event {
             Event::Started => self.started = true,
             Event::ChunkRequested { downloader, uploader, file, chunk }
@@ -315,6 +339,49 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// What the event follows from must have come before it: an arrival's upload, a completion's
+    /// chunks, a peer's end's files (each completed or given up).
+    fn in_order(&mut self, line: usize, event: &Event) {
+        if let Event::ChunkServed { uploader, downloader, file, chunk } = *event {
+            *self.on_the_way.entry((uploader, downloader, file, chunk)).or_default() += 1;
+        }
+        if let Some(arrival @ (uploader, downloader, file, chunk)) = event.arrival() {
+            match self.on_the_way.get_mut(&arrival) {
+                Some(uploads) if *uploads > 0 => *uploads -= 1,
+                _ => {
+                    let why = format!(
+                        "chunk {} of {} reached peer {downloader} before peer {uploader} sent it",
+                        chunk.0,
+                        self.name(file)
+                    );
+                    self.breach(Rule::InOrder, line, why);
+                }
+            }
+        }
+        match *event {
+            Event::FileAbandoned { peer, file } => {
+                self.abandoned.insert((peer, file));
+            }
+            Event::FileCompleted { peer, file } => {
+                let chunks = self.header.files[file.index()].chunks;
+                let held = (0..chunks).filter(|&c| self.holds(peer, file, ChunkIdx(c))).count();
+                if held < chunks as usize {
+                    let why = format!("peer {peer} completed {} holding {held} of its {chunks} chunks so far", self.name(file));
+                    self.breach(Rule::InOrder, line, why);
+                }
+            }
+            Event::PeerDone { peer } => {
+                let wanted = self.header.wanted.get(peer.peer_index()).map_or(&[][..], Vec::as_slice);
+                let completed = |file: FileId| self.completions.iter().any(|&(_, _, p, f)| (p, f) == (peer, file));
+                if let Some(&open) = wanted.iter().find(|&&f| !completed(f) && !self.abandoned.contains(&(peer, f))) {
+                    let why = format!("peer {peer} done before it completed or gave up {}", self.name(open));
+                    self.breach(Rule::InOrder, line, why);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// An upload: its uploader must hold the chunk, serve nobody if it rides free, and with
     /// tit-for-tat serve only a peer it unchoked (it says so before serving, and chokes only after).
     fn served(&mut self, line: usize, what: &str, (uploader, downloader, file, chunk): Arrival) {
@@ -346,7 +413,7 @@ impl<'a> Checker<'a> {
             self.breaches.retain(|b| !b.rule.needs_whole_log());
             self.breaches.sort_by_key(|b| b.rule);
             let spread = self.spread();
-            return Audit { breaches: self.breaches, not_whole, duplicates: self.duplicates, spread };
+            return Audit { breaches: self.breaches, not_whole, unordered: None, duplicates: self.duplicates, spread };
         }
         if !self.stopped {
             self.breach(Rule::StopAfterDone, self.last_line + 1, "the log closes without the tracker's stop".into());
@@ -379,7 +446,7 @@ impl<'a> Checker<'a> {
         }
         self.breaches.sort_by_key(|b| b.rule);
         let spread = self.spread();
-        Audit { breaches: self.breaches, not_whole, duplicates: self.duplicates, spread }
+        Audit { breaches: self.breaches, not_whole, unordered: None, duplicates: self.duplicates, spread }
     }
 
     /// Each download's sources: how many, and the largest share from one.
@@ -462,9 +529,14 @@ mod tests {
 
     /// [`audited`], of a run with `header`.
     fn audited_in(header: RunHeader, events: Vec<Event>) -> Audit {
+        audit(&Log { header, ..log(events) })
+    }
+
+    /// A whole log of [`header`]'s run with `events`, ten microseconds apart.
+    fn log(events: Vec<Event>) -> Log {
         let end = crate::record::log::End { at: events.len() as u64 * 10, events: events.len() as u64 };
         let events = events.into_iter().enumerate().map(|(i, event)| Stamped { at: i as u64 * 10, event }).collect();
-        audit(&Log { header, events, end: Some(end), damage: None })
+        Log { version: crate::record::log::VERSION, header: header(), events, end: Some(end), damage: None }
     }
 
     /// The only breach of `events`, as rule, line and reason.
@@ -527,19 +599,21 @@ mod tests {
         );
 
         let mut twice = run();
-        twice.insert(8, Event::ChunkReceived { downloader: Rank(2), uploader: Rank(1), file: FileId(0), chunk: ChunkIdx(0) });
+        twice.splice(8..8, transfer(1, 2, 0).into_iter().skip(1));
         assert_eq!(
             breach(twice),
-            (Rule::NoChunkTwice, 10, "the receipt of chunk 0 of f by peer 2, which held it already".into())
+            (Rule::NoChunkTwice, 11, "the receipt of chunk 0 of f by peer 2, which held it already".into())
         );
 
         let mut soon = run();
         let completion = soon.remove(16);
         soon.insert(14, completion); // before its last chunk arrived
-        assert_eq!(breach(soon), (Rule::CompleteAfterChunks, 16, "peer 3 completed f holding 1 of its 2 chunks".into()));
+        let breaches: Vec<(Rule, usize, String)> = audited(soon).breaches.into_iter().map(|b| (b.rule, b.line, b.why)).collect();
+        let (rules, why) = ([Rule::InOrder, Rule::CompleteAfterChunks], "peer 3 completed f holding 1 of its 2 chunks");
+        assert_eq!(breaches, rules.map(|rule| (rule, 16, why.to_string() + if rule == Rule::InOrder { " so far" } else { "" })));
 
         let mut listed = run();
-        listed.remove(16); // peer 3 never completes, yet a swarm calls it a seed
+        listed[16] = Event::FileAbandoned { peer: Rank(3), file: FileId(0) }; // yet a swarm calls it a seed
         listed.push(Event::SwarmUpdated { file: FileId(0), members: vec![member(3, Role::Seed)] });
         let (rule, _, why) = breach(listed);
         assert_eq!(
@@ -599,7 +673,7 @@ mod tests {
         let mut events = run();
         events.truncate(17); // before the peers are done and the stop
         let events = events.into_iter().enumerate().map(|(i, event)| Stamped { at: i as u64 * 10, event }).collect();
-        let audit = audit(&Log { header: header(), events, end: None, damage: None });
+        let audit = audit(&Log { version: crate::record::log::VERSION, header: header(), events, end: None, damage: None });
         assert_eq!(audit.breaches, []);
         let table = audit.table();
         assert_eq!(table.matches("not checked: the log has no closing line").count(), 3, "{table}");
@@ -607,9 +681,38 @@ mod tests {
     }
 
     #[test]
+    fn in_a_causal_log_each_event_comes_after_what_it_follows_from() {
+        let mut early = run();
+        early.swap(3, 4); // peer 2's first chunk arrives before peer 1 sent it
+        assert_eq!(breach(early.clone()), (Rule::InOrder, 5, "chunk 0 of f reached peer 2 before peer 1 sent it".into()));
+        let old = Log { version: 3, ..log(early) };
+        assert_eq!(audit(&old).breaches, [], "older logs hold the events as they came");
+        assert!(audit(&old).table().contains("not checked: a version 3 log holds the events as they reached rank 0"));
+
+        let mut done = run();
+        let peer_done = done.remove(19);
+        done.insert(15, peer_done);
+        assert_eq!(breach(done), (Rule::InOrder, 17, "peer 3 done before it completed or gave up f".into()));
+
+        let mut gave_up = run();
+        gave_up.truncate(14); // peer 3 has one chunk, and gives the file up
+        gave_up.push(Event::FileAbandoned { peer: Rank(3), file: FileId(0) });
+        gave_up.extend((1..=3).map(|p| Event::PeerDone { peer: Rank(p) }));
+        gave_up.push(Event::Shutdown);
+        assert_eq!(audited(gave_up).breaches, []);
+    }
+
+    #[test]
     fn end_game_duplicates_are_counted_not_breaches() {
         let mut events = run();
-        events.insert(9, Event::ChunkDuplicate { downloader: Rank(2), uploader: Rank(1), file: FileId(0), chunk: ChunkIdx(1) });
+        let (uploader, downloader, file, chunk) = (Rank(1), Rank(2), FileId(0), ChunkIdx(1));
+        events.splice(
+            9..9,
+            [
+                Event::ChunkServed { uploader, downloader, file, chunk },
+                Event::ChunkDuplicate { downloader, uploader, file, chunk },
+            ],
+        );
         let audit = audited(events);
         assert_eq!((audit.breaches.len(), audit.duplicates), (0, 1));
     }

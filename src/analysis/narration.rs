@@ -229,7 +229,7 @@ mod tests {
             event(49_000, Event::PeerDone { peer: Rank(3) }),
             received(50_000, 3, 2, 2),
         ];
-        Log { header, events, end: None, damage: None }
+        Log { version: 3, header, events, end: None, damage: None }
     }
 
     fn lesson(captions: &[(&str, usize)]) -> Lesson {

@@ -234,8 +234,25 @@ pub enum Feed {
     Event(Stamped),
 }
 
+/// Where an event stands in the run: after the first `events` events `rank` emitted. A chunk's
+/// reply and every request to the tracker carry how many events their sender had emitted, so
+/// that what the receiver emits because of them is recorded after those (`tracker::holdback`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct After {
+    pub rank: Rank,
+    pub events: u64,
+}
+
 pub trait EventSink: Send + Sync {
     fn emit(&self, event: Event);
+
+    /// Emits an event that follows from another rank's events: rank 0 records it after them.
+    fn emit_after(&self, event: Event, _after: After) {
+        self.emit(event);
+    }
+
+    /// How many events this sink took so far: what a message sent now says its sender emitted.
+    fn emitted(&self) -> u64;
 }
 
 /// Every event emitted, in order, for the tests to read.
@@ -254,6 +271,10 @@ impl Collected {
 impl EventSink for Collected {
     fn emit(&self, event: Event) {
         self.0.lock().unwrap().push(event);
+    }
+
+    fn emitted(&self) -> u64 {
+        self.0.lock().unwrap().len() as u64
     }
 }
 

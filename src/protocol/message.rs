@@ -1,7 +1,7 @@
 //! Everything ranks say to each other. Each kind of message has its own MPI tag and goes to one
 //! endpoint (thread) of the receiving rank.
 
-use crate::protocol::events::Stamped;
+use crate::protocol::events::{After, Stamped};
 use crate::protocol::hash::ChunkHash;
 use crate::protocol::ids::{ChunkIdx, FileId, Rank};
 use crate::scenario::capacity::Capacity;
@@ -124,11 +124,13 @@ pub struct SwarmMember {
 pub type Swarm = Vec<SwarmMember>;
 
 /// A chunk an uploader sends: which one (with `rarest`, an original owner may send another than
-/// the one asked for) and its hash.
+/// the one asked for) and its hash; and how many events the uploader had emitted, its
+/// `ChunkServed` the last, for the chunk's arrival to be recorded after them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sent {
     pub chunk: ChunkIdx,
     pub hash: ChunkHash,
+    pub emitted: u64,
 }
 
 /// A chunk a peer received, and from whom, as reported to the tracker.
@@ -140,28 +142,37 @@ pub struct Received {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Message {
-    // peer -> tracker
+    // peer -> tracker; once the run started, each says how many events the peer had emitted
+    // (`emitted`), and the tracker's events in answer are recorded after those.
     Register(Registration),
     FileRequest {
         file: FileId,
+        emitted: u64,
     },
     /// Chunks received since the last report, and the length of this peer's upload queue.
     Update {
         file: FileId,
         received: Vec<Received>,
         queue: u32,
+        emitted: u64,
     },
     FileComplete {
         file: FileId,
         received: Vec<Received>,
+        emitted: u64,
     },
-    PeerDone,
+    PeerDone {
+        emitted: u64,
+    },
     /// The peer leaves the run (`--leave`): drop it from every swarm. Its last word.
-    Leave,
+    Leave {
+        emitted: u64,
+    },
     /// `from` sent a chunk of `file` whose hash was not the tracker's.
     BadSource {
         file: FileId,
         from: Rank,
+        emitted: u64,
     },
     // tracker -> peer's download thread
     /// Everyone registered: downloads may begin. Carries the catalog of file names (a file's id is
@@ -217,9 +228,10 @@ pub enum Message {
     // tracker -> upload thread
     Stop,
     // peer -> rank 0's collector
-    /// A batch of the peer's events; `last` on its final batch, sent after the stop.
+    /// A batch of the peer's events, each with the events of another rank it follows from, if
+    /// any; `last` on its final batch, sent after the stop.
     Events {
-        events: Vec<Stamped>,
+        events: Vec<(Stamped, Option<After>)>,
         last: bool,
     },
 }
@@ -231,8 +243,8 @@ impl Message {
             Message::FileRequest { .. } => 2,
             Message::Update { .. } => 3,
             Message::FileComplete { .. } => 4,
-            Message::PeerDone => 5,
-            Message::Leave => 6,
+            Message::PeerDone { .. } => 5,
+            Message::Leave { .. } => 6,
             Message::BadSource { .. } => 7,
             Message::Start { .. } => 10,
             Message::Abort => 11,
@@ -243,6 +255,19 @@ impl Message {
             Message::Stop => 21,
             Message::Withdraw { .. } => 22,
             Message::Events { .. } => 30,
+        }
+    }
+
+    /// How many events the sender of a request to the tracker had emitted when it sent it.
+    pub fn emitted(&self) -> Option<u64> {
+        match *self {
+            Message::FileRequest { emitted, .. }
+            | Message::Update { emitted, .. }
+            | Message::FileComplete { emitted, .. }
+            | Message::PeerDone { emitted }
+            | Message::Leave { emitted }
+            | Message::BadSource { emitted, .. } => Some(emitted),
+            _ => None,
         }
     }
 
@@ -283,12 +308,17 @@ mod tests {
         vec![
             Message::Register(Registration { path: "in1.txt".into(), input: Ok(PeerInput::default()) }),
             Message::Register(Registration { path: "in1.txt".into(), input: Err(InputError::new("in1.txt", Some(3), "bad")) }),
-            Message::FileRequest { file: FileId(1) },
-            Message::Update { file: FileId(0), received: vec![Received { chunk: ChunkIdx(4), from: Rank(3) }], queue: 2 },
-            Message::FileComplete { file: FileId(0), received: vec![] },
-            Message::PeerDone,
-            Message::Leave,
-            Message::BadSource { file: FileId(0), from: Rank(2) },
+            Message::FileRequest { file: FileId(1), emitted: 3 },
+            Message::Update {
+                file: FileId(0),
+                received: vec![Received { chunk: ChunkIdx(4), from: Rank(3) }],
+                queue: 2,
+                emitted: 9,
+            },
+            Message::FileComplete { file: FileId(0), received: vec![], emitted: 12 },
+            Message::PeerDone { emitted: 20 },
+            Message::Leave { emitted: 0 },
+            Message::BadSource { file: FileId(0), from: Rank(2), emitted: 5 },
             Message::Start {
                 catalog: vec!["a".into(), "b".into()],
                 epoch_us: 1_700_000_000_000_000,
@@ -301,7 +331,7 @@ mod tests {
             Message::ChunkReply {
                 file: FileId(0),
                 asked: Some(ChunkIdx(1)),
-                sent: Some(Sent { chunk: ChunkIdx(2), hash: ChunkHash::from_u128(1) }),
+                sent: Some(Sent { chunk: ChunkIdx(2), hash: ChunkHash::from_u128(1), emitted: 40 }),
                 holding: Holding::All,
                 choked: false,
             },
@@ -315,7 +345,13 @@ mod tests {
             Message::ChunkRequest { file: FileId(0), chunk: Some(ChunkIdx(1)), held: FixedBitSet::with_capacity(9) },
             Message::Withdraw { file: FileId(0) },
             Message::Stop,
-            Message::Events { events: vec![Stamped { at: 7, event: Event::Started }], last: true },
+            Message::Events {
+                events: vec![
+                    (Stamped { at: 7, event: Event::Started }, None),
+                    (Stamped { at: 8, event: Event::PeerDone { peer: Rank(1) } }, Some(After { rank: Rank(2), events: 4 })),
+                ],
+                last: true,
+            },
         ]
     }
 
@@ -341,7 +377,7 @@ mod tests {
         assert!(Endpoint::Tracker.runs_on(Rank(0)) && !Endpoint::Tracker.runs_on(Rank(3)));
         assert!(Endpoint::Upload.runs_on(Rank(3)) && !Endpoint::Download.runs_on(Rank(0)));
         assert_eq!(Message::Abort.endpoint(), Endpoint::Download);
-        assert_eq!(Message::PeerDone.endpoint(), Endpoint::Tracker);
+        assert_eq!(Message::PeerDone { emitted: 0 }.endpoint(), Endpoint::Tracker);
         assert_eq!(Message::Events { events: vec![], last: false }.endpoint(), Endpoint::Events);
         assert!(Endpoint::Events.runs_on(Rank(0)) && !Endpoint::Events.runs_on(Rank(1)));
     }

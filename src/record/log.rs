@@ -15,8 +15,13 @@ use std::time::{Duration, Instant};
 pub const FORMAT: &str = "mpitorrent-log";
 /// The version written. Version 2 added the `Waiting` event, version 3 choking (`Unchoked`,
 /// `Choked`, `ChunkChoked`, the `Choked` reason to wait, `--unchoke` and free riders); an older
-/// log is the same format without them, and reads as ever.
-pub const VERSION: u32 = 3;
+/// log is the same format without them, and reads as ever. Version 4 writes the events in causal
+/// order ([`CAUSAL`]).
+pub const VERSION: u32 = 4;
+/// The first version whose every prefix is a state the run could be in: an event comes after
+/// every event it follows from (`protocol::tracker::holdback`). Older logs hold the events as
+/// they reached rank 0.
+pub const CAUSAL: u32 = 4;
 /// The oldest version read.
 pub const OLDEST: u32 = 1;
 
@@ -171,6 +176,8 @@ impl Recorder {
 /// A log read back.
 #[derive(Debug)]
 pub struct Log {
+    /// The format version it was written in.
+    pub version: u32,
     pub header: RunHeader,
     pub events: Vec<Stamped>,
     /// The closing line, if the run ended cleanly and the log is whole.
@@ -191,7 +198,7 @@ impl Log {
             (expected != events.len() as u64)
                 .then(|| format!("{shown}: its closing line counts {expected} events, but {} were read", events.len()))
         });
-        Ok(Log { header: reader.header, events, end: reader.end, damage })
+        Ok(Log { version: reader.version, header: reader.header, events, end: reader.end, damage })
     }
 }
 
@@ -200,6 +207,7 @@ impl Log {
 pub struct LogReader<R> {
     source: R,
     shown: String,
+    pub version: u32,
     pub header: RunHeader,
     /// Lines read so far.
     pub line: usize,
@@ -246,6 +254,7 @@ impl<R: BufRead> LogReader<R> {
         Ok(LogReader {
             source,
             shown,
+            version: version.version,
             header: header.header,
             line: 1,
             pending: String::new(),
@@ -284,6 +293,15 @@ impl<R: BufRead> LogReader<R> {
                 }
             }
         }
+    }
+
+    /// What is wrong with a log read to its end: [`Self::problem`], or it lacks its closing line.
+    pub fn unfinished(&self) -> Option<String> {
+        self.problem().or_else(|| {
+            self.end
+                .is_none()
+                .then(|| format!("{}: no closing line: its run did not end cleanly, or the log was cut short", self.shown))
+        })
     }
 
     /// Whether an incomplete line is waiting for the rest of it.
@@ -459,13 +477,13 @@ mod tests {
             read(&inconsistent).unwrap_err().to_string(),
             "x.log:1: damaged log header: 2 peers, but owned files for 1 and wanted files for 1"
         );
-        let future = written(&[], None).replacen("\"version\":3", "\"version\":99", 1);
+        let future = written(&[], None).replacen("\"version\":4", "\"version\":99", 1);
         assert_eq!(
             read(&future).unwrap_err().to_string(),
-            "x.log:1: log format version 99, but this mpitorrent reads versions 1 to 3; use a matching mpitorrent"
+            "x.log:1: log format version 99, but this mpitorrent reads versions 1 to 4; use a matching mpitorrent"
         );
-        for version in ["1", "2"] {
-            let old = written(&events(), Some(9)).replacen("\"version\":3", &format!("\"version\":{version}"), 1);
+        for version in ["1", "2", "3"] {
+            let old = written(&events(), Some(9)).replacen("\"version\":4", &format!("\"version\":{version}"), 1);
             assert_eq!(read(&old).unwrap().events.len(), events().len(), "a version {version} log, without the newer events");
         }
     }

@@ -256,7 +256,9 @@ impl Player {
         true
     }
 
-    pub fn status(&self, name: &str, following: bool, note: Option<String>) -> ReplayStatus {
+    /// What the dashboard shows of the replay: of a log shown as `name`, `following` it as it
+    /// grows, or `cut` short; `note` says what is wrong with it.
+    pub fn status(&self, name: &str, following: bool, cut: bool, note: Option<String>) -> ReplayStatus {
         ReplayStatus {
             name: name.to_string(),
             position: self.position,
@@ -267,6 +269,7 @@ impl Player {
             following,
             events: (self.applied, self.events.len()),
             note,
+            cut,
             caption: None,
         }
     }
@@ -332,9 +335,9 @@ pub fn run<R: BufRead>(
         }
         player.advance(last_frame.elapsed());
         last_frame = Instant::now();
-        // A followed log's last line may simply not be finished yet.
-        let note = if follow { reader.damage.clone() } else { reader.problem() };
-        let mut status = player.status(name, follow, note);
+        // A followed log's last line may simply not be finished yet, nor its closing line written.
+        let note = if follow { reader.damage.clone() } else { reader.unfinished() };
+        let mut status = player.status(name, follow, !follow && reader.end.is_none(), note);
         status.caption = narration.caption(&player);
         if let Some(caption) = status.caption.as_ref().filter(|c| shown != Some(c.number)) {
             shown = Some(caption.number);

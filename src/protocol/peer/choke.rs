@@ -173,7 +173,7 @@ impl Choker {
         self.unchoked = ranked;
         let keep = self.optimistic.filter(|&o| interested.contains(&o) && !self.unchoked.contains(&o));
         self.optimistic = match keep {
-            Some(kept) if self.windows % OPTIMISTIC_EVERY != 0 => Some(kept),
+            Some(kept) if !self.windows.is_multiple_of(OPTIMISTIC_EVERY) => Some(kept),
             _ if self.optimistic_on => self.next_optimistic(interested),
             _ => None,
         };
@@ -309,7 +309,7 @@ mod tests {
                 prop_assert_eq!(choker.unchoked.len(), regular.min(interested.len()));
                 let stayed = optimistic_before.is_some_and(|o| interested.contains(&o) && !choker.unchoked.contains(&o));
                 if choker.optimistic != optimistic_before {
-                    let due = (window as u32 + 1) % OPTIMISTIC_EVERY == 0;
+                    let due = (window as u32 + 1).is_multiple_of(OPTIMISTIC_EVERY);
                     prop_assert!(due || !stayed, "the optimistic unchoke moved between its turns");
                 }
                 let (b, a): (BTreeSet<Rank>, BTreeSet<Rank>) = (before.into_iter().collect(), after.into_iter().collect());

@@ -3,7 +3,7 @@
 //! first event, so the dashboard stays live without a message per event.
 
 use crate::protocol::error::RunError;
-use crate::protocol::events::{Clock, Event, EventSink, Stamped};
+use crate::protocol::events::{After, Clock, Event, EventSink, Stamped};
 use crate::protocol::ids::Rank;
 use crate::protocol::message::Message;
 use crate::protocol::transport::Transport;
@@ -24,7 +24,9 @@ pub struct Forwarder {
 
 #[derive(Default)]
 struct Batch {
-    events: Vec<Stamped>,
+    events: Vec<(Stamped, Option<After>)>,
+    /// Events emitted so far, sent or not.
+    emitted: u64,
     /// No more events will come: send what is left as the last batch.
     closing: bool,
 }
@@ -65,14 +67,29 @@ impl Drop for Forwarder {
     }
 }
 
-impl EventSink for Forwarder {
-    fn emit(&self, event: Event) {
+impl Forwarder {
+    fn queue(&self, event: Event, after: Option<After>) {
         let (batch, wake) = &*self.shared;
         let mut batch = batch.lock().expect("event batch");
-        batch.events.push(self.clock.stamp(event));
+        batch.events.push((self.clock.stamp(event), after));
+        batch.emitted += 1;
         if batch.events.len() == 1 || batch.events.len() >= BATCH {
             wake.notify_one();
         }
+    }
+}
+
+impl EventSink for Forwarder {
+    fn emit(&self, event: Event) {
+        self.queue(event, None);
+    }
+
+    fn emit_after(&self, event: Event, after: After) {
+        self.queue(event, Some(after));
+    }
+
+    fn emitted(&self) -> u64 {
+        self.shared.0.lock().expect("event batch").emitted
     }
 }
 

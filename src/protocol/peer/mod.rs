@@ -247,7 +247,7 @@ fn download<T: Transport>(
     let left = downloader.run(wanted)?;
     shared.reciprocity.done_downloading();
     if !left {
-        transport.send(Rank::TRACKER, &Message::PeerDone)?;
+        transport.send(Rank::TRACKER, &Message::PeerDone { emitted: shared.events.emitted() })?;
     }
     Ok(())
 }

@@ -1,11 +1,12 @@
 //! Rank 0: registers the peers, answers their requests, stops them when all are done, and hands
 //! the run's events (its own and the peers') to whatever consumes them.
 
+pub mod holdback;
 pub mod registry;
 pub mod state;
 
 use crate::protocol::error::{Breach, Refusal, RunError};
-use crate::protocol::events::{process_cpu_us, Clock, Event, EventSink, Feed};
+use crate::protocol::events::{process_cpu_us, After, Clock, Event, EventSink, Feed, Stamped};
 use crate::protocol::ids::Rank;
 use crate::protocol::message::{Endpoint, Message};
 use crate::protocol::transport::start_lead;
@@ -15,7 +16,9 @@ use crate::scenario::fault::read_faults;
 use crate::scenario::input::check_input_count;
 use crate::scenario::settings::Settings;
 use crossbeam_channel::Sender;
+use holdback::Holdback;
 use registry::Registry;
+use std::sync::Mutex;
 
 /// Runs the tracker until every peer is done and every peer's last events arrived, feeding the
 /// run's header and then its events to `feed`.
@@ -60,7 +63,7 @@ pub fn run_tracker<T: Transport>(
     let _ = feed.send(Feed::Begin(Box::new(tracker.header(settings.as_recorded(), capacities.clone(), faults.clone()))));
     let lead = start_lead(transport);
     let clock = Clock::starting_in(lead);
-    let events = FeedSink { feed: feed.clone(), clock };
+    let events = FeedSink { feed: feed.clone(), clock, order: Mutex::new(Order::new(transport.size() as usize)) };
     // MPI's start-up and the wait for registrations are not the run's work.
     let cpu_at_start = process_cpu_us();
     for (to, msg) in tracker.start(clock.epoch_us(), &capacities, &faults, &events) {
@@ -74,14 +77,17 @@ pub fn run_tracker<T: Transport>(
     while !tracker.all_done() || finished_peers < peers {
         let envelope = receive(transport, &[Endpoint::Tracker, Endpoint::Events])?;
         match envelope.msg {
-            Message::Events { events, last } => {
-                for event in events {
-                    let _ = feed.send(Feed::Event(event));
-                }
+            Message::Events { events: batch, last } => {
+                events.take(envelope.from, batch);
                 finished_peers += usize::from(last);
             }
             msg => {
-                for (to, msg) in tracker.handle(envelope.from, msg, &events).map_err(RunError::Protocol)? {
+                // What the tracker emits in answer is recorded after what the peer emitted first.
+                let cause = msg.emitted().map(|events| After { rank: envelope.from, events });
+                events.order.lock().expect("event order").cause = cause;
+                let answers = tracker.handle(envelope.from, msg, &events).map_err(RunError::Protocol);
+                events.order.lock().expect("event order").cause = None;
+                for (to, msg) in answers? {
                     transport.send(to, &msg)?;
                 }
             }
@@ -90,19 +96,59 @@ pub fn run_tracker<T: Transport>(
     if transport.is_own_process() {
         events.emit(Event::CpuUsed { rank: Rank::TRACKER, micros: process_cpu_us().saturating_sub(cpu_at_start) });
     }
+    events.flush();
     Ok(())
 }
 
-/// The tracker's own events, stamped by its clock, into the feed.
+/// Every event of the run, the tracker's stamped by its clock, into the feed once what it follows
+/// from is in (see [`holdback`]).
 struct FeedSink {
     feed: Sender<Feed>,
     clock: Clock,
+    order: Mutex<Order>,
+}
+
+struct Order {
+    holdback: Holdback,
+    /// What the tracker's events follow from while it answers a peer's request.
+    cause: Option<After>,
+    /// The tracker's events so far.
+    emitted: u64,
+}
+
+impl Order {
+    fn new(ranks: usize) -> Order {
+        Order { holdback: Holdback::new(ranks), cause: None, emitted: 0 }
+    }
+}
+
+impl FeedSink {
+    /// A batch of a peer's events.
+    fn take(&self, from: Rank, batch: Vec<(Stamped, Option<After>)>) {
+        self.order.lock().expect("event order").holdback.take(from, batch, &mut |event| self.send(event));
+    }
+
+    /// The run is over: whatever is held still goes out.
+    fn flush(&self) {
+        self.order.lock().expect("event order").holdback.flush(&mut |event| self.send(event));
+    }
+
+    fn send(&self, event: Stamped) {
+        // A consumer that stopped listening (a closed dashboard) does not stop the run.
+        let _ = self.feed.send(Feed::Event(event));
+    }
 }
 
 impl EventSink for FeedSink {
     fn emit(&self, event: Event) {
-        // A consumer that stopped listening (a closed dashboard) does not stop the run.
-        let _ = self.feed.send(Feed::Event(self.clock.stamp(event)));
+        let mut order = self.order.lock().expect("event order");
+        order.emitted += 1;
+        let caused = (self.clock.stamp(event), order.cause);
+        order.holdback.take(Rank::TRACKER, [caused], &mut |event| self.send(event));
+    }
+
+    fn emitted(&self) -> u64 {
+        self.order.lock().expect("event order").emitted
     }
 }
 

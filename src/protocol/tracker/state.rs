@@ -134,32 +134,32 @@ impl Tracker {
             return Ok(vec![]); // its download thread may not have seen the leave time yet
         }
         let (request, out) = match msg {
-            Message::FileRequest { file } => {
+            Message::FileRequest { file, .. } => {
                 let tracked = tracked(&mut self.files, file)?;
                 let chunks = tracked.hashes.len();
                 tracked.members.entry(from).or_insert_with(|| Holding::Some(FixedBitSet::with_capacity(chunks)));
                 let hashes = tracked.hashes.clone();
                 (Request::FileRequest, vec![(from, Message::FileInfo { file, hashes, swarm: self.swarm(file, events) })])
             }
-            Message::Update { file, received, queue } => {
+            Message::Update { file, received, queue, .. } => {
                 self.peers[from.peer_index()].queue = queue;
                 self.record(from, file, &received)?;
                 let left = (0..self.peers.len()).filter(|&i| self.peers[i].left).map(Rank::from_peer_index).collect();
                 (Request::Update, vec![(from, Message::SwarmReply { file, swarm: self.swarm(file, events), left })])
             }
-            Message::FileComplete { file, received } => {
+            Message::FileComplete { file, received, .. } => {
                 self.record(from, file, &received)?;
                 tracked(&mut self.files, file)?.members.insert(from, Holding::All);
                 events.emit(Event::FileCompleted { peer: from, file });
                 self.announce(file, events);
                 (Request::FileComplete, vec![])
             }
-            Message::PeerDone => {
+            Message::PeerDone { .. } => {
                 self.finish(from)?;
                 events.emit(Event::PeerDone { peer: from });
                 (Request::PeerDone, vec![])
             }
-            Message::Leave => {
+            Message::Leave { .. } => {
                 let record = &mut self.peers[from.peer_index()];
                 record.left = true;
                 record.done = true;
@@ -171,7 +171,7 @@ impl Tracker {
                 events.emit(Event::PeerLeft { peer: from });
                 (Request::Leave, vec![])
             }
-            Message::BadSource { file, from: suspect } => {
+            Message::BadSource { file, from: suspect, .. } => {
                 tracked(&mut self.files, file)?;
                 if !is_peer(suspect, self.peers.len()) {
                     return Err(Breach(format!("peer {from} reported rank {suspect}, which is not a peer")));
@@ -266,17 +266,12 @@ fn announce_ranked(file: FileId, ranked: &[(Rank, &Holding, u64)], events: &dyn 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::events::Collected;
     use crate::protocol::ids::ChunkIdx;
     use crate::scenario::input::{OwnedFile, WantedFile};
 
     fn h(n: u128) -> ChunkHash {
         ChunkHash::from_u128(n)
-    }
-
-    struct NoEvents;
-
-    impl EventSink for NoEvents {
-        fn emit(&self, _: Event) {}
     }
 
     /// Peer 1 and 2 own "a" (3 chunks); peers 3 and 4 want it.
@@ -293,7 +288,7 @@ mod tests {
     }
 
     fn handle(tracker: &mut Tracker, from: u32, msg: Message) -> Outgoing {
-        tracker.handle(Rank(from), msg, &NoEvents).unwrap()
+        tracker.handle(Rank(from), msg, &Collected::default()).unwrap()
     }
 
     fn got(chunk: u32, from: u32) -> Received {
@@ -332,7 +327,7 @@ mod tests {
         let mut tracker = tracker();
         let capacities = [Capacity { upload_slots: 3, download_limit: Some(1) }; 4];
         let faults = Faults { leaves: vec![crate::scenario::fault::Leave { peer: Rank(2), at_ms: 9 }], ..Faults::default() };
-        let out = tracker.start(77, &capacities, &faults, &NoEvents);
+        let out = tracker.start(77, &capacities, &faults, &Collected::default());
         assert_eq!(out.len(), 4);
         let start = Message::Start { catalog: vec!["a".into()], epoch_us: 77, capacities: capacities.to_vec(), faults };
         assert!(out.iter().all(|(_, m)| *m == start));
@@ -341,7 +336,7 @@ mod tests {
     #[test]
     fn a_requester_gets_hashes_and_joins_the_swarm_holding_nothing() {
         let mut tracker = tracker();
-        let out = handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
+        let out = handle(&mut tracker, 3, Message::FileRequest { file: FileId(0), emitted: 0 });
         let [(to, Message::FileInfo { file, hashes, swarm })] = &out[..] else { panic!("{out:?}") };
         assert_eq!((*to, *file, hashes.len()), (Rank(3), FileId(0), 3));
         assert_eq!(ranks_and_uploads(swarm), [(1, 0), (2, 0), (3, 0)]);
@@ -351,9 +346,13 @@ mod tests {
     #[test]
     fn updates_record_holdings_and_sort_the_swarm_by_busyness() {
         let mut tracker = tracker();
-        handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
-        handle(&mut tracker, 4, Message::FileRequest { file: FileId(0) });
-        let out = handle(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![got(0, 1), got(1, 1)], queue: 0 });
+        handle(&mut tracker, 3, Message::FileRequest { file: FileId(0), emitted: 0 });
+        handle(&mut tracker, 4, Message::FileRequest { file: FileId(0), emitted: 0 });
+        let out = handle(
+            &mut tracker,
+            3,
+            Message::Update { file: FileId(0), received: vec![got(0, 1), got(1, 1)], queue: 0, emitted: 0 },
+        );
         let [(_, Message::SwarmReply { swarm, .. })] = &out[..] else { panic!("{out:?}") };
         assert_eq!(ranks_and_uploads(swarm), [(2, 0), (3, 0), (4, 0), (1, 2)]);
         assert!(swarm[1].holding.has(ChunkIdx(1)) && !swarm[1].holding.has(ChunkIdx(2)));
@@ -362,13 +361,13 @@ mod tests {
     #[test]
     fn a_peer_that_leaves_is_dropped_from_the_swarm_and_named_in_every_later_answer() {
         let mut tracker = tracker();
-        handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
-        handle(&mut tracker, 4, Message::FileRequest { file: FileId(0) });
-        let update = || Message::Update { file: FileId(0), received: vec![], queue: 0 };
+        handle(&mut tracker, 3, Message::FileRequest { file: FileId(0), emitted: 0 });
+        handle(&mut tracker, 4, Message::FileRequest { file: FileId(0), emitted: 0 });
+        let update = || Message::Update { file: FileId(0), received: vec![], queue: 0, emitted: 0 };
         let out = handle(&mut tracker, 3, update());
         let [(_, Message::SwarmReply { left, .. })] = &out[..] else { panic!("{out:?}") };
         assert_eq!(left, &[]);
-        handle(&mut tracker, 2, Message::Leave);
+        handle(&mut tracker, 2, Message::Leave { emitted: 0 });
         let out = handle(&mut tracker, 3, update());
         let [(_, Message::SwarmReply { swarm, left, .. })] = &out[..] else { panic!("{out:?}") };
         assert_eq!(ranks_and_uploads(swarm), [(1, 0), (3, 0), (4, 0)]);
@@ -378,18 +377,18 @@ mod tests {
     #[test]
     fn completion_makes_a_seed_and_the_last_done_stops_everyone() {
         let mut tracker = tracker();
-        handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
-        let done = || Message::PeerDone;
+        handle(&mut tracker, 3, Message::FileRequest { file: FileId(0), emitted: 0 });
+        let done = || Message::PeerDone { emitted: 0 };
         assert!(handle(
             &mut tracker,
             3,
-            Message::FileComplete { file: FileId(0), received: vec![got(0, 1), got(1, 2), got(2, 2)] }
+            Message::FileComplete { file: FileId(0), received: vec![got(0, 1), got(1, 2), got(2, 2)], emitted: 0 }
         )
         .is_empty());
         for peer in [1, 2, 3] {
             assert!(handle(&mut tracker, peer, done()).is_empty());
         }
-        let out = handle(&mut tracker, 4, Message::FileRequest { file: FileId(0) });
+        let out = handle(&mut tracker, 4, Message::FileRequest { file: FileId(0), emitted: 0 });
         let [(_, Message::FileInfo { swarm, .. })] = &out[..] else { panic!("{out:?}") };
         assert_eq!(swarm.iter().find(|m| m.rank == Rank(3)).unwrap().holding, Holding::All);
         let stop = handle(&mut tracker, 4, done());
@@ -400,24 +399,15 @@ mod tests {
         assert_eq!(busyness, [1, 2, 0, 0]);
     }
 
-    #[derive(Default)]
-    struct Recorder(std::sync::Mutex<Vec<Event>>);
-
-    impl EventSink for Recorder {
-        fn emit(&self, event: Event) {
-            self.0.lock().unwrap().push(event);
-        }
-    }
-
     #[test]
     fn swarm_changes_are_announced_with_roles() {
         let mut tracker = tracker();
-        let events = Recorder::default();
+        let events = Collected::default();
         let mut send = |from: u32, msg| tracker.handle(Rank(from), msg, &events).unwrap();
-        send(3, Message::FileRequest { file: FileId(0) });
-        send(3, Message::Update { file: FileId(0), received: vec![got(0, 2)], queue: 0 });
-        send(3, Message::FileComplete { file: FileId(0), received: vec![got(1, 1), got(2, 1)] });
-        let recorded = events.0.lock().unwrap();
+        send(3, Message::FileRequest { file: FileId(0), emitted: 0 });
+        send(3, Message::Update { file: FileId(0), received: vec![got(0, 2)], queue: 0, emitted: 0 });
+        send(3, Message::FileComplete { file: FileId(0), received: vec![got(1, 1), got(2, 1)], emitted: 0 });
+        let recorded = events.events();
         let swarms: Vec<Vec<(u32, Role, u64)>> = recorded
             .iter()
             .filter_map(|e| match e {
@@ -446,18 +436,18 @@ mod tests {
     #[test]
     fn protocol_breaches_are_errors() {
         let mut tracker = tracker();
-        let err = |t: &mut Tracker, from, msg| t.handle(Rank(from), msg, &NoEvents).unwrap_err();
-        assert!(err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![], queue: 0 })
+        let err = |t: &mut Tracker, from, msg| t.handle(Rank(from), msg, &Collected::default()).unwrap_err();
+        assert!(err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![], queue: 0, emitted: 0 })
             .0
             .contains("without asking"));
-        assert!(err(&mut tracker, 3, Message::FileRequest { file: FileId(7) }).0.contains("no file with id 7"));
-        assert!(err(&mut tracker, 9, Message::FileRequest { file: FileId(0) }).0.contains("not a peer"));
-        handle(&mut tracker, 3, Message::FileRequest { file: FileId(0) });
-        assert!(err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![got(5, 1)], queue: 0 })
+        assert!(err(&mut tracker, 3, Message::FileRequest { file: FileId(7), emitted: 0 }).0.contains("no file with id 7"));
+        assert!(err(&mut tracker, 9, Message::FileRequest { file: FileId(0), emitted: 0 }).0.contains("not a peer"));
+        handle(&mut tracker, 3, Message::FileRequest { file: FileId(0), emitted: 0 });
+        assert!(err(&mut tracker, 3, Message::Update { file: FileId(0), received: vec![got(5, 1)], queue: 0, emitted: 0 })
             .0
             .contains("impossible"));
         assert!(err(&mut tracker, 3, Message::Stop).0.contains("unexpected"));
-        handle(&mut tracker, 1, Message::PeerDone);
-        assert!(err(&mut tracker, 1, Message::PeerDone).0.contains("twice"));
+        handle(&mut tracker, 1, Message::PeerDone { emitted: 0 });
+        assert!(err(&mut tracker, 1, Message::PeerDone { emitted: 0 }).0.contains("twice"));
     }
 }

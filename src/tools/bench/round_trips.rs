@@ -147,7 +147,7 @@ fn ask(transport: &MpiTransport, deadline: Instant) -> u64 {
 
 /// An upload thread's part: answers every request with a chunk's hash until told to stop.
 fn answer_requests(transport: &MpiTransport) {
-    let sent = Sent { chunk: ChunkIdx(0), hash: ChunkHash::from_u128(0) };
+    let sent = Sent { chunk: ChunkIdx(0), hash: ChunkHash::from_u128(0), emitted: 0 };
     let reply =
         Message::ChunkReply { file: FileId(0), asked: Some(ChunkIdx(0)), sent: Some(sent), holding: Holding::All, choked: false };
     loop {

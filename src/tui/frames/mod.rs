@@ -55,7 +55,7 @@ pub fn cast(log: &Log, name: &str, size: Size, theme: &Theme) -> String {
     let end = player.end();
     for at in (0..end).step_by(FRAME_US as usize).chain([end]) {
         player.seek(at);
-        let status = player.status(name, false, log.damage.clone());
+        let status = player.status(name, false, log.end.is_none(), log.damage.clone());
         terminal.draw(|frame| draw(frame, player.model(), &ui, Mode::Replay(&status), theme)).expect("drawn in memory");
         let bytes = sent.take();
         if !bytes.is_empty() {
@@ -73,7 +73,7 @@ pub fn svg(log: &Log, name: &str, at: u64, size: Size, theme: &Theme) -> String 
     let mut player = Player::of(log);
     player.pause();
     player.seek(at);
-    let status = player.status(name, false, log.damage.clone());
+    let status = player.status(name, false, log.end.is_none(), log.damage.clone());
     let mut terminal = Terminal::new(TestBackend::new(size.width, size.height)).expect("a test terminal");
     terminal.draw(|frame| draw(frame, player.model(), &Ui::default(), Mode::Replay(&status), theme)).expect("drawn");
     svg::image(terminal.backend().buffer())

@@ -18,10 +18,14 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &SwarmModel, ui: &Ui, m
         Mode::Live => ("live".to_string(), if ui.paused { "view paused" } else { "running" }.to_string()),
         Mode::Replay(replay) => (format!("replay of {}", replay.name), replay_state(replay)),
     };
+    // Early in the title, where a narrow terminal still shows it.
+    let cut = if matches!(mode, Mode::Replay(r) if r.cut) { "(log cut short) " } else { "" };
     let title = Line::from(vec![
         Span::styled(" mpitorrent ", theme.title()),
+        Span::raw(format!("· {what} ")),
+        Span::styled(cut, theme.warning()),
         Span::raw(format!(
-            "· {what} · {} peers · {} files · chunk time {} ms · ",
+            "· {} peers · {} files · chunk time {} ms · ",
             model.header.peers,
             model.files.len(),
             model.header.options.chunk_time_ms

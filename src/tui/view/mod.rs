@@ -45,6 +45,8 @@ pub struct ReplayStatus {
     pub events: (usize, usize),
     /// What is wrong with the log, if anything.
     pub note: Option<String>,
+    /// The log ends before its run did: it has no closing line, and is not followed.
+    pub cut: bool,
     /// In a lesson, the caption shown.
     pub caption: Option<Caption>,
 }

@@ -4,7 +4,7 @@
 
 use super::Fetch;
 use crate::protocol::error::{Breach, RunError};
-use crate::protocol::events::Event;
+use crate::protocol::events::{After, Event};
 use crate::protocol::ids::{ChunkIdx, Rank};
 use crate::protocol::message::{Message, Received, Sent};
 use crate::protocol::peer::first_free;
@@ -32,8 +32,9 @@ impl Fetch<'_> {
             }
             return Ok(());
         }
+        // A chunk's arrival, kept, rejected or a duplicate, is recorded after its upload.
         let (chunk, hash) = match sent {
-            Some(Sent { chunk, hash }) => (chunk, Some(hash)),
+            Some(Sent { chunk, hash, emitted }) => (chunk, Some((hash, After { rank: from, events: emitted }))),
             None => (asked, None),
         };
         if chunk != asked {
@@ -47,14 +48,14 @@ impl Fetch<'_> {
         }
         if self.got.contains(chunk.index()) {
             // The end game's second copy, or its NACK: the chunk is here already.
-            if hash.is_some() {
-                peer.events.emit(Event::ChunkDuplicate { downloader: me, uploader: from, file, chunk });
+            if let Some((_, upload)) = hash {
+                peer.events.emit_after(Event::ChunkDuplicate { downloader: me, uploader: from, file, chunk }, upload);
             }
             return Ok(());
         }
-        let announce = || peer.events.emit(Event::ChunkReceived { downloader: me, uploader: from, file, chunk });
+        let received = Event::ChunkReceived { downloader: me, uploader: from, file, chunk };
         match hash {
-            Some(hash) if peer.store.accept(file, chunk, hash, announce).is_ok() => {
+            Some((hash, upload)) if peer.store.accept(file, chunk, hash, || peer.events.emit_after(received, upload)).is_ok() => {
                 self.tried.remove(&chunk);
                 self.got.insert(chunk.index());
                 self.held += 1;
@@ -71,10 +72,11 @@ impl Fetch<'_> {
                 }
                 return Ok(());
             }
-            Some(_) => {
-                peer.events.emit(Event::ChunkRejected { downloader: me, uploader: from, file, chunk });
+            Some((_, upload)) => {
+                peer.events.emit_after(Event::ChunkRejected { downloader: me, uploader: from, file, chunk }, upload);
                 if self.view.shun(from) {
-                    self.send(Rank::TRACKER, Message::BadSource { file, from });
+                    let emitted = peer.events.emitted();
+                    self.send(Rank::TRACKER, Message::BadSource { file, from, emitted });
                 }
             }
             None => peer.events.emit(Event::ChunkNacked { downloader: me, uploader: from, file, chunk }),

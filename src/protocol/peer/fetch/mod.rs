@@ -222,7 +222,7 @@ impl<'a> Fetch<'a> {
 
     /// Asks the tracker for the file's hashes and swarm.
     pub fn start(&mut self) -> Vec<Step> {
-        self.send(Rank::TRACKER, Message::FileRequest { file: self.file });
+        self.send(Rank::TRACKER, Message::FileRequest { file: self.file, emitted: self.peer.events.emitted() });
         self.say(Some(Wait::Tracker));
         // Once this peer has left, the tracker ignores it: the answer may never come.
         self.answer(Step::WaitUntil(self.peer.leave_at))
@@ -481,7 +481,8 @@ impl<'a> Fetch<'a> {
         let hashes = self.peer.store.finish(self.file).map_err(|e| Breach(e.to_string()))?;
         self.steps.push(Step::Write { hashes });
         let received = std::mem::take(&mut self.unreported);
-        self.send(Rank::TRACKER, Message::FileComplete { file: self.file, received });
+        let emitted = self.peer.events.emitted();
+        self.send(Rank::TRACKER, Message::FileComplete { file: self.file, received, emitted });
         Ok(Fetched::Complete)
     }
 
@@ -530,7 +531,8 @@ impl<'a> Fetch<'a> {
         self.peer.events.emit(Event::SegmentReported { peer, file, chunks });
         self.memory.report_interests(peer, self.peer.events);
         let queue = self.peer.upload_queue.load(Ordering::Relaxed);
-        self.send(Rank::TRACKER, Message::Update { file, received, queue });
+        let emitted = self.peer.events.emitted();
+        self.send(Rank::TRACKER, Message::Update { file, received, queue, emitted });
         self.updating += 1;
     }
 

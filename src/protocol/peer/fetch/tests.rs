@@ -89,7 +89,7 @@ fn swarm(others: &[SwarmMember]) -> Swarm {
 fn begin(fetch: &mut Fetch, chunks: u32, swarm: Swarm, now: Instant) -> Vec<Step> {
     assert_eq!(
         fetch.start(),
-        [Step::Send { to: Rank::TRACKER, msg: Message::FileRequest { file: FILE } }, Step::WaitUntil(None)]
+        [Step::Send { to: Rank::TRACKER, msg: Message::FileRequest { file: FILE, emitted: 0 } }, Step::WaitUntil(None)]
     );
     begin_after_start(fetch, chunks, swarm, now)
 }
@@ -106,7 +106,7 @@ fn swarm_reply(swarm: Swarm, left: &[u32]) -> Message {
 
 /// An uploader's answer to the request for `chunk`: the chunk, or a NACK.
 fn reply(chunk: u32, served: bool) -> Message {
-    let sent = served.then(|| Sent { chunk: ChunkIdx(chunk), hash: hash(chunk) });
+    let sent = served.then(|| Sent { chunk: ChunkIdx(chunk), hash: hash(chunk), emitted: 0 });
     Message::ChunkReply { file: FILE, asked: Some(ChunkIdx(chunk)), sent, holding: Holding::All, choked: false }
 }
 

@@ -206,7 +206,7 @@ mod tests {
     use super::*;
     use crate::protocol::events::Collected;
     use crate::protocol::hash::ChunkHash;
-    use crate::protocol::message::{Endpoint, Sent};
+    use crate::protocol::message::Endpoint;
     use crate::protocol::peer::store::ChunkStore;
     use crate::protocol::peer::upload::Parts;
     use crate::transport::local::local_network;
@@ -228,8 +228,8 @@ mod tests {
         choking.asked.insert(Rank(4), Instant::now());
         reciprocity.received(Rank(3));
         let upload = |chunk: u32| {
-            let sent = Sent { chunk: ChunkIdx(chunk), hash: ChunkHash::from_u128(chunk.into()) };
-            (Instant::now(), Upload { to: Rank(2), file: FileId(0), asked: ChunkIdx(chunk), sent })
+            let (chunk, hash) = (ChunkIdx(chunk), ChunkHash::from_u128(chunk.into()));
+            (Instant::now(), Upload { to: Rank(2), file: FileId(0), asked: chunk, chunk, hash })
         };
         // The window ends while two chunks are on their way to rank 2, in both upload slots, and
         // a third waits: rank 3 takes its regular place, and rank 2 is choked.

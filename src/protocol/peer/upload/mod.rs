@@ -17,6 +17,7 @@ mod choking;
 
 use crate::protocol::error::{Breach, RunError};
 use crate::protocol::events::{Event, EventSink};
+use crate::protocol::hash::ChunkHash;
 use crate::protocol::ids::{ChunkIdx, FileId, Rank};
 use crate::protocol::message::{Endpoint, Message, Sent};
 use crate::protocol::peer::interest::{Interests, Requesters};
@@ -46,7 +47,8 @@ struct Upload {
     to: Rank,
     file: FileId,
     asked: ChunkIdx,
-    sent: Sent,
+    chunk: ChunkIdx,
+    hash: ChunkHash,
 }
 
 /// How often this peer has sent each chunk of one file.
@@ -191,7 +193,7 @@ impl<T: Transport> Uploader<'_, T> {
         record.times[chunk.index()] += 1;
         let hash =
             self.store.serve(file, chunk).expect("only held chunks are sent: asked ones were checked, fresh ones are owned");
-        Upload { to, file, asked, sent: Sent { chunk, hash } }
+        Upload { to, file, asked, chunk, hash }
     }
 
     fn patience(&self) -> Duration {
@@ -200,7 +202,7 @@ impl<T: Transport> Uploader<'_, T> {
 
     /// Leaves: tells the tracker, then takes every message and answers none, until its stop.
     fn leave(&self) -> Result<(), RunError> {
-        self.transport.send(Rank::TRACKER, &Message::Leave)?;
+        self.transport.send(Rank::TRACKER, &Message::Leave { emitted: self.events.emitted() })?;
         loop {
             let envelope = self.transport.recv(Endpoint::Upload, None)?.expect("no timeout was set");
             if envelope.msg == Message::Stop && envelope.from == Rank::TRACKER {
@@ -211,14 +213,15 @@ impl<T: Transport> Uploader<'_, T> {
 
     /// Sends the chunk of a transfer that ended.
     fn answer(&mut self, upload: Upload) -> Result<(), RunError> {
-        let Upload { to, file, asked, mut sent } = upload;
+        let Upload { to, file, asked, chunk, mut hash } = upload;
         if let Some((probability, rng)) = &mut self.corrupt {
             if rng.gen_bool(*probability) {
-                sent.hash = sent.hash.garbled();
+                hash = hash.garbled();
             }
         }
         let uploader = self.transport.rank();
-        self.events.emit(Event::ChunkServed { uploader, downloader: to, file, chunk: sent.chunk });
+        self.events.emit(Event::ChunkServed { uploader, downloader: to, file, chunk });
+        let sent = Sent { chunk, hash, emitted: self.events.emitted() };
         let holding = self.store.holding(file);
         let choked = self.chokes(to);
         self.transport.send(to, &Message::ChunkReply { file, asked: Some(asked), sent: Some(sent), holding, choked })?;
