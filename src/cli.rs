@@ -196,8 +196,12 @@ pub struct BenchArgs {
     pub timeout: u64,
     /// Only the free riders' table: a crowd of 32 with 4 free riders, with and without
     /// tit-for-tat, behind one seed and a generous one
-    #[arg(long)]
+    #[arg(long, conflicts_with = "waiting")]
     pub incentives: bool,
+    /// Only what waiting costs: the cores a crowd of 32 keeps busy at 20 ms a chunk, beside a job
+    /// that only starts and stops, and a crowd of 128 at 10 ms a chunk against the bound
+    #[arg(long)]
+    pub waiting: bool,
     /// Measure the raw MPI request and reply rate for this long, as one rank of an mpirun
     #[arg(long, hide = true, value_name = "MS")]
     pub round_trips_ms: Option<u64>,

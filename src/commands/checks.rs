@@ -71,9 +71,11 @@ pub fn bench(args: &BenchArgs) -> Result<Outcome, Error> {
         round_trip_time: Duration::from_secs(2),
         program: this_program()?,
     };
-    match args.incentives {
-        true => crate::tools::bench::incentives::run(&options, &mut std::io::stdout().lock())?,
-        false => crate::tools::bench::run(&options, &mut std::io::stdout().lock())?,
+    let out = &mut std::io::stdout().lock();
+    match (args.incentives, args.waiting) {
+        (true, _) => crate::tools::bench::incentives::run(&options, out)?,
+        (_, true) => crate::tools::bench::waiting::run(&options, out)?,
+        _ => crate::tools::bench::run(&options, out)?,
     }
     Ok(Outcome::Done)
 }

@@ -9,7 +9,8 @@
 //!
 //! Between polls the receiver sleeps for a quarter of the time since this rank last sent or
 //! received anything, within the shortest and longest pauses the run sets (see [`pauses`]): a
-//! busy rank looks every 0.2 to 2 ms (a twentieth of a chunk time), an idle one every 2 to 20 ms.
+//! busy rank looks every 0.2 to 5 ms (an eighth of a chunk time), an idle one every 2 to 20 ms.
+//! Polling is what waiting costs: each look wakes a thread and asks MPI, dozens of ranks over.
 //! Sending wakes a dozing receiver, since a reply is likely to follow.
 //!
 //! Sends are nonblocking (`MPI_Isend`): a blocking send of more than a few hundred bytes waits
@@ -33,9 +34,9 @@ use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 /// Pauses at least this many times the shortest are cut short when this rank sends: 1 ms with no
-/// chunk time, where a reply may follow within microseconds. With a chunk time of 8 to 40 ms that
-/// is the longest pause: a receiver woken at every send, before any reply can have come, would
-/// poll for nothing (docs/performance.md, "Figures behind the constants").
+/// chunk time, where a reply may follow within microseconds. With a chunk time of 2 ms or more no
+/// pause is that long: a receiver woken at every send, before any reply can have come, would poll
+/// for nothing (docs/performance.md, "Figures behind the constants").
 const DOZE: u32 = 5;
 /// The most messages taken from MPI before they go in the inboxes, so that a stream of them is
 /// not held back.
@@ -56,15 +57,15 @@ pub struct Pauses {
 /// least four times a round for chunk times of 8 to 80 ms and notices a promised slot in time.
 /// With no chunk time there are no rounds to keep: 20 ms.
 ///
-/// The shortest, how often a busy rank looks: a twentieth of a chunk time, kept within 0.2 to 2
-/// ms. A message then waits a fortieth of a chunk time on average, which the slots first-free
+/// The shortest, how often a busy rank looks: an eighth of a chunk time, kept within 0.2 to 5
+/// ms. A message then waits a sixteenth of a chunk time on average, which the slots first-free
 /// promises half a chunk time ahead, and the requests queued at uploaders, hide. The figures that
 /// chose both are in docs/performance.md, "Figures behind the constants".
 pub fn pauses(chunk_time: Duration) -> Pauses {
     let within = |d: Duration, low: u64, high: u64| d.clamp(Duration::from_micros(low), Duration::from_micros(high));
     match chunk_time.is_zero() {
         true => Pauses { shortest: Duration::from_micros(200), longest: Duration::from_millis(20) },
-        false => Pauses { shortest: within(chunk_time / 20, 200, 2_000), longest: within(chunk_time / 4, 2_000, 20_000) },
+        false => Pauses { shortest: within(chunk_time / 8, 200, 5_000), longest: within(chunk_time / 4, 2_000, 20_000) },
     }
 }
 
@@ -326,9 +327,9 @@ mod tests {
         let cases = [
             (0, us(200), ms(20)),
             (1, us(200), ms(2)),
-            (10, us(500), us(2_500)),
-            (30, us(1_500), us(7_500)),
-            (1000, ms(2), ms(20)),
+            (10, us(1_250), us(2_500)),
+            (20, us(2_500), ms(5)),
+            (1000, ms(5), ms(20)),
         ];
         for (chunk_ms, shortest, longest) in cases {
             assert_eq!(pauses(ms(chunk_ms)), Pauses { shortest, longest }, "{chunk_ms} ms a chunk");

@@ -57,7 +57,7 @@ pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
                     };
                     let files = [("capacities.txt", format!("1 {GENEROUS_SLOTS}\n"))];
                     match run_with(options, work.path(), &scenario, settings, if generous { &files } else { &[] })? {
-                        Outcome::Done(report) => figures.push(report),
+                        Outcome::Done(report, _) => figures.push(report),
                         Outcome::TimedOut => anyhow::bail!("a run timed out after {} s", options.timeout.as_secs()),
                     }
                 }

@@ -8,6 +8,7 @@
 
 pub mod incentives;
 pub mod round_trips;
+pub mod waiting;
 
 use crate::analysis::report::Report;
 use crate::protocol::strategy::{PeerChoice, PieceOrder};
@@ -49,10 +50,16 @@ pub fn random_swarm(peers: usize) -> (String, Scenario) {
     (format!("random: {peers} peers, {files} files of 100-300 chunks"), Scenario::random(&spec, 1))
 }
 
-/// What one run gave, or why it gave nothing.
+/// What one run gave and cost, or why it gave nothing.
 enum Outcome {
-    Done(Box<Report>),
+    Done(Box<Report>, Cost),
     TimedOut,
+}
+
+/// What a run cost: its wall time, and the CPU time of mpirun and every rank.
+struct Cost {
+    wall: Duration,
+    cpu: Duration,
 }
 
 pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
@@ -108,7 +115,7 @@ pub fn run(options: &BenchOptions, out: &mut impl Write) -> anyhow::Result<()> {
         let ours = run_once(options, work.path(), &scenario, (PieceOrder::Rarest, PeerChoice::Busyness), 0)?;
         let start = format!("| {} | {raw:.0} | {threads:.0} |", scenario.ranks());
         let line = match ours {
-            Outcome::Done(report) => {
+            Outcome::Done(report, _) => {
                 let rate = report.chunks_delivered as f64 / report.wall_time_s;
                 format!("{start} {rate:.0} | {:.2} | {:.2} |", rate / raw, rate / threads)
             }
@@ -159,7 +166,8 @@ fn run_with(
         bail!("a run failed ({} ranks, {}): {}", scenario.ranks(), option_name(&order), run.stderr.trim());
     }
     crate::analysis::verify::check_expected(&scenario.expected_outputs(), &dir.join(&settings.out)).context("wrong output")?;
-    Ok(Outcome::Done(Box::new(report.context("reading the run's report")?)))
+    let cost = Cost { wall: run.wall, cpu: run.cpu };
+    Ok(Outcome::Done(Box::new(report.context("reading the run's report")?), cost))
 }
 
 /// The request and reply rate with `ranks` ranks: raw MPI, or `through_transport`.
@@ -186,7 +194,7 @@ fn row(
 ) -> String {
     let (order, choice) = (option_name(&order), option_name(&choice));
     let start = format!("| {label} | {order} | {choice} | {} | {} |", scenario.ranks(), scenario.chunks_wanted());
-    let Outcome::Done(report) = outcome else {
+    let Outcome::Done(report, _) = outcome else {
         return format!("{start} timed out after {} s | | | | | | | | |", timeout.as_secs());
     };
     let e = &report.efficiency;
