@@ -6,6 +6,7 @@ mod common;
 use common::{check_outputs, expected_from_inputs, mpirun};
 use mpitorrent::analysis::report::Report;
 use mpitorrent::scenario::generate::{RandomSpec, Scenario};
+use mpitorrent::tools::launch::{Mpi, LAUNCHER_VARIABLE};
 use std::path::Path;
 use std::time::Duration;
 
@@ -283,12 +284,13 @@ fn without_a_terminal_the_dashboard_falls_back_to_headless_with_one_warning() {
     let dir = tempfile::tempdir().unwrap();
     scenario.write(dir.path()).unwrap();
     // setsid: a new session with no controlling terminal, as under a batch scheduler or CI.
+    let mpi = Mpi::linked();
     let output = std::process::Command::new("setsid")
-        .args(["-w", "timeout", "60", "mpirun", "--oversubscribe", "-np", &scenario.ranks().to_string(), common::BINARY])
-        .args(["--tui", "--out", "out"])
+        .args(["-w", "timeout", "60"])
+        .args(mpi.words(scenario.ranks()))
+        .args([common::BINARY, "--tui", "--out", "out"])
         .current_dir(dir.path())
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .envs(mpi.environment().iter().copied())
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
@@ -540,4 +542,33 @@ fn a_slice_of_the_stress_runs_has_no_hang_and_no_wrong_outcome() {
     assert!(printed.contains("6 runs: 0 hangs, 0 wrong outcomes"), "{printed}");
     assert_eq!(printed.lines().filter(|l| l.contains(": ok in ")).count(), 6, "{printed}");
     assert!(printed.contains(", leave ") && printed.contains(", corrupt "), "the slice has faults: {printed}");
+}
+
+/// `MPITORRENT_LAUNCHER` names the launcher that every tool runs the program with; one that is
+/// not installed is named in the error.
+#[test]
+fn the_launcher_can_be_named_and_one_missing_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let wrapper = dir.path().join("launcher");
+    let used = dir.path().join("used.txt");
+    let script = format!("#!/bin/sh\necho \"$@\" >> '{}'\nexec {} \"$@\"\n", used.display(), Mpi::linked().launcher());
+    std::fs::write(&wrapper, script).unwrap();
+    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let stress = |launcher: &Path| {
+        std::process::Command::new(common::BINARY)
+            .args(["stress", "--runs", "1", "--seed", "3", "--max-ranks", "5", "--limit", "60"])
+            .current_dir(dir.path())
+            .env(LAUNCHER_VARIABLE, launcher)
+            .envs(Mpi::linked().environment().iter().copied())
+            .output()
+            .unwrap()
+    };
+    let ran = stress(&wrapper);
+    assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stdout));
+    let used = std::fs::read_to_string(used).expect("the named launcher ran");
+    assert!(used.contains(common::BINARY), "{used}");
+    let missing = stress(&dir.path().join("no-such-launcher"));
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(1), "{said}");
+    assert!(said.contains(&format!("{}: not found", dir.path().join("no-such-launcher").display())), "{said}");
 }
