@@ -182,11 +182,11 @@ pub fn launch(dir: &Path, np: u32, program: &Path, args: &[&str], limit: Duratio
     let mpi = Mpi::linked();
     let words = mpi.words(np);
     if !installed(&words[0]) {
-        let problem = format!(
-            "{}: not found; install {} (bash .ci/setup), or name the launcher in {LAUNCHER_VARIABLE}",
-            words[0],
-            if mpi == Mpi::OpenMpi { "Open MPI" } else { "MPICH" }
-        );
+        let install = match mpi {
+            Mpi::OpenMpi => "Open MPI (bash .ci/setup)",
+            Mpi::Mpich => "MPICH (bash .ci/setup --mpich)",
+        };
+        let problem = format!("{}: not found; install {install}, or name the launcher in {LAUNCHER_VARIABLE}", words[0]);
         return Err(std::io::Error::new(std::io::ErrorKind::NotFound, problem));
     }
     let limit = Duration::from_secs(limit.as_secs().max(1)); // what timeout(1) is given
