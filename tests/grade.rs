@@ -1,10 +1,11 @@
-//! `mpitorrent grade` on programs built here with `mpicc` from `tests/programs/classic.c`: a
-//! correct one, one that writes a wrong hash, one that hangs with more than 10 files, one that
-//! crashes, one that is correct but whose ranks spin while they wait; and on mpitorrent itself.
-//! Each is scored as it should be.
+//! `mpitorrent grade` on programs built here from `tests/programs/classic.c` with the `mpicc` of
+//! the MPI library the tests are built against: a correct one, one that writes a wrong hash, one
+//! that hangs with more than 10 files, one that crashes, one that is correct but whose ranks spin
+//! while they wait; and on mpitorrent itself. Each is scored as it should be.
 
 mod common;
 
+use mpitorrent::tools::launch::Mpi;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,7 +22,7 @@ fn program(define: &str) -> PathBuf {
     let path = dir.path().join(&name);
     if !path.exists() {
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/classic.c");
-        let mut mpicc = Command::new("mpicc");
+        let mut mpicc = Command::new(Mpi::linked().compiler());
         mpicc.arg("-O2").arg("-o").arg(&path).arg(source);
         if !define.is_empty() {
             mpicc.arg(format!("-D{define}"));
@@ -57,8 +58,7 @@ fn grade(program: &Path, limit: &str, args: &[&str]) -> Graded {
         .arg("--json")
         .arg(&json)
         .args(args)
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .envs(Mpi::linked().environment().iter().copied())
         .output()
         .unwrap();
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -79,13 +79,8 @@ fn a_correct_program_and_mpitorrent_get_full_marks() {
     let dir = official();
     for program in [program(""), PathBuf::from(common::BINARY)] {
         let graded = grade(&program, "20", &["--official", dir.to_str().unwrap()]);
-        assert_eq!(graded.code, Some(0), "{}", graded.table);
-        assert!(
-            graded.table.contains("official tests: 40/40\n") && graded.table.contains("all 10 scenarios passed"),
-            "{}",
-            graded.table
-        );
-        assert_eq!(graded.json["official"], serde_json::json!([40, 40]));
+        assert_eq!(graded.json["official"], serde_json::json!([40, 40]), "{}", graded.table);
+        assert!(graded.table.contains("official tests: 40/40\n"), "{}", graded.table);
         for scenario in HOLDOUTS.iter().chain(&["test1", "test2", "test3", "test4"]) {
             let row = row(&graded, scenario);
             assert_eq!(
@@ -97,10 +92,20 @@ fn a_correct_program_and_mpitorrent_get_full_marks() {
             assert!(row["reference_wall_s"].as_f64().is_some_and(|r| r > 0.0), "mpitorrent's time on it: {row}");
             assert!(row["cores"].as_f64().is_some_and(|c| c > 0.0), "{row}");
         }
-        assert!(!graded.keep.path().join("failures").exists(), "nothing kept when all passed");
+        assert!(!graded.keep.path().join("failures").exists(), "nothing kept when every run passed");
         let reference = graded.json["reference_waiting_cores"].as_f64().expect("mpitorrent's waiting ranks measured");
         assert!(reference < 0.5, "mpitorrent's waiting ranks block: {reference}");
-        assert!(graded.json["scenarios"].as_array().unwrap().iter().all(|r| r["spins"] == false), "{}", graded.table);
+        let rows = graded.json["scenarios"].as_array().unwrap();
+        let spinning: Vec<&str> = rows.iter().filter(|r| r["spins"] == true).map(|r| r["name"].as_str().unwrap()).collect();
+        // The C program's peers wait for the last of 33 ranks to start in MPI_Barrier, which
+        // MPICH's ch4 busy-polls without yielding, long enough to be measured: it does spin.
+        let may_spin: &[&str] = match (program == Path::new(common::BINARY), Mpi::linked()) {
+            (false, Mpi::Mpich) => &["many-peers"],
+            _ => &[],
+        };
+        assert!(spinning.iter().all(|s| may_spin.contains(s)), "{}", graded.table);
+        let all_passed = graded.table.contains("all 10 scenarios passed");
+        assert_eq!((graded.code, all_passed), (Some(i32::from(!spinning.is_empty())), spinning.is_empty()), "{}", graded.table);
     }
 }
 
@@ -114,7 +119,8 @@ fn a_program_that_writes_a_wrong_hash_fails_where_it_does_and_the_run_is_kept() 
     assert!(many["problem"].as_str().unwrap().contains(": line 1: expected "), "{many}");
     let kept = PathBuf::from(many["kept"].as_str().unwrap());
     let command = std::fs::read_to_string(kept.join("command.sh")).unwrap();
-    assert!(command.starts_with("#!/bin/sh") && command.contains("mpirun --oversubscribe -np 7 '"), "{command}");
+    let launch = format!("{} {}\n", Mpi::linked().command_line(7), program("WRONG").display());
+    assert!(command.starts_with("#!/bin/sh") && command.ends_with(&launch), "{command}");
     assert!(kept.join("in1.txt").is_file() && kept.join("stderr.txt").is_file());
     let output = many["problem"].as_str().unwrap().split(':').next().unwrap();
     assert!(kept.join(output).is_file(), "the wrong output is kept as written: {output}");

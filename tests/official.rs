@@ -1,6 +1,7 @@
 //! The four public grading tests, run exactly as `cases.json` says graders run them: a fresh
-//! folder holding the test's in<R>.txt, `mpirun --oversubscribe -np NP <binary>` with no arguments
-//! and a 20 s limit, then `diff -q -w` of each listed output against the expected file.
+//! folder holding the test's in<R>.txt, `mpirun --oversubscribe -np NP <binary>` (MPICH's
+//! `mpiexec -n NP` for a build against MPICH) with no arguments and a 20 s limit, then `diff -q -w`
+//! of each listed output against the expected file.
 
 mod common;
 

@@ -3,11 +3,13 @@
 
 mod common;
 
+use mpitorrent::tools::launch::Mpi;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// A tmux server of its own, with one 120 x 36 window running a plain shell in `dir`.
+/// A tmux server of its own, with one 120 x 36 window running a plain shell in `dir`, in which
+/// the MPI launcher can run.
 struct Tmux {
     socket: String,
 }
@@ -20,14 +22,8 @@ impl Tmux {
             .args(["new-session", "-d", "-x", "120", "-y", "36", "-c"])
             .arg(dir)
             .args(["env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin", "TERM=xterm-256color", "HOME=/tmp"])
-            .args([
-                "OMPI_ALLOW_RUN_AS_ROOT=1",
-                "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
-                "PS1=ready$ ",
-                "bash",
-                "--norc",
-                "--noprofile",
-            ])
+            .args(Mpi::linked().environment().iter().map(|(name, value)| format!("{name}={value}")))
+            .args(["PS1=ready$ ", "bash", "--norc", "--noprofile"])
             .status()
             .expect("tmux is installed (see .ci/setup)");
         assert!(status.success(), "tmux started");
@@ -115,7 +111,8 @@ fn the_live_dashboard_runs_under_mpirun_takes_keys_and_gives_the_terminal_back()
     demo_inputs(dir.path());
     let tmux = Tmux::start(dir.path(), "live");
     tmux.type_line(&format!(
-        "mpirun --oversubscribe -np 9 {} --tui --out out --chunk-time 10 --record run.log{SHOW_EXIT}",
+        "{} {} --tui --out out --chunk-time 10 --record run.log{SHOW_EXIT}",
+        Mpi::linked().command_line(9),
         common::BINARY
     ));
     let overview = tmux.wait_for("the overview", |s| {
@@ -179,7 +176,7 @@ fn quitting_the_dashboard_mid_run_stops_every_rank_and_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     demo_inputs(dir.path());
     let tmux = Tmux::start(dir.path(), "quit");
-    tmux.type_line(&format!("mpirun --oversubscribe -np 9 {} --tui --out out --chunk-time 200{SHOW_EXIT}", common::BINARY));
+    tmux.type_line(&format!("{} {} --tui --out out --chunk-time 200{SHOW_EXIT}", Mpi::linked().command_line(9), common::BINARY));
     tmux.wait_for("the dashboard", |s| s.contains("running"));
     tmux.send(&["q"]);
     let after = tmux.wait_for("the shell", |s| !exits(s).is_empty());
@@ -193,11 +190,13 @@ fn replay_follows_a_log_that_is_still_being_written() {
     let dir = tempfile::tempdir().unwrap();
     demo_inputs(dir.path());
     // A slow run, recording, in the background.
-    let mut run = Command::new("mpirun")
-        .args(["--oversubscribe", "-np", "9", common::BINARY, "--out", "out", "--chunk-time", "15", "--record", "run.log"])
+    let mpi = Mpi::linked();
+    let words = mpi.words(9);
+    let mut run = Command::new(&words[0])
+        .args(&words[1..])
+        .args([common::BINARY, "--out", "out", "--chunk-time", "15", "--record", "run.log"])
         .current_dir(dir.path())
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .envs(mpi.environment().iter().copied())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .spawn()

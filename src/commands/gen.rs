@@ -6,13 +6,14 @@ use crate::scenario::capacity::capacities_text;
 use crate::scenario::generate::{random_capacities, RandomSpec, Scenario, CAPACITY_FILE};
 use crate::scenario::input::Invalid;
 use crate::scenario::output::WriteError;
+use crate::tools::launch::Mpi;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 pub fn generate(args: &GenArgs) -> Result<Outcome, Error> {
     let written = write(&args.shape)?;
     let out = written.folder.display();
-    let mut run = format!("mpirun -np {} mpitorrent --inputs {out}", written.ranks);
+    let mut run = format!("{} mpitorrent --inputs {out}", Mpi::linked().command_line(written.ranks));
     if let Some(file) = &written.capacities {
         run += &format!(" --capacities {}", file.display());
     }

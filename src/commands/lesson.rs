@@ -11,7 +11,7 @@ use crate::scenario::fault::parse_faults;
 use crate::scenario::input::{input_path, read_peer_input, InputError, Invalid};
 use crate::scenario::lesson::{clap_problem, option_value, Lesson, Source, SHIPPED, WRITTEN};
 use crate::scenario::output::WriteError;
-use crate::tools::launch::launch;
+use crate::tools::launch::{launch, Mpi};
 use crate::tui;
 use crate::tui::app::View;
 use crate::tui::replay::Narration;
@@ -172,23 +172,23 @@ fn prepare(lesson: &Lesson, text: &str, base: &Path, dir: &Path, fresh: bool) ->
     let program = std::env::current_exe().context("the path of this program")?;
     for (i, (run, Launch { ranks, args })) in lesson.runs.iter().zip(runs).enumerate() {
         eprintln!(
-            "mpitorrent lesson: run {} of {} ({}), in {}: mpirun --oversubscribe -np {ranks} {} {}",
+            "mpitorrent lesson: run {} of {} ({}), in {}: {} {} {}",
             i + 1,
             lesson.runs.len(),
             run.name,
             dir.display(),
+            Mpi::linked().command_line(ranks),
             program.display(),
             args.join(" ")
         );
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let launched = launch(dir, ranks, &program, &args, LIMIT).context("cannot start mpirun")?;
+        let launched = launch(dir, ranks, &program, &args, LIMIT).context("cannot start the run")?;
         match launched.code {
             // A run that ends incomplete (peers gave up) is still a lesson.
             Some(0 | 3) => {}
             _ if launched.timed_out => {
                 return Err(anyhow!("run {} ({}) did not end within {} s", i + 1, run.name, LIMIT.as_secs()).into())
             }
-            Some(127) => return Err(anyhow!("mpirun not found: install Open MPI or MPICH (see the README)").into()),
             code => {
                 let said: Vec<&str> = launched.stderr.lines().filter(|l| l.starts_with("mpitorrent")).take(5).collect();
                 let code = code.map_or_else(|| "a signal".to_string(), |c| format!("exit code {c}"));

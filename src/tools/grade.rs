@@ -7,7 +7,7 @@ use crate::analysis::verify::judge_file;
 use crate::protocol::hash::ChunkHash;
 use crate::scenario::generate::{RandomSpec, Scenario};
 use crate::scenario::input::Invalid;
-use crate::tools::launch::{launch, Launched};
+use crate::tools::launch::{launch, shell_word, Launched, Mpi};
 use crate::tools::stress::copy_folder;
 use crate::tools::waiting::{watch, Wanted, Watch};
 use anyhow::Context;
@@ -251,11 +251,8 @@ fn trial(program: &Path, case: &Case, dir: &Path, args: &[&str]) -> anyhow::Resu
         Inputs::Generated(scenario) => Some(watch(program, dir, wanted_by_peer(scenario))),
         Inputs::Copy(_) => None,
     };
-    let launched = launch(dir, case.ranks, program, args, case.limit).context("starting mpirun under timeout")?;
+    let launched = launch(dir, case.ranks, program, args, case.limit).context("starting the MPI launcher under timeout")?;
     let waited = watch.and_then(Watch::finish);
-    if launched.code == Some(127) {
-        anyhow::bail!("mpirun not found: install Open MPI (bash .ci/setup)");
-    }
     let problem = match &case.inputs {
         Inputs::Copy(_) => diff(dir, &case.compare)?,
         Inputs::Generated(_) if launched.timed_out => Some(format!("did not end within {} s (a hang?)", case.limit.as_secs())),
@@ -303,14 +300,15 @@ fn keep(keep: &Path, case: &Case, run: u32, dir: &Path, program: &Path, launched
     let kept = keep.join(format!("{}-run{}", case.name, run + 1));
     let _ = std::fs::remove_dir_all(&kept);
     copy_folder(dir, &kept).with_context(|| format!("keeping the run in {}", kept.display()))?;
-    let quoted = format!("'{}'", program.display().to_string().replace('\'', "'\\''"));
+    let mpi = Mpi::linked();
+    let exports: String = mpi.environment().iter().map(|(name, value)| format!("export {name}={value}\n")).collect();
     let command = format!(
         "#!/bin/sh\n# The failing run again, in rerun/ beside this script, with its inputs.\nset -e\ncd \"$(dirname \"$0\")\"\n\
-         rm -rf rerun && mkdir rerun && cp in*.txt rerun/ && cd rerun\n\
-         export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1\n\
-         exec timeout --kill-after=5 {} mpirun --oversubscribe -np {} {quoted}\n",
+         rm -rf rerun && mkdir rerun && cp in*.txt rerun/ && cd rerun\n{exports}\
+         exec timeout --kill-after=5 {} {} {}\n",
         case.limit.as_secs(),
-        case.ranks,
+        mpi.command_line(case.ranks),
+        shell_word(&program.display().to_string()),
     );
     let script = kept.join("command.sh");
     std::fs::write(&script, command)?;
@@ -349,7 +347,7 @@ fn grade_case(options: &GradeOptions, case: &Case) -> Graded {
         problem: None,
         kept: None,
     };
-    // A run that cannot be graded (a folder not written, mpirun missing) fails its scenario, and
+    // A run that cannot be graded (a folder not written, the launcher missing) fails its scenario, and
     // the grade goes on to the next.
     if let Err(e) = grade_runs(options, case, &mut graded) {
         graded.failed = case.runs;

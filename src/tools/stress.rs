@@ -24,7 +24,7 @@ use crate::scenario::generate::{random_capacities, RandomSpec, Scenario};
 use crate::scenario::output::output_file_name;
 use crate::scenario::settings::Strategy;
 use crate::scenario::settings::{option_name, Settings};
-use crate::tools::launch::{run_in_folder, trial_args, Launched, Trialled, LOG};
+use crate::tools::launch::{run_in_folder, trial_args, Launched, Mpi, Trialled, LOG};
 use anyhow::Context;
 use clap::ValueEnum;
 use rand::rngs::SmallRng;
@@ -288,7 +288,7 @@ pub fn run(options: &StressOptions, out: &mut impl Write) -> anyhow::Result<bool
         trial.write(&dir).with_context(|| format!("writing {}", dir.display()))?;
         let Trialled { launched: run, report } =
             run_in_folder(&options.program, &dir, trial.scenario.ranks(), &trial.settings, true, options.limit)
-                .context("starting mpirun")?;
+                .context("starting a run")?;
         let outcome = if run.timed_out {
             Fate::Hang
         } else {
@@ -334,7 +334,7 @@ pub fn run(options: &StressOptions, out: &mut impl Write) -> anyhow::Result<bool
 
 /// Moves a failing run's folder under `options.keep`, with the command and what it printed.
 fn keep(options: &StressOptions, dir: &Path, trial: &Trial, run: &Launched) -> anyhow::Result<PathBuf> {
-    let command = format!("mpirun --oversubscribe -np {} mpitorrent {}\n", trial.scenario.ranks(), trial.args().join(" "));
+    let command = format!("{} mpitorrent {}\n", Mpi::linked().command_line(trial.scenario.ranks()), trial.args().join(" "));
     let printed = format!("exit code {:?}\n--- stdout\n{}--- stderr\n{}", run.code, run.stdout, run.stderr);
     std::fs::write(dir.join("command.txt"), command)?;
     std::fs::write(dir.join("printed.txt"), printed)?;

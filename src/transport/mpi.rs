@@ -1,6 +1,6 @@
-//! The real transport: Open MPI through rsmpi.
+//! The real transport: MPI (Open MPI or MPICH) through rsmpi.
 //!
-//! Open MPI's blocking receive and probe spin on the CPU while they wait, so dozens of ranks on two
+//! MPI's blocking receive and probe spin on the CPU while they wait, so dozens of ranks on two
 //! cores would starve each other. Instead one receiver thread per rank polls with a matched probe
 //! (`MPI_Improbe` + `MPI_Mrecv`) and puts each message, by its tag, in the inbox of the thread it
 //! is for, where that thread blocks without spinning. What one poll finds goes in at once, each

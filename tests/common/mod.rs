@@ -1,4 +1,5 @@
-//! Running the real binary under mpirun, for the integration tests.
+//! Running the real binary under the MPI launcher of the library the tests are built against
+//! (`Mpi::linked`), for the integration tests.
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod models;
@@ -12,14 +13,14 @@ pub const BINARY: &str = env!("CARGO_BIN_EXE_mpitorrent");
 
 pub use mpitorrent::tools::launch::Launched as Run;
 
-/// `mpirun --oversubscribe -np <np> <binary> <args>` in `dir`, killed after `limit`.
+/// `<launcher> <options for np ranks> <binary> <args>` in `dir`, killed after `limit`.
 pub fn mpirun(dir: &Path, np: u32, args: &[&str], limit: Duration) -> Run {
     launch(dir, np, Path::new(BINARY), args, limit)
 }
 
-/// `mpirun --oversubscribe -np <np> <program> <args>` in `dir`, killed after `limit`.
+/// `<launcher> <options for np ranks> <program> <args>` in `dir`, killed after `limit`.
 pub fn launch(dir: &Path, np: u32, program: &Path, args: &[&str], limit: Duration) -> Run {
-    mpitorrent::tools::launch::launch(dir, np, program, args, limit).expect("mpirun and timeout are installed (see .ci/setup)")
+    mpitorrent::tools::launch::launch(dir, np, program, args, limit).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Every output a correct run of the `in<R>.txt` files in `dir` writes, worked out from the

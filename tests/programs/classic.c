@@ -7,7 +7,7 @@
  *   -DHANG       with more than 10 files in the scenario, every rank waits forever;
  *   -DCRASH      peer 1 crashes;
  *   -DSPIN       correct, but peer 1 is slow, and the others wait for it in MPI_Barrier, which
- *                Open MPI's default progress engine busy-polls. */
+ *                the default progress engines of Open MPI and MPICH busy-poll. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -158,7 +158,7 @@ fn run_with(
     }
     let Trialled { launched: run, report } =
         launch::run_in_folder(&options.program, &dir, scenario.ranks(), &settings, false, options.timeout)
-            .context("starting mpirun")?;
+            .context("starting a run")?;
     if run.timed_out {
         return Ok(Outcome::TimedOut);
     }
@@ -177,7 +177,7 @@ fn round_trip_rate(options: &BenchOptions, work: &Path, ranks: u32, through_tran
     if through_transport {
         args.push("--through-transport");
     }
-    let run = launch::launch(work, ranks, &options.program, &args, options.timeout).context("starting mpirun")?;
+    let run = launch::launch(work, ranks, &options.program, &args, options.timeout).context("starting a run")?;
     if !run.success() {
         bail!("the round trip measure failed with {ranks} ranks: {}", run.stderr.trim());
     }
@@ -225,12 +225,6 @@ fn machine() -> String {
         .find_map(|l| l.strip_prefix("MemTotal:"))
         .and_then(|l| l.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map(|kb| format!("{:.0} GiB", kb / 1024.0 / 1024.0));
-    let mpi = std::process::Command::new("mpirun")
-        .arg("--version")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|text| text.lines().next().map(str::to_string));
     let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
     let system = os_release.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).map(|l| l.trim_matches('"').to_string());
     let unknown = || "unknown".to_string();
@@ -239,6 +233,6 @@ fn machine() -> String {
         cpu.unwrap_or_else(unknown),
         memory.unwrap_or_else(unknown),
         system.unwrap_or_else(unknown),
-        mpi.unwrap_or_else(unknown)
+        launch::library()
     )
 }
