@@ -167,9 +167,11 @@ fn free_riders_are_unchoked_less_under_tit_for_tat_as_the_captions_say() {
         regular_riders * 2.0 < regular_others,
         "a fraction of the regular unchokes: {regular_riders} against {regular_others}"
     );
+    // Optimistic unchokes are over a third of a free rider's unchoked time: 0.95 to 2.3 times
+    // its regular ones in the four runs measured, so "mostly" would not hold in every run.
     assert!(
-        optimistic_riders > regular_riders,
-        "free riders live on optimistic unchokes: {optimistic_riders} against {regular_riders}"
+        optimistic_riders * 2.0 > regular_riders,
+        "much of a free rider's unchoked time is optimistic: {optimistic_riders} against {regular_riders}"
     );
 }
 
