@@ -229,14 +229,18 @@ fn a_lesson_stops_at_each_caption_until_space_and_gives_the_terminal_back() {
     let tmux = Tmux::start(dir.path(), "lesson");
     // The lesson makes its run under mpirun itself, then shows it.
     tmux.type_line(&format!("{} lesson small.toml --dir runs{SHOW_EXIT}", common::BINARY));
-    let first = tmux.wait_for("the first caption", |s| s.contains("Lesson 1/3 · start"));
-    assert!(first.contains("space goes on") && first.contains("Peer 1 is the seed.") && first.contains("paused"), "{first}");
+    // A capture can catch a frame half drawn: the whole of it is waited for.
+    let first = tmux.wait_for("the first caption", |s| {
+        s.contains("Lesson 1/3 · start")
+            && s.contains("space goes on")
+            && s.contains("Peer 1 is the seed.")
+            && s.contains("paused")
+    });
     assert!(first.contains("▶  1"), "the seed is marked:\n{first}");
     std::thread::sleep(Duration::from_millis(1500));
     let still = tmux.screen();
     assert!(still.contains("Lesson 1/3") && still.contains("0:00.0"), "it waits at the caption:\n{still}");
     tmux.send(&["Space"]);
-    // A capture can catch a frame half drawn: the whole of it is waited for.
     let second = tmux.wait_for("the second caption, stopped at round 10 (0.2 s)", |s| {
         let caption =
             s.contains("Lesson 2/3 · round 10") && s.contains("space goes on") && s.contains("Round 10: chunks spread.");
