@@ -39,15 +39,22 @@ impl Holdback {
         self.release(out);
     }
 
+    /// How many of `rank`'s events were taken, out or held.
+    pub fn taken(&self, rank: Rank) -> u64 {
+        self.released[rank.0 as usize] + self.held[rank.0 as usize].len() as u64
+    }
+
     /// How many events are held.
-    pub fn holding(&self) -> usize {
+    #[cfg(test)]
+    fn holding(&self) -> usize {
         self.held.iter().map(VecDeque::len).sum()
     }
 
     /// Hands out what is held still, as if what it waits for had come: each rank's events in its
     /// order, rank by rank. Only a rank that failed before it sent all of its events leaves any.
     pub fn flush(&mut self, out: &mut impl FnMut(Stamped)) {
-        for held in &mut self.held {
+        for (held, released) in self.held.iter_mut().zip(&mut self.released) {
+            *released += held.len() as u64;
             held.drain(..).for_each(|(event, _)| out(event));
         }
     }
@@ -114,7 +121,9 @@ mod tests {
         holdback.take(Rank(1), [(at(5), after(2, 1)), (at(6), None)], &mut |e| out.push(e.at));
         holdback.take(Rank(0), [(at(1), None)], &mut |e| out.push(e.at));
         assert_eq!(out, [1]);
+        assert_eq!([0, 1, 2].map(|r| holdback.taken(Rank(r))), [1, 2, 0], "held events count as taken");
         holdback.flush(&mut |e| out.push(e.at));
         assert_eq!((out, holdback.holding()), (vec![1, 5, 6], 0));
+        assert_eq!(holdback.taken(Rank(1)), 2, "and still once handed out");
     }
 }

@@ -112,13 +112,11 @@ struct Order {
     holdback: Holdback,
     /// What the tracker's events follow from while it answers a peer's request.
     cause: Option<After>,
-    /// The tracker's events so far.
-    emitted: u64,
 }
 
 impl Order {
     fn new(ranks: usize) -> Order {
-        Order { holdback: Holdback::new(ranks), cause: None, emitted: 0 }
+        Order { holdback: Holdback::new(ranks), cause: None }
     }
 }
 
@@ -142,13 +140,12 @@ impl FeedSink {
 impl EventSink for FeedSink {
     fn emit(&self, event: Event) {
         let mut order = self.order.lock().expect("event order");
-        order.emitted += 1;
         let caused = (self.clock.stamp(event), order.cause);
         order.holdback.take(Rank::TRACKER, [caused], &mut |event| self.send(event));
     }
 
     fn emitted(&self) -> u64 {
-        self.order.lock().expect("event order").emitted
+        self.order.lock().expect("event order").holdback.taken(Rank::TRACKER)
     }
 }
 
