@@ -104,7 +104,7 @@ pub fn measure_through_transport(duration: Duration) -> Option<RoundTrips> {
     assert!(size >= 3, "round trips need at least 3 ranks");
     let mut completed = 0u64;
     if rank > 0 {
-        let transport = MpiTransport::start(crate::transport::mpi::pauses(Duration::ZERO));
+        let transport = MpiTransport::start(crate::transport::mpi::pauses(Duration::ZERO, false));
         std::thread::scope(|scope| {
             let uploader = scope.spawn(|| answer_requests(&transport));
             world.barrier();

@@ -11,10 +11,14 @@ use crate::protocol::strategy::PieceOrder;
 use fixedbitset::FixedBitSet;
 use std::time::{Duration, Instant};
 
-/// Interests a first-free downloader keeps out at once, at members known to hold something it
-/// lacks first: one at every member spends messages, and the cores, on interests parked where
-/// they are never used (docs/performance.md has the figures).
+/// Interests a first-free or tit-for-tat downloader keeps out at once, at members known to hold
+/// something it lacks first: one at every member spends messages, and the cores, on interests
+/// parked where they are never used (docs/performance.md has the figures).
 const INTERESTS: usize = 16;
+/// Interests a downloader that picks among holders by name keeps out at once, at members known to
+/// hold nothing it lacks. It learns what the others get from every answer and from the tracker's
+/// swarm; each interest more is answered, and sent anew, at every chunk its member gets.
+const WATCHING: usize = 4;
 
 impl Fetch<'_> {
     /// Requests chunks until the window is full or none is left to ask for. A chunk whose
@@ -122,14 +126,15 @@ impl Fetch<'_> {
     /// no room for a request it would lead to; or first-free has all the interests it keeps, one
     /// of them at a member that owes a slot; or tit-for-tat has all it keeps, and the member is
     /// not a holder waited on to unchoke this peer, which always gets one (else that holder would
-    /// never count it as interested).
+    /// never count it as interested); or any other choice watches as many members as it keeps.
     fn has_enough_interests(&self, live: usize, owed: bool, choking_holder: bool) -> bool {
         if self.taken() >= self.window() {
             return true;
         }
-        match self.tit_for_tat() {
-            true => live >= INTERESTS && !choking_holder,
-            false => first_free(self.peer.settings) && live >= INTERESTS && owed,
+        match (self.tit_for_tat(), first_free(self.peer.settings)) {
+            (true, _) => live >= INTERESTS && !choking_holder,
+            (false, true) => live >= INTERESTS && owed,
+            (false, false) => live >= WATCHING,
         }
     }
 

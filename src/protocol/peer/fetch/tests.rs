@@ -318,6 +318,31 @@ fn interests_are_withdrawn_once_every_missing_chunk_is_on_its_way_and_their_answ
 }
 
 #[test]
+fn with_other_choices_it_watches_four_members_that_hold_nothing_it_lacks_and_another_once_one_answers() {
+    let world =
+        World { capacities: vec![Capacity::uniform(1); 8], reciprocity: Reciprocity::new(8), ..World::new(Settings::default()) };
+    fetching(world, |_, fetch| {
+        let t0 = Instant::now();
+        let others: Vec<SwarmMember> =
+            std::iter::once(member(1, 0, holds(&[0]))).chain((3..=8).map(|rank| member(rank, 0, holds(&[])))).collect();
+        let steps = begin(fetch, 2, swarm(&others), t0);
+        let watched: Vec<u32> = requests(&steps).into_iter().filter(|(_, chunk)| chunk.is_none()).map(|(to, _)| to).collect();
+        assert_eq!(
+            (requests(&steps)[0], watched.len()),
+            ((1, Some(0)), 4),
+            "chunk 0 by name, 4 of 6 strangers watched: {steps:?}"
+        );
+
+        // One answers that it holds chunk 0, on its way from rank 1 already: that interest is no
+        // longer out, so one more goes, and never beyond four at once.
+        let steps = fetch.on_message(Rank(watched[0]), interest_answer(holds(&[0])), t0).unwrap();
+        let again: Vec<u32> = requests(&steps).into_iter().filter(|(_, chunk)| chunk.is_none()).map(|(to, _)| to).collect();
+        assert_eq!(again.len(), 1, "one interest more: {steps:?}");
+        assert!(!watched[1..].contains(&again[0]), "not at a member already watched: {steps:?}");
+    });
+}
+
+#[test]
 fn with_first_free_a_promised_slot_that_cannot_be_used_is_given_back_at_once() {
     fetching(World::new(first_free_settings()), |_, fetch| {
         let t0 = Instant::now();
