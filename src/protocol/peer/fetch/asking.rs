@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 /// something it lacks first: one at every member spends messages, and the cores, on interests
 /// parked where they are never used (docs/performance.md has the figures).
 const INTERESTS: usize = 16;
-/// Interests a downloader that picks among holders by name keeps out at once, at members known to
-/// hold nothing it lacks. It learns what the others get from every answer and from the tracker's
-/// swarm; each interest more is answered, and sent anew, at every chunk its member gets.
+/// Interests a downloader that picks among holders by name keeps out at once at members that do
+/// not choke it (those known to hold nothing it lacks). It learns what the others get from every
+/// answer and from the tracker's swarm; each interest more is answered, and sent anew, at every
+/// chunk its member gets. A free rider holding a chunk it lacks gets one besides.
 const WATCHING: usize = 4;
 
 impl Fetch<'_> {
@@ -84,7 +85,7 @@ impl Fetch<'_> {
         let mut live = self.interests.iter().filter(|i| !i.withdrawn).count();
         let mut owed = self.awaits_a_slot();
         // Checked before the strangers are sorted out, which costs a pass over every holding.
-        if self.has_enough_interests(live, owed, true) {
+        if self.has_enough_interests(live, owed, self.anyone_may_choke()) {
             return;
         }
         let asked: Vec<Rank> = self.in_flight.iter().map(|&(_, m, _)| m).chain(self.interests.iter().map(|i| i.member)).collect();
@@ -126,7 +127,8 @@ impl Fetch<'_> {
     /// no room for a request it would lead to; or first-free has all the interests it keeps, one
     /// of them at a member that owes a slot; or tit-for-tat has all it keeps, and the member is
     /// not a holder waited on to unchoke this peer, which always gets one (else that holder would
-    /// never count it as interested); or any other choice watches as many members as it keeps.
+    /// never count it as interested); or any other choice watches as many members that do not
+    /// choke it as it keeps, and the member is not a holder that chokes it.
     fn has_enough_interests(&self, live: usize, owed: bool, choking_holder: bool) -> bool {
         if self.taken() >= self.window() {
             return true;
@@ -134,8 +136,13 @@ impl Fetch<'_> {
         match (self.tit_for_tat(), first_free(self.peer.settings)) {
             (true, _) => live >= INTERESTS && !choking_holder,
             (false, true) => live >= INTERESTS && owed,
-            (false, false) => live >= WATCHING,
+            (false, false) => !choking_holder && self.watching() >= WATCHING,
         }
+    }
+
+    /// Interests out at members that do not choke this peer.
+    fn watching(&self) -> usize {
+        self.interests.iter().filter(|i| !i.withdrawn && !self.chokes_me(i.member)).count()
     }
 
     /// Withdraws its interests at members that choke it which say it holds or has coming a chunk

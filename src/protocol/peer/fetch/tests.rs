@@ -317,15 +317,21 @@ fn interests_are_withdrawn_once_every_missing_chunk_is_on_its_way_and_their_answ
     });
 }
 
+/// A run of eight peers, with the default settings.
+fn eight_peers() -> World {
+    World { capacities: vec![Capacity::uniform(1); 8], reciprocity: Reciprocity::new(8), ..World::new(Settings::default()) }
+}
+
+/// Rank 1 holding `holding`, and ranks 3 to 8 holding nothing.
+fn holder_and_strangers(holding: Holding) -> Swarm {
+    swarm(&std::iter::once(member(1, 0, holding)).chain((3..=8).map(|rank| member(rank, 0, holds(&[])))).collect::<Vec<_>>())
+}
+
 #[test]
 fn with_other_choices_it_watches_four_members_that_hold_nothing_it_lacks_and_another_once_one_answers() {
-    let world =
-        World { capacities: vec![Capacity::uniform(1); 8], reciprocity: Reciprocity::new(8), ..World::new(Settings::default()) };
-    fetching(world, |_, fetch| {
+    fetching(eight_peers(), |_, fetch| {
         let t0 = Instant::now();
-        let others: Vec<SwarmMember> =
-            std::iter::once(member(1, 0, holds(&[0]))).chain((3..=8).map(|rank| member(rank, 0, holds(&[])))).collect();
-        let steps = begin(fetch, 2, swarm(&others), t0);
+        let steps = begin(fetch, 2, holder_and_strangers(holds(&[0])), t0);
         let watched: Vec<u32> = requests(&steps).into_iter().filter(|(_, chunk)| chunk.is_none()).map(|(to, _)| to).collect();
         assert_eq!(
             (requests(&steps)[0], watched.len()),
@@ -513,6 +519,22 @@ fn with_other_choices_a_free_rider_is_asked_by_name_until_it_refuses_then_only_b
         fetch.on_message(Rank(4), refusal(0), t0).unwrap();
         let steps = fetch.on_message(Rank(4), refusal(1), t0).unwrap();
         assert_eq!(requests(&steps), [(4, None)], "it chokes this peer: an interest, no request");
+    });
+}
+
+#[test]
+fn with_other_choices_a_free_rider_holding_a_chunk_gets_an_interest_besides_the_four_watched() {
+    fetching(eight_peers(), |_, fetch| {
+        let t0 = Instant::now();
+        let steps = begin(fetch, 2, holder_and_strangers(Holding::All), t0);
+        assert_eq!(requests(&steps), [(1, Some(0)), (1, Some(1))], "both chunks asked of their holder: nothing to watch for");
+        // The holder refuses both: it is a free rider, and no other member holds either chunk.
+        let mut steps = fetch.on_message(Rank(1), refusal(0), t0).unwrap();
+        steps.extend(fetch.on_message(Rank(1), refusal(1), t0).unwrap());
+        let mut interests: Vec<u32> =
+            requests(&steps).into_iter().filter(|(_, chunk)| chunk.is_none()).map(|(to, _)| to).collect();
+        interests.sort_unstable();
+        assert_eq!((interests[0], interests.len()), (1, 5), "the free rider, and 4 of 6 strangers: {steps:?}");
     });
 }
 
