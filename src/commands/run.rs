@@ -60,7 +60,7 @@ fn run_this_rank(args: &RunArgs, world: &SimpleCommunicator) -> Result<Outcome, 
             match outcome.ending {
                 Ending::Finished => (outcome.model, outcome.log_failure),
                 Ending::Quit => {
-                    eprintln!("mpitorrent: the dashboard was closed before the end; stopping every rank");
+                    crate::tui::terminal::tell("mpitorrent: the dashboard was closed before the end; stopping every rank");
                     SimpleCommunicator::world().abort(i32::from(Outcome::Interrupted.code()))
                 }
                 // mpirun is ending the job; the terminal is restored, so just go.

@@ -122,6 +122,14 @@ pub fn restore() {
     }
 }
 
+/// Writes `line` on the terminal the dashboard was drawn on, else on stderr: a line on stderr goes
+/// through the launcher, which can lose it when the job is aborted right after.
+pub fn tell(line: &str) {
+    if open_terminal().and_then(|mut tty| writeln!(tty, "{line}")).is_err() {
+        eprintln!("{line}");
+    }
+}
+
 /// The terminal to draw on: the controlling terminal, or else the one `mpiexec` runs in when this
 /// is a rank that MPICH's hydra proxy started (it gives each rank a session of its own, without
 /// one).
