@@ -9,8 +9,8 @@
 //!
 //! Between polls the receiver sleeps for a quarter of the time since this rank last sent or
 //! received anything, within the shortest and longest pauses the run sets (see [`pauses`]): a
-//! busy rank looks every 0.2 to 5 ms (a quarter of a chunk time, an eighth with first-free), an
-//! idle one every 2 to 20 ms.
+//! busy rank looks every 0.2 to 5 ms (a quarter of a chunk time, an eighth with first-free and
+//! tit-for-tat), an idle one every 2 to 20 ms.
 //! Polling is what waiting costs: each look wakes a thread and asks MPI, dozens of ranks over.
 //! Sending wakes a dozing receiver, since a reply is likely to follow.
 //!
@@ -58,15 +58,15 @@ pub struct Pauses {
 /// least four times a round for chunk times of 8 to 80 ms and notices a promised slot in time.
 /// With no chunk time there are no rounds to keep: 20 ms.
 ///
-/// The shortest, how often a busy rank looks: an eighth of a chunk time when peers look for free
-/// slots (`first_free`), else a quarter, kept within 0.2 to 5 ms. A first-free transfer waits on
-/// an interest's answer and the request it brings, which must both be noticed within the half
-/// chunk time a slot is promised ahead; other choices ask by name, and their requests wait in the
-/// uploaders' queues anyway. Looks are most of what waiting costs. The figures that chose both
-/// are in docs/performance.md, "Figures behind the constants".
-pub fn pauses(chunk_time: Duration, first_free: bool) -> Pauses {
+/// The shortest, how often a busy rank looks: an eighth of a chunk time when transfers wait on
+/// answers to interests (`answered`: first-free, which must notice an answer and the request it
+/// brings within the half chunk time a slot is promised ahead, and tit-for-tat, whose unchokes
+/// come as answers), else a quarter, kept within 0.2 to 5 ms: other choices ask by name, and their
+/// requests wait in the uploaders' queues anyway. Looks are most of what waiting costs. The
+/// figures that chose both are in docs/performance.md, "Figures behind the constants".
+pub fn pauses(chunk_time: Duration, answered: bool) -> Pauses {
     let within = |d: Duration, low: u64, high: u64| d.clamp(Duration::from_micros(low), Duration::from_micros(high));
-    let busy = if first_free { chunk_time / 8 } else { chunk_time / 4 };
+    let busy = if answered { chunk_time / 8 } else { chunk_time / 4 };
     match chunk_time.is_zero() {
         true => Pauses { shortest: Duration::from_micros(200), longest: Duration::from_millis(20) },
         false => Pauses { shortest: within(busy, 200, 5_000), longest: within(chunk_time / 4, 2_000, 20_000) },
@@ -338,8 +338,8 @@ mod tests {
             (20, true, us(2_500), ms(5)),
             (1000, true, ms(5), ms(20)),
         ];
-        for (chunk_ms, first_free, shortest, longest) in cases {
-            assert_eq!(pauses(ms(chunk_ms), first_free), Pauses { shortest, longest }, "{chunk_ms} ms a chunk, {first_free}");
+        for (chunk_ms, answered, shortest, longest) in cases {
+            assert_eq!(pauses(ms(chunk_ms), answered), Pauses { shortest, longest }, "{chunk_ms} ms a chunk, {answered}");
         }
     }
 }
