@@ -7,8 +7,7 @@ use crate::cli::RunArgs;
 use crate::commands::logs::write_report;
 use crate::commands::{exit, Error, Outcome};
 use crate::protocol::error::Refusal;
-use crate::protocol::peer::first_free;
-use crate::protocol::strategy::PeerChoice;
+use crate::protocol::peer::waits_on_answers;
 use crate::record::log::{LogError, Recorder};
 use crate::scenario::input::Invalid;
 use crate::scenario::output::check_writable;
@@ -53,8 +52,7 @@ fn run_this_rank(args: &RunArgs, world: &SimpleCommunicator) -> Result<Outcome, 
     let rank = world.rank();
     let (recorder, refusal) = if rank == 0 { prepare_rank0(args) } else { (None, None) };
     let screen = if rank == 0 && args.tui { open_screen() } else { None };
-    let answered = first_free(&args.settings) || args.settings.strategy.peers == PeerChoice::TitForTat;
-    let transport = Arc::new(MpiTransport::start(pauses(args.settings.chunk_time(), answered)));
+    let transport = Arc::new(MpiTransport::start(pauses(args.settings.chunk_time(), waits_on_answers(&args.settings))));
     let result = run_rank(transport.clone(), &args.settings, refusal, |feed| match screen {
         None => collect(&feed, recorder),
         Some(screen) => {

@@ -59,11 +59,11 @@ pub struct Pauses {
 /// With no chunk time there are no rounds to keep: 20 ms.
 ///
 /// The shortest, how often a busy rank looks: an eighth of a chunk time when transfers wait on
-/// answers to interests (`answered`: first-free, which must notice an answer and the request it
-/// brings within the half chunk time a slot is promised ahead, and tit-for-tat, whose unchokes
-/// come as answers), else a quarter, kept within 0.2 to 5 ms: other choices ask by name, and their
-/// requests wait in the uploaders' queues anyway. Looks are most of what waiting costs. The
-/// figures that chose both are in docs/performance.md, "Figures behind the constants".
+/// answers to interests (`answered`, see `protocol::peer::waits_on_answers`; first-free must
+/// notice an answer and the request it brings within the half chunk time a slot is promised
+/// ahead), else a quarter, kept within 0.2 to 5 ms: requests by name wait in the uploaders'
+/// queues anyway. Looks are most of what waiting costs. The figures that chose both are in
+/// docs/performance.md, "Figures behind the constants".
 pub fn pauses(chunk_time: Duration, answered: bool) -> Pauses {
     let within = |d: Duration, low: u64, high: u64| d.clamp(Duration::from_micros(low), Duration::from_micros(high));
     let busy = if answered { chunk_time / 8 } else { chunk_time / 4 };

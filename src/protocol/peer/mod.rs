@@ -60,6 +60,12 @@ pub fn first_free(settings: &Settings) -> bool {
     settings.strategy.peers == PeerChoice::FirstFree && !settings.chunk_time().is_zero()
 }
 
+/// Whether transfers wait on answers to interests: first-free's promised slots, tit-for-tat's
+/// unchokes. Other choices ask holders by name, and their requests wait in the uploaders' queues.
+pub fn waits_on_answers(settings: &Settings) -> bool {
+    first_free(settings) || settings.strategy.peers == PeerChoice::TitForTat
+}
+
 /// How long a promised upload slot waits for its named request beyond two chunk times: the
 /// round trip of the answer and the request, with room for a busy machine.
 const PROMISE_SLACK: Duration = Duration::from_millis(5);

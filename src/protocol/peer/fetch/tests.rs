@@ -124,6 +124,11 @@ fn requests(steps: &[Step]) -> Vec<(u32, Option<u32>)> {
     steps.iter().filter_map(request).collect()
 }
 
+/// Whom `steps` send an interest, in order.
+fn interests(steps: &[Step]) -> Vec<u32> {
+    requests(steps).into_iter().filter(|(_, chunk)| chunk.is_none()).map(|(to, _)| to).collect()
+}
+
 /// Whom `steps` send a withdrawal.
 fn withdrawals(steps: &[Step]) -> Vec<u32> {
     let withdrawal = |step: &Step| match step {
@@ -332,7 +337,7 @@ fn with_other_choices_it_watches_four_members_that_hold_nothing_it_lacks_and_ano
     fetching(eight_peers(), |_, fetch| {
         let t0 = Instant::now();
         let steps = begin(fetch, 2, holder_and_strangers(holds(&[0])), t0);
-        let watched: Vec<u32> = requests(&steps).into_iter().filter(|(_, chunk)| chunk.is_none()).map(|(to, _)| to).collect();
+        let watched = interests(&steps);
         assert_eq!(
             (requests(&steps)[0], watched.len()),
             ((1, Some(0)), 4),
@@ -342,7 +347,7 @@ fn with_other_choices_it_watches_four_members_that_hold_nothing_it_lacks_and_ano
         // One answers that it holds chunk 0, on its way from rank 1 already: that interest is no
         // longer out, so one more goes, and never beyond four at once.
         let steps = fetch.on_message(Rank(watched[0]), interest_answer(holds(&[0])), t0).unwrap();
-        let again: Vec<u32> = requests(&steps).into_iter().filter(|(_, chunk)| chunk.is_none()).map(|(to, _)| to).collect();
+        let again = interests(&steps);
         assert_eq!(again.len(), 1, "one interest more: {steps:?}");
         assert!(!watched[1..].contains(&again[0]), "not at a member already watched: {steps:?}");
     });
@@ -531,10 +536,9 @@ fn with_other_choices_a_free_rider_holding_a_chunk_gets_an_interest_besides_the_
         // The holder refuses both: it is a free rider, and no other member holds either chunk.
         let mut steps = fetch.on_message(Rank(1), refusal(0), t0).unwrap();
         steps.extend(fetch.on_message(Rank(1), refusal(1), t0).unwrap());
-        let mut interests: Vec<u32> =
-            requests(&steps).into_iter().filter(|(_, chunk)| chunk.is_none()).map(|(to, _)| to).collect();
-        interests.sort_unstable();
-        assert_eq!((interests[0], interests.len()), (1, 5), "the free rider, and 4 of 6 strangers: {steps:?}");
+        let mut asked = interests(&steps);
+        asked.sort_unstable();
+        assert_eq!((asked[0], asked.len()), (1, 5), "the free rider, and 4 of 6 strangers: {steps:?}");
     });
 }
 
