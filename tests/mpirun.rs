@@ -10,6 +10,7 @@ use mpitorrent::analysis::report::Report;
 use mpitorrent::record::log::Log;
 use mpitorrent::scenario::generate::{RandomSpec, Scenario};
 use mpitorrent::tools::launch::{Mpi, LAUNCHER_VARIABLE};
+use mpitorrent::transport::bells::BELLS_VARIABLE;
 use std::path::Path;
 use std::time::Duration;
 
@@ -58,16 +59,25 @@ fn random_scenarios_come_out_right_under_mpirun() {
 
 #[test]
 fn chunk_time_makes_uploaders_busy_without_burning_cpu() {
+    // With bells (one host), and with receivers that look on a timer, as across hosts.
+    for bells in ["on", "off"] {
+        busy_without_burning_cpu(bells);
+    }
+}
+
+fn busy_without_burning_cpu(bells: &str) {
     let spec = RandomSpec { peers: 8, files: 2, chunks: 30..=30, owners: 1..=1, wanted: 1..=1 };
     let scenario = Scenario::random(&spec, 5);
     let dir = tempfile::tempdir().unwrap();
     scenario.write(dir.path()).unwrap();
-    let run = mpirun(dir.path(), scenario.ranks(), &["--chunk-time", "20", "--report", "r.json", "--out", "out"], LIMIT);
-    assert!(run.success(), "{}", run.stderr);
+    let variable = format!("{BELLS_VARIABLE}={bells}");
+    let args = [&variable, common::BINARY, "--chunk-time", "20", "--report", "r.json", "--out", "out"];
+    let run = common::launch(dir.path(), scenario.ranks(), Path::new("env"), &args, LIMIT);
+    assert!(run.success(), "bells {bells}: {}", run.stderr);
     check_outputs(&scenario.expected_outputs(), &dir.path().join("out"));
     let report: Report = serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
     // 7 downloaders x 30 chunks at 20 ms, over at most 8 uploaders: at least 0.5 s of serving.
-    assert!(report.wall_time_s > 0.5, "chunk time was not spent: {report:?}");
+    assert!(report.wall_time_s > 0.5, "bells {bells}: chunk time was not spent: {report:?}");
     // No schedule beats the lower bound; the ranks' CPU time was reported.
     let efficiency = &report.efficiency;
     assert!(efficiency.makespan_ratio.is_some_and(|r| r >= 1.0), "{efficiency:?}");
@@ -75,11 +85,11 @@ fn chunk_time_makes_uploaders_busy_without_burning_cpu() {
     // Waiting ranks sleep: spinning ones would use both cores from the run's start to its end.
     let chunks = report.chunks_delivered as f64;
     let busy = efficiency.cpu_seconds_per_chunk.unwrap_or_default() * chunks / report.wall_time_s;
-    assert!(busy < 0.5, "{busy:.2} cores busy over the run's {} s", report.wall_time_s);
+    assert!(busy < 0.5, "bells {bells}: {busy:.2} cores busy over the run's {} s", report.wall_time_s);
     // And over the whole job, the launcher and MPI's start and end too (MPICH's start costs
     // about 0.5 s of CPU time with 9 ranks, Open MPI's less).
     let whole = run.cpu.as_secs_f64() / run.wall.as_secs_f64();
-    assert!(whole < 1.0, "{whole:.2} cores busy over {:?}", run.wall);
+    assert!(whole < 1.0, "bells {bells}: {whole:.2} cores busy over {:?}", run.wall);
 }
 
 /// Runs `inputs` (in1.txt, in2.txt, ...) with `np` ranks; returns stderr after checking the run

@@ -7,12 +7,23 @@
 //! thread woken once for all of it (woken per message, a thread cost a wake-up and a context
 //! switch per message).
 //!
-//! Between polls the receiver sleeps for a quarter of the time since this rank last sent or
-//! received anything, within the shortest and longest pauses the run sets (see [`pauses`]): a
-//! busy rank looks every 0.2 to 5 ms (a quarter of a chunk time, an eighth with first-free and
-//! tit-for-tat), an idle one every 2 to 20 ms.
-//! Polling is what waiting costs: each look wakes a thread and asks MPI, dozens of ranks over.
-//! Sending wakes a dozing receiver, since a reply is likely to follow.
+//! When every rank runs on one host, a receiver with nothing to take sleeps until a send rings
+//! its bell (see [`super::bells`]). Two things MPI does make the bell need care:
+//! - A probe that finds nothing may still have moved a message in from shared memory, for the
+//!   next probe to find (Open MPI matches before it makes progress). So a round of looks ends
+//!   only when two probes in a row find nothing.
+//! - Any thread's call into MPI may move messages in for this rank, and a send may stay in this
+//!   process until MPI here makes progress. So every send rings this rank's own bell as well as
+//!   its destination's (a thread that calls MPI otherwise calls [`Transport::expect_messages`]
+//!   after); while a send is pending the receiver looks at its polling pace and rings the ranks
+//!   its pending sends go to, and it rings a send's destination again when MPI finishes the send.
+//!
+//! Across hosts there are no bells, and the receiver polls: between polls it sleeps for a quarter
+//! of the time since this rank last sent or received anything, within the shortest and longest
+//! pauses the run sets (see [`pauses`]): a busy rank looks every 0.2 to 5 ms (a quarter of a chunk
+//! time, an eighth with first-free and tit-for-tat), an idle one every 2 to 20 ms. Polling is
+//! what waiting costs then: each look wakes a thread and asks MPI, dozens of ranks over. Sending
+//! wakes a dozing receiver, since a reply is likely to follow.
 //!
 //! Sends are nonblocking (`MPI_Isend`): a blocking send of more than a few hundred bytes waits
 //! until the receiving rank's next poll, which would stall the tracker behind every sleeping peer.
@@ -21,6 +32,7 @@
 //! A message this rank cannot handle (undecodable, or for a thread it does not run) is a bug
 //! somewhere in the job: the receiver reports it and aborts the whole job rather than drop it.
 
+use super::bells::Bells;
 use super::inbox::Inboxes;
 use crate::protocol::ids::Rank;
 use crate::protocol::message::{Endpoint, Envelope, Message};
@@ -42,6 +54,9 @@ const DOZE: u32 = 5;
 /// The most messages taken from MPI before they go in the inboxes, so that a stream of them is
 /// not held back.
 const BATCH: usize = 64;
+/// The longest a receiver with a bell sleeps with no send pending: every message rings, so this
+/// only bounds what a missed ring could cost, for one wake-up a second.
+const QUIET: Duration = Duration::from_secs(1);
 /// How long closing waits for this rank's last sends to be taken before it gives up on the job.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
@@ -90,6 +105,8 @@ struct Shared {
     dozing: AtomicBool,
     pauses: Pauses,
     receiver: OnceLock<Thread>,
+    /// `None` when the receiver polls: the job spans hosts, or bells were turned off.
+    bells: Option<Bells>,
     outbox: Mutex<Outbox>,
     inboxes: Inboxes<Envelope>,
 }
@@ -102,9 +119,11 @@ struct Outbox {
     closed: bool,
 }
 
-/// A send MPI has not finished with: its request, and the bytes it reads from until then.
+/// A send MPI has not finished with: its request, where it goes, and the bytes it reads from
+/// until then.
 struct Outgoing {
     request: ffi::MPI_Request,
+    to: Rank,
     _bytes: Vec<u8>,
 }
 
@@ -123,30 +142,66 @@ impl Shared {
 
     /// Tests pending sends, forgets finished ones, and says how many are left and whether the
     /// transport is closed.
+    /// With bells, rings the ranks the finished ones went to: MPI may have written such a send
+    /// only now, after its destination looked.
     fn complete_sends(&self) -> (usize, bool) {
+        let mut finished = Vec::new();
         let mut outbox = self.outbox.lock().expect("outbox");
         outbox.pending.retain_mut(|send| {
-            let mut done = 0;
-            // SAFETY: the request came from MPI_Isend and is tested until it completes, once.
-            let code = unsafe { ffi::MPI_Test(&mut send.request, &mut done, ffi::RSMPI_STATUS_IGNORE) };
-            if code != ffi::MPI_SUCCESS as c_int {
-                fail(self.rank, &format!("MPI_Test failed with code {code}"));
+            let done = send.test(self.rank);
+            if done {
+                finished.push(send.to);
             }
-            done == 0
+            !done
         });
-        (outbox.pending.len(), outbox.closed)
+        let left = (outbox.pending.len(), outbox.closed);
+        drop(outbox);
+        if let Some(bells) = &self.bells {
+            finished.into_iter().for_each(|to| bells.ring(to));
+        }
+        left
     }
 
     fn wake_receiver(&self) {
         if let Some(thread) = self.receiver.get() {
             thread.unpark();
         }
+        if let Some(bells) = &self.bells {
+            bells.ring(self.rank);
+        }
+    }
+
+    /// Sleeps until this rank's bell rings. With sends pending, only for a polling receiver's
+    /// pause, after ringing the ranks they go to: they may need to look for MPI to finish them.
+    fn rest(&self, bells: &Bells, sending: usize) {
+        let timeout = match sending {
+            0 => QUIET,
+            _ => {
+                self.outbox.lock().expect("outbox").pending.iter().for_each(|send| bells.ring(send.to));
+                self.pause()
+            }
+        };
+        bells.sleep(timeout);
+    }
+}
+
+impl Outgoing {
+    /// Whether MPI has finished with this send.
+    fn test(&mut self, rank: Rank) -> bool {
+        let mut done = 0;
+        // SAFETY: the request came from MPI_Isend and is tested until it completes, once.
+        let code = unsafe { ffi::MPI_Test(&mut self.request, &mut done, ffi::RSMPI_STATUS_IGNORE) };
+        if code != ffi::MPI_SUCCESS as c_int {
+            fail(rank, &format!("MPI_Test failed with code {code}"));
+        }
+        done != 0
     }
 }
 
 impl MpiTransport {
     /// Starts this rank's receiver thread, which pauses between looks for messages within
-    /// `pauses`. MPI must be initialized with `Threading::Multiple`.
+    /// `pauses` when it polls. MPI must be initialized with `Threading::Multiple`. Collective:
+    /// every rank starts its transport at the same point (see [`Bells::open`]).
     pub fn start(pauses: Pauses) -> MpiTransport {
         let world = SimpleCommunicator::world();
         let rank = Rank(world.rank() as u32);
@@ -157,6 +212,7 @@ impl MpiTransport {
             dozing: AtomicBool::new(false),
             pauses: Pauses { longest: pauses.longest.max(pauses.shortest), ..pauses },
             receiver: OnceLock::new(),
+            bells: Bells::open(&world),
             outbox: Mutex::default(),
             inboxes: Inboxes::default(),
         });
@@ -208,6 +264,11 @@ fn receive_loop(shared: &Shared) {
     let mut closed_at = None;
     // Messages taken since the inboxes were last filled: all that one poll finds go in together.
     let mut taken = Vec::new();
+    // Probes in a row that found nothing; with a bell, two end a round of looks.
+    let mut empty = 0;
+    if let Some(bells) = &shared.bells {
+        bells.arm();
+    }
     loop {
         let (sending, closed) = shared.complete_sends();
         if closed {
@@ -225,6 +286,18 @@ fn receive_loop(shared: &Shared) {
             false => None,
         };
         let Some(probed) = probed else {
+            if let Some(bells) = &shared.bells {
+                // A full batch is no look that found nothing.
+                empty += usize::from(taken.len() < BATCH);
+                if !taken.is_empty() {
+                    shared.inboxes.put_all(taken.drain(..));
+                }
+                if empty == 2 {
+                    empty = 0;
+                    shared.rest(bells, sending);
+                }
+                continue;
+            }
             if !taken.is_empty() {
                 shared.inboxes.put_all(taken.drain(..));
                 continue;
@@ -240,6 +313,7 @@ fn receive_loop(shared: &Shared) {
             shared.dozing.store(false, SeqCst);
             continue;
         };
+        empty = 0;
         shared.touch();
         let (bytes, status) = probed.matched_receive_vec::<u8>();
         let (from, tag) = (Rank(status.source_rank() as u32), status.tag());
@@ -293,15 +367,29 @@ impl Transport for MpiTransport {
         if code != ffi::MPI_SUCCESS as c_int {
             fail(self.rank, &format!("MPI_Isend to rank {to} failed with code {code}"));
         }
-        outbox.pending.push(Outgoing { request, _bytes: bytes });
+        let mut send = Outgoing { request, to, _bytes: bytes };
+        // A send done at once needs no more of this rank's receiver than to take what the test
+        // may have moved in for it, for which it is rung below anyway.
+        if self.shared.bells.is_none() || !send.test(self.rank) {
+            outbox.pending.push(send);
+        }
         drop(outbox);
         self.shared.touch();
-        if self.shared.dozing.load(SeqCst) {
-            self.shared.wake_receiver();
+        match &self.shared.bells {
+            Some(bells) => {
+                bells.ring(to);
+                // This rank's receiver finishes the send if MPI has not, and takes what these
+                // calls may have moved in for it.
+                bells.ring(self.rank);
+            }
+            None if self.shared.dozing.load(SeqCst) => self.shared.wake_receiver(),
+            None => {}
         }
         Ok(())
     }
 
+    /// The longest pause even with bells: a send MPI has not finished is noticed at the polling
+    /// pace.
     fn notice_within(&self) -> Duration {
         self.shared.pauses.longest
     }

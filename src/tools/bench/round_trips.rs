@@ -103,23 +103,32 @@ pub fn measure_through_transport(duration: Duration) -> Option<RoundTrips> {
     let (rank, size) = (world.rank(), world.size());
     assert!(size >= 3, "round trips need at least 3 ranks");
     let mut completed = 0u64;
+    // On every rank, rank 0's too: starting a transport is collective.
+    let transport = MpiTransport::start(crate::transport::mpi::pauses(Duration::ZERO, false));
+    // A barrier's calls into MPI may take in messages for this rank: its receiver is rung after
+    // each, as after a send.
+    let barrier = || {
+        barrier_while(&world, || {
+            std::thread::sleep(Duration::from_millis(1));
+            transport.expect_messages();
+        })
+    };
     if rank > 0 {
-        let transport = MpiTransport::start(crate::transport::mpi::pauses(Duration::ZERO, false));
         std::thread::scope(|scope| {
             let uploader = scope.spawn(|| answer_requests(&transport));
-            world.barrier();
+            barrier();
             completed = ask(&transport, Instant::now() + duration);
             // Past this barrier every rank has had all its answers: no request is left, and the
             // upload thread may stop.
-            sleep_through_barrier(&world);
+            barrier();
             transport.send(transport.rank(), &Message::Stop).expect("the transport sends");
             uploader.join().expect("the upload thread");
         });
-        transport.close();
     } else {
-        world.barrier();
-        sleep_through_barrier(&world);
+        barrier();
+        barrier();
     }
+    transport.close();
     total(&world, completed, duration)
 }
 
