@@ -1,7 +1,7 @@
 //! Doorbells: one word per rank in a file in shared memory (`/dev/shm`) that every rank maps,
 //! so that a receiver with nothing to do sleeps until a message is sent to it rather than
 //! looking for one on a timer. Messages still go through MPI; a bell only says "look now".
-//! (Not an MPI shared-memory window: MPICH's costs seconds of CPU to allocate with 33 ranks.)
+//! (Not an MPI shared-memory window, which MPICH is slow to allocate: docs/performance.md, "Bells".)
 //!
 //! A receiver arms its bell, looks for messages, and sleeps on the word (a futex) while it stays
 //! armed. A sender rings after its `MPI_Isend`: if the bell is armed it disarms it and wakes the
