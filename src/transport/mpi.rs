@@ -141,9 +141,8 @@ impl Shared {
     }
 
     /// Tests pending sends, forgets finished ones, and says how many are left and whether the
-    /// transport is closed.
-    /// With bells, rings the ranks the finished ones went to: MPI may have written such a send
-    /// only now, after its destination looked.
+    /// transport is closed. With bells, rings the ranks the finished ones went to: MPI may have
+    /// written such a send only now, after its destination looked.
     fn complete_sends(&self) -> (usize, bool) {
         let mut finished = Vec::new();
         let mut outbox = self.outbox.lock().expect("outbox");
