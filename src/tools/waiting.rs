@@ -146,7 +146,9 @@ mod tests {
         };
         let spinning = measure("SECONDS=0; while ((SECONDS < 2)); do :; done").unwrap();
         assert!(spinning > 0.5, "a spinning rank keeps a core busy: {spinning:.2}");
-        let sleeping = measure("sleep 1").unwrap();
+        // The `:` after `sleep` keeps bash from replacing itself with `sleep`, which would make
+        // the process no longer the watched program.
+        let sleeping = measure("sleep 1; :").unwrap();
         assert!(sleeping < 0.1, "a sleeping one does not: {sleeping:.2}");
     }
 }
