@@ -24,6 +24,19 @@ pub struct Report {
     pub efficiency: Efficiency,
     pub tracker: TrackerReport,
     pub peers: Vec<PeerReport>,
+    /// How the ranks' MPI receivers waited for messages; only a run under MPI knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<Waiting>,
+}
+
+/// How a rank's MPI receiver waits for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Waiting {
+    /// It sleeps until a send rings its bell: every rank is on one host.
+    Bells,
+    /// It looks on a timer: the job spans hosts, or bells were turned off.
+    Polling,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -261,6 +274,7 @@ impl SwarmModel {
                 messages_per_chunk: if chunks == 0 { 0.0 } else { (received + sent) as f64 / chunks as f64 },
             },
             peers,
+            waiting: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::analysis::collector::collect;
 use crate::analysis::model::SwarmModel;
+use crate::analysis::report::{Report, Waiting};
 use crate::cli::RunArgs;
 use crate::commands::logs::write_report;
 use crate::commands::{exit, Error, Outcome};
@@ -71,7 +72,8 @@ fn run_this_rank(args: &RunArgs, world: &SimpleCommunicator) -> Result<Outcome, 
     match result {
         Ok(collected) => {
             transport.close();
-            Ok(collected.map_or(Ok(Outcome::Done), |(model, log_failure)| finish(args, model, log_failure))?)
+            let waiting = if transport.rings_bells() { Waiting::Bells } else { Waiting::Polling };
+            Ok(collected.map_or(Ok(Outcome::Done), |(model, log_failure)| finish(args, model, log_failure, waiting))?)
         }
         Err(e) if e.stops_cleanly() => {
             transport.close(); // before MPI_Finalize
@@ -85,10 +87,10 @@ fn run_this_rank(args: &RunArgs, world: &SimpleCommunicator) -> Result<Outcome, 
     }
 }
 
-/// Rank 0's end of a run: the summary, the report, and whether every peer that stayed got
-/// everything; a log that could not be written fails the run.
-fn finish(args: &RunArgs, model: Option<SwarmModel>, log_failure: Option<LogError>) -> Result<Outcome, Error> {
-    let report = model.expect("a tracker that succeeded started the run").report();
+/// Rank 0's end of a run: the summary, the report (with how the receivers waited), and whether
+/// every peer that stayed got everything; a log that could not be written fails the run.
+fn finish(args: &RunArgs, model: Option<SwarmModel>, log_failure: Option<LogError>, waiting: Waiting) -> Result<Outcome, Error> {
+    let report = Report { waiting: Some(waiting), ..model.expect("a tracker that succeeded started the run").report() };
     println!("{}", report.summary());
     let written = args.report.as_deref().map_or(Ok(()), |path| write_report(path, &report));
     match (log_failure, written) {

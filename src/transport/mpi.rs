@@ -226,6 +226,12 @@ impl MpiTransport {
         MpiTransport { rank, size: world.size() as u32, shared, receiver: Mutex::new(Some(receiver)) }
     }
 
+    /// Whether the receivers sleep until a send rings their bell, rather than poll; the same on
+    /// every rank.
+    pub fn rings_bells(&self) -> bool {
+        self.shared.bells.is_some()
+    }
+
     /// Refuses further sends, lets the receiver finish this rank's pending ones, and stops it.
     /// Call it once this rank expects no more messages; dropping the transport does it too.
     pub fn close(&self) {
