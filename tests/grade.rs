@@ -98,11 +98,9 @@ fn a_correct_program_and_mpitorrent_get_full_marks() {
         let rows = graded.json["scenarios"].as_array().unwrap();
         let spinning: Vec<&str> = rows.iter().filter(|r| r["spins"] == true).map(|r| r["name"].as_str().unwrap()).collect();
         // The C program's peers wait for the last of 33 ranks to start in MPI_Barrier, which
-        // MPICH's ch4 busy-polls without yielding, long enough to be measured: it does spin.
-        let may_spin: &[&str] = match (program == Path::new(common::BINARY), Mpi::linked()) {
-            (false, Mpi::Mpich) => &["many-peers"],
-            _ => &[],
-        };
+        // both libraries busy-poll: it does spin, measurably so when the ranks start far enough
+        // apart (always under MPICH, on a slow start under Open MPI).
+        let may_spin: &[&str] = if program == Path::new(common::BINARY) { &[] } else { &["many-peers"] };
         assert!(spinning.iter().all(|s| may_spin.contains(s)), "{}", graded.table);
         let all_passed = graded.table.contains("all 10 scenarios passed");
         assert_eq!((graded.code, all_passed), (Some(i32::from(!spinning.is_empty())), spinning.is_empty()), "{}", graded.table);
