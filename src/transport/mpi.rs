@@ -170,6 +170,19 @@ impl Shared {
         }
     }
 
+    /// Sleeps for the polling pause, or until a send wakes this thread.
+    fn doze(&self) {
+        // Say "dozing" before reading the pause: a send either sees the flag and wakes this
+        // thread, or touched the clock first and makes the pause short.
+        self.dozing.store(true, SeqCst);
+        let pause = self.pause();
+        if pause < self.pauses.shortest * DOZE {
+            self.dozing.store(false, SeqCst);
+        }
+        std::thread::park_timeout(pause);
+        self.dozing.store(false, SeqCst);
+    }
+
     /// Sleeps until this rank's bell rings. With sends pending, only for a polling receiver's
     /// pause, after ringing the ranks they go to: they may need to look for MPI to finish them.
     fn rest(&self, bells: &Bells, sending: usize) {
@@ -291,31 +304,23 @@ fn receive_loop(shared: &Shared) {
             false => None,
         };
         let Some(probed) = probed else {
-            if let Some(bells) = &shared.bells {
-                // A full batch is no look that found nothing.
-                empty += usize::from(taken.len() < BATCH);
-                if !taken.is_empty() {
-                    shared.inboxes.put_all(taken.drain(..));
-                }
-                if empty == 2 {
-                    empty = 0;
-                    shared.rest(bells, sending);
-                }
-                continue;
-            }
-            if !taken.is_empty() {
+            // A full batch is no look that found nothing.
+            let looked = taken.len() < BATCH;
+            let took = !taken.is_empty();
+            if took {
                 shared.inboxes.put_all(taken.drain(..));
-                continue;
             }
-            // Say "dozing" before reading the pause: a send either sees the flag and wakes this
-            // thread, or touched the clock first and makes the pause short.
-            shared.dozing.store(true, SeqCst);
-            let pause = shared.pause();
-            if pause < shared.pauses.shortest * DOZE {
-                shared.dozing.store(false, SeqCst);
+            match &shared.bells {
+                Some(bells) => {
+                    empty += usize::from(looked);
+                    if empty == 2 {
+                        empty = 0;
+                        shared.rest(bells, sending);
+                    }
+                }
+                None if took => {}
+                None => shared.doze(),
             }
-            std::thread::park_timeout(pause);
-            shared.dozing.store(false, SeqCst);
             continue;
         };
         empty = 0;
