@@ -1,15 +1,16 @@
-//! Doorbells: one word per rank in a file in shared memory (`/dev/shm`) that every rank maps,
-//! so that a receiver with nothing to do sleeps until a message is sent to it rather than
-//! looking for one on a timer. Messages still go through MPI; a bell only says "look now".
+//! Doorbells: one word per lane of each rank (a thread that receives, see `transport::mpi`) in a
+//! file in shared memory (`/dev/shm`) that every rank maps, so that a thread with nothing to
+//! take sleeps until a message is sent to it rather than looking for one on a timer. Messages
+//! still go through MPI; a bell only counts them and wakes the thread.
 //! (Not an MPI shared-memory window, which MPICH is slow to allocate: docs/performance.md, "Bells".)
 //!
-//! A receiver arms its bell, looks for messages, and sleeps on the word (a futex) while it stays
-//! armed. A sender rings after its `MPI_Isend`: if the bell is armed it disarms it and wakes the
-//! receiver, or keeps it from sleeping. So a message sent after the bell was armed cuts the
-//! sleep short, and one sent before it is found by the looks in between, as long as those looks
-//! can find it (see `transport::mpi` for what that takes of MPI).
+//! A bell's word counts the messages sent to its lane, and its lowest bit says whether the lane's
+//! thread sleeps on it (a futex). A sender rings after its `MPI_Isend`: it counts the message and
+//! wakes the thread if it sleeps. The thread counts what it takes, and sleeps only when it has
+//! taken every message counted; until then a message is on its way through MPI, however many
+//! looks that takes, and the thread looks again soon.
 //!
-//! Ranks on other hosts cannot ring: when the job spans hosts there are no bells, and receivers
+//! Ranks on other hosts cannot ring: when the job spans hosts there are no bells, and threads
 //! look on a timer. [`BELLS_VARIABLE`] set to `off` asks for that on one host too.
 
 use mpi::collective::SystemOperation;
@@ -20,25 +21,28 @@ use std::os::fd::AsRawFd;
 use std::os::raw::c_int;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::atomic::{fence, AtomicU32, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::time::Duration;
 
+use super::mpi::Lane;
 use crate::protocol::ids::Rank;
 
-/// `off` (in rank 0's environment) makes receivers look on a timer although every rank shares
-/// one host.
+/// `off` (in rank 0's environment) makes the ranks' threads look on a timer although every rank
+/// shares one host.
 pub const BELLS_VARIABLE: &str = "MPITORRENT_BELLS";
 
-/// The value of an armed bell; any other means its receiver is awake.
-const ARMED: u32 = 1;
-const AWAKE: u32 = 0;
+/// The bit of a bell's word that says its thread sleeps; each message adds [`MESSAGE`].
+const SLEEPING: u32 = 1;
+const MESSAGE: u32 = 2;
 /// Room for the path of the bells' file, sent from rank 0 to the others.
 const PATH_ROOM: usize = 256;
 
-/// Every rank's bell, mapped into this process.
+/// Every rank's bells, mapped into this process.
 pub struct Bells {
     words: *const AtomicU32,
-    ranks: usize,
+    /// Words in the mapping: `lanes` for each rank, rank 0's first.
+    count: usize,
+    lanes: usize,
     own: usize,
 }
 
@@ -47,11 +51,11 @@ unsafe impl Send for Bells {}
 unsafe impl Sync for Bells {}
 
 impl Bells {
-    /// The bells of every rank of `world`, or `None` when some rank runs on another host, rank 0
+    /// The `lanes` bells of every rank of `world`, or `None` when some rank runs on another host, rank 0
     /// has [`BELLS_VARIABLE`] set to `off`, or some rank could not map them. Collective: every
     /// rank calls it at the same point.
-    pub fn open(world: &SimpleCommunicator) -> Option<Bells> {
-        let ranks = world.size() as usize;
+    pub fn open(world: &SimpleCommunicator, lanes: usize) -> Option<Bells> {
+        let count = world.size() as usize * lanes;
         let one_host = world.split_shared(world.rank()).size() == world.size();
         let root = world.process_at_rank(0);
         let mut path = [0u8; PATH_ROOM];
@@ -60,7 +64,7 @@ impl Bells {
             0 if one_host && std::env::var_os(BELLS_VARIABLE).is_none_or(|v| v != "off") => tempfile::Builder::new()
                 .prefix("mpitorrent-bells-")
                 .tempfile_in("/dev/shm")
-                .and_then(|file| file.as_file().set_len((ranks * WORD) as u64).map(|()| file))
+                .and_then(|file| file.as_file().set_len((count * BELL) as u64).map(|()| file))
                 .ok()
                 .filter(|file| file.path().as_os_str().len() < PATH_ROOM),
             _ => None,
@@ -72,7 +76,7 @@ impl Bells {
         root.broadcast_into(&mut path[..]);
         let named = &path[..path.iter().position(|&b| b == 0).unwrap_or(PATH_ROOM)];
         let own = world.rank() as usize;
-        let bells = (!named.is_empty()).then(|| Bells::mapped(Path::new(OsStr::from_bytes(named)), ranks, own)).flatten();
+        let bells = (!named.is_empty()).then(|| Bells::mapped(Path::new(OsStr::from_bytes(named)), lanes, count, own)).flatten();
         let mut everywhere = 0;
         world.all_reduce_into(&i32::from(bells.is_some()), &mut everywhere, SystemOperation::min());
         // Every rank has opened the file by now: it can go (the mappings stay).
@@ -80,64 +84,93 @@ impl Bells {
         (everywhere == 1).then_some(bells).flatten()
     }
 
-    /// Rank `own`'s view of the `ranks` bells in the file at `path`, which is that long, shared
-    /// with the other processes that map it.
-    fn mapped(path: &Path, ranks: usize, own: usize) -> Option<Bells> {
+    /// Rank `own`'s view of the `count` bells in the file at `path`, `lanes` a rank, which is that
+    /// long, shared with the other processes that map it.
+    fn mapped(path: &Path, lanes: usize, count: usize, own: usize) -> Option<Bells> {
         let file = std::fs::OpenOptions::new().read(true).write(true).open(path).ok()?;
-        // SAFETY: a fresh shared mapping of the file's first `ranks` words.
+        // SAFETY: a fresh shared mapping of the file's first `count` bells.
         let words = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                ranks * WORD,
+                count * BELL,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED,
                 file.as_raw_fd(),
                 0,
             )
         };
-        (words != libc::MAP_FAILED).then_some(Bells { words: words as *const AtomicU32, ranks, own })
+        (words != libc::MAP_FAILED).then_some(Bells { words: words as *const AtomicU32, count, lanes, own })
     }
 
-    fn word(&self, rank: usize) -> &AtomicU32 {
-        assert!(rank < self.ranks, "no bell for rank {rank}");
-        // SAFETY: the mapping holds `ranks` words and lives as long as `self`.
-        unsafe { &*self.words.add(rank) }
+    fn word(&self, rank: usize, lane: Lane) -> &AtomicU32 {
+        let at = rank * self.lanes + lane.index();
+        assert!(at < self.count, "no bell for rank {rank}, {lane:?}");
+        // SAFETY: the mapping holds `count` bells, each aligned, and lives as long as `self`.
+        unsafe { &*self.words.byte_add(at * BELL) }
     }
 
-    /// Wakes `rank`'s receiver if it sleeps, or keeps it from sleeping. Call it after the send.
-    pub fn ring(&self, rank: Rank) {
-        let word = self.word(rank.0 as usize);
-        // The send's writes must be visible before the bell is read: a store may pass a load.
-        fence(SeqCst);
-        if word.load(SeqCst) == ARMED && word.swap(AWAKE, SeqCst) == ARMED {
+    /// Counts a message sent to `rank`'s thread of `lane`, and wakes the thread if it sleeps.
+    /// Call it after the send.
+    pub fn ring(&self, rank: Rank, lane: Lane) {
+        let word = self.word(rank.0 as usize, lane);
+        if word.fetch_add(MESSAGE, SeqCst) & SLEEPING != 0 {
             futex(word, libc::FUTEX_WAKE, 1, None);
         }
     }
 
-    /// Arms this rank's bell: a send from now on rings it. Look for messages before
-    /// [`Bells::sleep`].
-    pub fn arm(&self) {
-        self.word(self.own).store(ARMED, SeqCst);
-        // MPI's reads of its queues must not come before the bell is armed.
-        fence(SeqCst);
+    /// Wakes `rank`'s thread of `lane` if it sleeps, without a message: for this rank's own
+    /// threads, when there is something else to do.
+    pub fn nudge(&self, rank: Rank, lane: Lane) {
+        let word = self.word(rank.0 as usize, lane);
+        if word.fetch_and(!SLEEPING, SeqCst) & SLEEPING != 0 {
+            futex(word, libc::FUTEX_WAKE, 1, None);
+        }
     }
 
-    /// Sleeps until the bell rings (at once if it rang since it was armed), or for `timeout`,
-    /// and arms it again.
-    pub fn sleep(&self, timeout: Duration) {
-        futex(self.word(self.own), libc::FUTEX_WAIT, ARMED, Some(timeout));
-        self.arm();
+    /// Whether more messages were counted for this rank's thread of `lane` than the `taken` it
+    /// took.
+    pub fn due(&self, lane: Lane, taken: u32) -> bool {
+        self.word(self.own, lane).load(SeqCst) / MESSAGE != taken & COUNTED
     }
+
+    /// Readies this rank's thread of `lane`, which has taken `taken` messages, to sleep: `None`
+    /// when more were counted, which are on their way.
+    pub fn lie_down(&self, lane: Lane, taken: u32) -> Option<LyingDown> {
+        let word = self.word(self.own, lane);
+        let now = word.load(SeqCst) & !SLEEPING;
+        let asleep = now | SLEEPING;
+        // From here a ring or a nudge changes the word, so a wait on it returns at once.
+        (now / MESSAGE == taken & COUNTED && word.compare_exchange(now, asleep, SeqCst, SeqCst).is_ok())
+            .then_some(LyingDown { lane, asleep })
+    }
+
+    /// Sleeps until a ring or a nudge after [`Bells::lie_down`], or for `timeout`.
+    pub fn sleep(&self, lying: LyingDown, timeout: Duration) {
+        let word = self.word(self.own, lying.lane);
+        futex(word, libc::FUTEX_WAIT, lying.asleep, Some(timeout));
+        word.fetch_and(!SLEEPING, SeqCst);
+    }
+}
+
+/// The largest count a bell's word holds; counts wrap there.
+pub const COUNTED: u32 = u32::MAX / MESSAGE;
+
+/// A thread ready to sleep on its bell, holding the word it left.
+pub struct LyingDown {
+    lane: Lane,
+    asleep: u32,
 }
 
 impl Drop for Bells {
     fn drop(&mut self) {
         // SAFETY: the mapping `mapped` made, no longer used.
-        unsafe { libc::munmap(self.words as *mut libc::c_void, self.ranks * WORD) };
+        unsafe { libc::munmap(self.words as *mut libc::c_void, self.count * BELL) };
     }
 }
 
-const WORD: usize = std::mem::size_of::<AtomicU32>();
+/// The bytes a bell takes: a cache line, so that ringing or sleeping on one bell does not take the line
+/// of others from the cores that use them.
+const BELL: usize = 64;
 
 /// A futex operation shared between processes (not `FUTEX_PRIVATE_FLAG`). A wait returns at
 /// once when the word no longer holds `value`, and may return early; callers look again anyway.
@@ -152,34 +185,46 @@ fn futex(word: &AtomicU32, op: c_int, value: u32, timeout: Option<Duration>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::message::Endpoint;
     use std::time::Instant;
 
     #[test]
-    fn a_ring_through_another_mapping_wakes_the_sleeper_and_an_unrung_bell_times_out() {
+    fn a_thread_sleeps_only_when_it_took_every_message_counted_and_a_ring_or_nudge_wakes_it() {
         let file = tempfile::NamedTempFile::new().unwrap();
-        file.as_file().set_len(2 * WORD as u64).unwrap();
-        let (ringer, sleeper) = (Bells::mapped(file.path(), 2, 0).unwrap(), Bells::mapped(file.path(), 2, 1).unwrap());
+        file.as_file().set_len(4 * BELL as u64).unwrap();
+        let (ringer, sleeper) = (Bells::mapped(file.path(), 2, 4, 0).unwrap(), Bells::mapped(file.path(), 2, 4, 1).unwrap());
+        let (lane, other) = (Lane::of(Endpoint::Upload), Lane::of(Endpoint::Download));
         let short = Duration::from_millis(50);
         let long = Duration::from_secs(5);
-        sleeper.arm();
-        let start = Instant::now();
-        sleeper.sleep(short);
-        assert!(start.elapsed() >= short, "not rung: it sleeps its time");
-        ringer.ring(Rank(1));
-        let start = Instant::now();
-        sleeper.sleep(long);
-        assert!(start.elapsed() < long / 2, "rung before it slept: it does not sleep");
-        std::thread::scope(|threads| {
-            threads.spawn(|| {
-                std::thread::sleep(short);
-                ringer.ring(Rank(1));
-            });
+        let slept = |taken: u32, timeout: Duration| {
             let start = Instant::now();
-            sleeper.sleep(long);
-            assert!(start.elapsed() < long / 2, "rung while it slept: it wakes");
-        });
+            sleeper.sleep(sleeper.lie_down(lane, taken).expect("every message taken"), timeout);
+            start.elapsed()
+        };
+        assert!(slept(0, short) >= short, "not rung: it sleeps its time");
+        ringer.ring(Rank(1), other);
+        ringer.ring(Rank(0), lane);
+        assert!(slept(0, short) >= short, "another lane's bell or another rank's: it sleeps its time");
+        ringer.ring(Rank(1), lane);
+        assert!(sleeper.due(lane, 0) && sleeper.lie_down(lane, 0).is_none(), "a message counted and not taken: no sleep");
+        assert!(!sleeper.due(lane, 1), "every message taken");
+        assert!(slept(1, short) >= short, "once it is taken, it sleeps");
+        let lying = sleeper.lie_down(lane, 1).unwrap();
+        ringer.ring(Rank(1), lane);
         let start = Instant::now();
-        sleeper.sleep(short);
-        assert!(start.elapsed() >= short, "armed again after each sleep");
+        sleeper.sleep(lying, long);
+        assert!(start.elapsed() < long / 2, "rung after it lay down: it does not sleep");
+        type Wake = fn(&Bells, Rank, Lane);
+        let wakes: [(Wake, u32); 2] = [(Bells::ring, 2), (Bells::nudge, 3)];
+        for (wake, taken) in wakes {
+            std::thread::scope(|threads| {
+                threads.spawn(|| {
+                    std::thread::sleep(short);
+                    wake(&ringer, Rank(1), lane);
+                });
+                assert!(slept(taken, long) < long / 2, "rung or nudged while it slept: it wakes");
+            });
+        }
+        assert!(slept(3, short) >= short, "a nudge is no message");
     }
 }

@@ -4,3 +4,4 @@ pub mod bells;
 pub mod inbox;
 pub mod local;
 pub mod mpi;
+pub mod yielding;

@@ -1,73 +1,64 @@
 //! The real transport: MPI (Open MPI or MPICH) through rsmpi.
 //!
 //! MPI's blocking receive and probe spin on the CPU while they wait, so dozens of ranks on two
-//! cores would starve each other. Instead one receiver thread per rank polls with a matched probe
-//! (`MPI_Improbe` + `MPI_Mrecv`) and puts each message, by its tag, in the inbox of the thread it
-//! is for, where that thread blocks without spinning. What one poll finds goes in at once, each
-//! thread woken once for all of it (woken per message, a thread cost a wake-up and a context
-//! switch per message).
+//! cores would starve each other. Instead each thread that receives looks for its own messages
+//! with a matched probe (`MPI_Improbe` + `MPI_Mrecv`) and sleeps between looks. Every such thread
+//! has a communicator of its own (a [`Lane`]), so it finds only its messages, and a message wakes
+//! only the thread it is for: one wake-up a message, where a receiver thread handing messages over
+//! took two.
 //!
-//! When every rank runs on one host, a receiver with nothing to take sleeps until a send rings
-//! its bell (see [`super::bells`]). Two things MPI does make the bell need care:
-//! - A probe that finds nothing may still have moved a message in from shared memory, for the
-//!   next probe to find (Open MPI matches before it makes progress). So a round of looks ends
-//!   only when two probes in a row find nothing.
-//! - Any thread's call into MPI may move messages in for this rank, and a send may stay in this
-//!   process until MPI here makes progress. So every send rings this rank's own bell as well as
-//!   its destination's (a thread that calls MPI otherwise calls [`Transport::expect_messages`]
-//!   after); while a send is pending the receiver looks at its polling pace and rings the ranks
-//!   its pending sends go to, and it rings a send's destination again when MPI finishes the send.
+//! When every rank runs on one host, a thread sleeps until a send rings the bell of its lane (see
+//! [`super::bells`]), once it has taken every message the bell counted. A message counted but not
+//! found is on its way through MPI: a probe that finds nothing may still have moved a message in
+//! for the next probe to find (Open MPI matches before it makes progress), some messages take
+//! more looks than that, and a send may stay in its process until MPI there makes progress. Then
+//! the thread looks again at its polling pace. A look ends when two probes in a row find nothing.
+//! A rank's calls into MPI are made one at a time, under one lock: a probe made while another
+//! thread's call makes progress may skip MPI's progress.
 //!
-//! Across hosts there are no bells, and the receiver polls: between polls it sleeps for a quarter
-//! of the time since this rank last sent or received anything, within the shortest and longest
-//! pauses the run sets (see [`pauses`]): a busy rank looks every 0.2 to 5 ms (a quarter of a chunk
-//! time, an eighth with first-free and tit-for-tat), an idle one every 2 to 20 ms. Polling is
-//! what waiting costs then: each look wakes a thread and asks MPI, dozens of ranks over. Sending
-//! wakes a dozing receiver, since a reply is likely to follow.
+//! Any thread that looks finishes the rank's pending sends; while sends are pending the waiting
+//! threads look at their polling pace.
+//!
+//! Across hosts there are no bells, and the waiting threads poll: between looks a thread sleeps
+//! for a quarter of the time since this rank last sent or received anything, within the shortest
+//! and longest pauses the run sets (see [`pauses`]): a busy rank looks every 0.2 to 5 ms (a quarter
+//! of a chunk time, an eighth with first-free and tit-for-tat), an idle one every 2 to 20 ms.
 //!
 //! Sends are nonblocking (`MPI_Isend`): a blocking send of more than a few hundred bytes waits
-//! until the receiving rank's next poll, which would stall the tracker behind every sleeping peer.
-//! The receiver thread completes pending sends as it polls, and drains them before it stops.
+//! until the receiving thread's next look, which would stall the tracker behind every sleeping
+//! peer. [`MpiTransport::close`] drains them.
 //!
 //! A message this rank cannot handle (undecodable, or for a thread it does not run) is a bug
-//! somewhere in the job: the receiver reports it and aborts the whole job rather than drop it.
+//! somewhere in the job: the rank reports it and aborts the whole job rather than drop it.
 
 use super::bells::Bells;
-use super::inbox::Inboxes;
+use super::yielding::Quiet;
 use crate::protocol::ids::Rank;
 use crate::protocol::message::{Endpoint, Envelope, Message};
 use crate::protocol::transport::{Transport, TransportError};
 use mpi::ffi;
 use mpi::point_to_point::{MatchedReceiveVec, Source};
+use mpi::raw::AsRaw;
 use mpi::topology::{Communicator, SimpleCommunicator};
 use std::os::raw::c_int;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::{JoinHandle, Thread};
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Pauses at least this many times the shortest are cut short when this rank sends: 1 ms with no
-/// chunk time, where a reply may follow within microseconds. With a chunk time of 2 ms or more no
-/// pause is that long: a receiver woken at every send, before any reply can have come, would poll
-/// for nothing (docs/performance.md, "Figures behind the constants").
-const DOZE: u32 = 5;
-/// The most messages taken from MPI before they go in the inboxes, so that a stream of them is
-/// not held back.
-const BATCH: usize = 64;
-/// The longest a receiver with a bell sleeps with no send pending: every message rings, so this
+/// The longest a thread with a bell sleeps with no send pending: every message rings, so this
 /// only bounds what a missed ring could cost, for one wake-up a second.
 const QUIET: Duration = Duration::from_secs(1);
 /// How long closing waits for this rank's last sends to be taken before it gives up on the job.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
-/// How far apart the receiver looks for messages.
+/// How far apart a polling thread looks for messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pauses {
     pub shortest: Duration,
     pub longest: Duration,
 }
 
-/// How far apart a rank's receiver looks for messages.
+/// How far apart a rank's threads look for messages when they poll.
 ///
 /// The longest pause: a quarter of a chunk time, kept within 2 to 20 ms, so an idle rank looks at
 /// least four times a round for chunk times of 8 to 80 ms and notices a promised slot in time.
@@ -88,113 +79,85 @@ pub fn pauses(chunk_time: Duration, answered: bool) -> Pauses {
     }
 }
 
+/// A thread of a rank that receives, with a communicator of its own: rank 0's tracker thread
+/// (the tracker's and the collector's messages) or a peer's download thread, and a peer's upload
+/// thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lane(usize);
+
+impl Lane {
+    pub const COUNT: usize = 2;
+
+    pub fn of(endpoint: Endpoint) -> Lane {
+        match endpoint {
+            Endpoint::Tracker | Endpoint::Events | Endpoint::Download => Lane(0),
+            Endpoint::Upload => Lane(1),
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self.0
+    }
+
+    fn all() -> impl Iterator<Item = Lane> {
+        (0..Lane::COUNT).map(Lane)
+    }
+}
+
 pub struct MpiTransport {
     rank: Rank,
     size: u32,
-    shared: Arc<Shared>,
-    receiver: Mutex<Option<JoinHandle<()>>>,
-}
-
-/// What the receiver thread and the sending threads share.
-struct Shared {
-    rank: Rank,
     epoch: Instant,
     /// Nanoseconds since `epoch` of the last send or receive.
     last_activity: AtomicU64,
-    /// The receiver may be in a pause of at least [`DOZE`] times the shortest.
-    dozing: AtomicBool,
     pauses: Pauses,
-    receiver: OnceLock<Thread>,
-    /// `None` when the receiver polls: the job spans hosts, or bells were turned off.
+    /// `None` when the threads poll: the job spans hosts, or bells were turned off.
     bells: Option<Bells>,
-    outbox: Mutex<Outbox>,
-    inboxes: Inboxes<Envelope>,
+    /// Held around every call into MPI.
+    mpi: Mutex<Calls>,
 }
 
-#[derive(Default)]
-struct Outbox {
+/// What only the holder of the MPI lock touches.
+struct Calls {
+    /// A communicator for each lane.
+    lanes: Vec<SimpleCommunicator>,
     /// Sends MPI has not finished with.
     pending: Vec<Outgoing>,
-    /// No more sends are accepted.
+    /// Messages a thread took that are for another endpoint of its lane than it waited for.
+    aside: Vec<Envelope>,
+    /// Messages taken on each lane, to compare with its bell's count.
+    taken: [u32; Lane::COUNT],
+    /// No more sends are accepted, and waiting threads stop.
     closed: bool,
 }
 
-/// A send MPI has not finished with: its request, where it goes, and the bytes it reads from
-/// until then.
-struct Outgoing {
-    request: ffi::MPI_Request,
-    to: Rank,
-    _bytes: Vec<u8>,
+// SAFETY: MPI runs with MPI_THREAD_MULTIPLE, and the communicators and requests are only used
+// under the lock; the bytes of a send are owned.
+unsafe impl Send for Calls {}
+
+/// The MPI lock held.
+struct Locked<'a> {
+    calls: MutexGuard<'a, Calls>,
+    _quiet: Quiet,
 }
 
-// SAFETY: under MPI_THREAD_MULTIPLE a request may be tested from any thread; the bytes are owned.
-unsafe impl Send for Outgoing {}
-
-impl Shared {
-    fn touch(&self) {
-        self.last_activity.store(self.epoch.elapsed().as_nanos() as u64, SeqCst);
+impl std::ops::Deref for Locked<'_> {
+    type Target = Calls;
+    fn deref(&self) -> &Calls {
+        &self.calls
     }
+}
 
-    fn pause(&self) -> Duration {
-        let idle = self.epoch.elapsed().saturating_sub(Duration::from_nanos(self.last_activity.load(SeqCst)));
-        (idle / 4).clamp(self.pauses.shortest, self.pauses.longest)
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Calls {
+        &mut self.calls
     }
+}
 
-    /// Tests pending sends, forgets finished ones, and says how many are left and whether the
-    /// transport is closed. With bells, rings the ranks the finished ones went to: MPI may have
-    /// written such a send only now, after its destination looked.
-    fn complete_sends(&self) -> (usize, bool) {
-        let mut finished = Vec::new();
-        let mut outbox = self.outbox.lock().expect("outbox");
-        outbox.pending.retain_mut(|send| {
-            let done = send.test(self.rank);
-            if done {
-                finished.push(send.to);
-            }
-            !done
-        });
-        let left = (outbox.pending.len(), outbox.closed);
-        drop(outbox);
-        if let Some(bells) = &self.bells {
-            finished.into_iter().for_each(|to| bells.ring(to));
-        }
-        left
-    }
-
-    fn wake_receiver(&self) {
-        if let Some(thread) = self.receiver.get() {
-            thread.unpark();
-        }
-        if let Some(bells) = &self.bells {
-            bells.ring(self.rank);
-        }
-    }
-
-    /// Sleeps for the polling pause, or until a send wakes this thread.
-    fn doze(&self) {
-        // Say "dozing" before reading the pause: a send either sees the flag and wakes this
-        // thread, or touched the clock first and makes the pause short.
-        self.dozing.store(true, SeqCst);
-        let pause = self.pause();
-        if pause < self.pauses.shortest * DOZE {
-            self.dozing.store(false, SeqCst);
-        }
-        std::thread::park_timeout(pause);
-        self.dozing.store(false, SeqCst);
-    }
-
-    /// Sleeps until this rank's bell rings. With sends pending, only for a polling receiver's
-    /// pause, after ringing the ranks they go to: they may need to look for MPI to finish them.
-    fn rest(&self, bells: &Bells, sending: usize) {
-        let timeout = match sending {
-            0 => QUIET,
-            _ => {
-                self.outbox.lock().expect("outbox").pending.iter().for_each(|send| bells.ring(send.to));
-                self.pause()
-            }
-        };
-        bells.sleep(timeout);
-    }
+/// A send MPI has not finished with: its request, and the bytes it reads from until then.
+struct Outgoing {
+    request: ffi::MPI_Request,
+    _bytes: Vec<u8>,
 }
 
 impl Outgoing {
@@ -211,48 +174,93 @@ impl Outgoing {
 }
 
 impl MpiTransport {
-    /// Starts this rank's receiver thread, which pauses between looks for messages within
-    /// `pauses` when it polls. MPI must be initialized with `Threading::Multiple`. Collective:
-    /// every rank starts its transport at the same point (see [`Bells::open`]).
+    /// Opens this rank's lanes; its threads pause between looks for messages within `pauses`
+    /// when they poll. MPI must be initialized with `Threading::Multiple`. Collective: every rank
+    /// starts its transport at the same point.
     pub fn start(pauses: Pauses) -> MpiTransport {
         let world = SimpleCommunicator::world();
-        let rank = Rank(world.rank() as u32);
-        let shared = Arc::new(Shared {
-            rank,
+        let lanes = Lane::all().map(|_| world.duplicate()).collect();
+        MpiTransport {
+            rank: Rank(world.rank() as u32),
+            size: world.size() as u32,
             epoch: Instant::now(),
             last_activity: AtomicU64::new(0),
-            dozing: AtomicBool::new(false),
             pauses: Pauses { longest: pauses.longest.max(pauses.shortest), ..pauses },
-            receiver: OnceLock::new(),
-            bells: Bells::open(&world),
-            outbox: Mutex::default(),
-            inboxes: Inboxes::default(),
-        });
-        let receiver = {
-            let shared = shared.clone();
-            std::thread::Builder::new()
-                .name("mpi-receiver".into())
-                .spawn(move || receive_loop(&shared))
-                .expect("spawn the receiver thread")
-        };
-        let _ = shared.receiver.set(receiver.thread().clone());
-        MpiTransport { rank, size: world.size() as u32, shared, receiver: Mutex::new(Some(receiver)) }
-    }
-
-    /// Whether the receivers sleep until a send rings their bell, rather than poll; the same on
-    /// every rank.
-    pub fn rings_bells(&self) -> bool {
-        self.shared.bells.is_some()
-    }
-
-    /// Refuses further sends, lets the receiver finish this rank's pending ones, and stops it.
-    /// Call it once this rank expects no more messages; dropping the transport does it too.
-    pub fn close(&self) {
-        self.shared.outbox.lock().expect("outbox").closed = true;
-        self.shared.wake_receiver();
-        if let Some(receiver) = self.receiver.lock().expect("receiver handle").take() {
-            receiver.join().expect("receiver thread");
+            bells: Bells::open(&world, Lane::COUNT),
+            mpi: Mutex::new(Calls { lanes, pending: Vec::new(), aside: Vec::new(), taken: [0; Lane::COUNT], closed: false }),
         }
+    }
+
+    /// Whether waiting threads sleep until a send rings their bell, rather than poll; the same
+    /// on every rank.
+    pub fn rings_bells(&self) -> bool {
+        self.bells.is_some()
+    }
+
+    /// Refuses further sends, stops the threads waiting for messages, and waits for MPI to finish
+    /// this rank's pending sends. Call it once this rank expects no more messages; dropping the
+    /// transport does it too.
+    pub fn close(&self) {
+        self.calls().closed = true;
+        self.nudge_own_lanes();
+        let since = Instant::now();
+        loop {
+            let sending = self.complete_sends(&mut self.calls());
+            if sending == 0 {
+                return;
+            }
+            if since.elapsed() > DRAIN_LIMIT {
+                fail(self.rank, &format!("{sending} messages still unsent {DRAIN_LIMIT:?} after this rank finished"));
+            }
+            std::thread::sleep(self.pauses.shortest);
+        }
+    }
+
+    /// The MPI lock, and MPI's yields skipped while it is held.
+    fn calls(&self) -> Locked<'_> {
+        Locked { calls: self.mpi.lock().expect("MPI lock"), _quiet: Quiet::hold() }
+    }
+
+    fn touch(&self) {
+        self.last_activity.store(self.epoch.elapsed().as_nanos() as u64, SeqCst);
+    }
+
+    fn pause(&self) -> Duration {
+        let idle = self.epoch.elapsed().saturating_sub(Duration::from_nanos(self.last_activity.load(SeqCst)));
+        (idle / 4).clamp(self.pauses.shortest, self.pauses.longest)
+    }
+
+    /// Tests pending sends, forgets finished ones, and says how many are left.
+    fn complete_sends(&self, calls: &mut Calls) -> usize {
+        calls.pending.retain_mut(|send| !send.test(self.rank));
+        calls.pending.len()
+    }
+
+    fn nudge_own_lanes(&self) {
+        if let Some(bells) = &self.bells {
+            Lane::all().for_each(|lane| bells.nudge(self.rank, lane));
+        }
+    }
+
+    /// One look for `lane`'s messages: probes until one finds a message or two in a row find
+    /// nothing.
+    fn look(&self, calls: &mut Calls, lane: Lane) -> Option<Envelope> {
+        let comm = &calls.lanes[lane.index()];
+        let probed = comm.any_process().immediate_matched_probe().or_else(|| comm.any_process().immediate_matched_probe())?;
+        self.touch();
+        calls.taken[lane.index()] = calls.taken[lane.index()].wrapping_add(1);
+        let (bytes, status) = probed.matched_receive_vec::<u8>();
+        let (from, tag) = (Rank(status.source_rank() as u32), status.tag());
+        let msg = match Message::decode(&bytes) {
+            Ok(msg) if msg.tag() == tag => msg,
+            Ok(msg) => fail(self.rank, &format!("rank {from} sent {msg:?} under tag {tag}")),
+            Err(e) => fail(self.rank, &format!("undecodable message from rank {from} (tag {tag}): {e}")),
+        };
+        let endpoint = msg.endpoint();
+        if !endpoint.runs_on(self.rank) || Lane::of(endpoint) != lane {
+            fail(self.rank, &format!("rank {from} sent {msg:?}, which is for a {endpoint:?} thread this rank does not run"));
+        }
+        Some(Envelope { from, msg })
     }
 }
 
@@ -266,79 +274,6 @@ impl Drop for MpiTransport {
 fn fail(rank: Rank, problem: &str) -> ! {
     crate::protocol::say(&format!("mpitorrent: rank {rank}: error: {problem}"));
     SimpleCommunicator::world().abort(1)
-}
-
-/// The one place this rank receives from MPI: any source, any tag, sorted by tag to the endpoints.
-fn receive_loop(shared: &Shared) {
-    // However this thread ends, the rank's threads waiting for messages must learn of it.
-    struct CloseInboxes<'a>(&'a Inboxes<Envelope>);
-    impl Drop for CloseInboxes<'_> {
-        fn drop(&mut self) {
-            self.0.close();
-        }
-    }
-    let _closing = CloseInboxes(&shared.inboxes);
-    let world = SimpleCommunicator::world();
-    let mut closed_at = None;
-    // Messages taken since the inboxes were last filled: all that one poll finds go in together.
-    let mut taken = Vec::new();
-    // Probes in a row that found nothing; with a bell, two end a round of looks.
-    let mut empty = 0;
-    if let Some(bells) = &shared.bells {
-        bells.arm();
-    }
-    loop {
-        let (sending, closed) = shared.complete_sends();
-        if closed {
-            let since = *closed_at.get_or_insert_with(Instant::now);
-            if sending == 0 {
-                shared.inboxes.put_all(taken);
-                return;
-            }
-            if since.elapsed() > DRAIN_LIMIT {
-                fail(shared.rank, &format!("{sending} messages still unsent {DRAIN_LIMIT:?} after this rank finished"));
-            }
-        }
-        let probed = match taken.len() < BATCH {
-            true => world.any_process().immediate_matched_probe(),
-            false => None,
-        };
-        let Some(probed) = probed else {
-            // A full batch is no look that found nothing.
-            let looked = taken.len() < BATCH;
-            let took = !taken.is_empty();
-            if took {
-                shared.inboxes.put_all(taken.drain(..));
-            }
-            match &shared.bells {
-                Some(bells) => {
-                    empty += usize::from(looked);
-                    if empty == 2 {
-                        empty = 0;
-                        shared.rest(bells, sending);
-                    }
-                }
-                None if took => {}
-                None => shared.doze(),
-            }
-            continue;
-        };
-        empty = 0;
-        shared.touch();
-        let (bytes, status) = probed.matched_receive_vec::<u8>();
-        let (from, tag) = (Rank(status.source_rank() as u32), status.tag());
-        let msg = match Message::decode(&bytes) {
-            Ok(msg) if msg.tag() == tag => msg,
-            Ok(msg) => fail(shared.rank, &format!("rank {from} sent {msg:?} under tag {tag}")),
-            Err(e) => fail(shared.rank, &format!("undecodable message from rank {from} (tag {tag}): {e}")),
-        };
-        let endpoint = msg.endpoint();
-        if !endpoint.runs_on(shared.rank) {
-            fail(shared.rank, &format!("rank {from} sent {msg:?}, which is for a {endpoint:?} thread this rank does not run"));
-        }
-        // The endpoint's thread may have finished; a message it would never read is harmless then.
-        taken.push((endpoint, Envelope { from, msg }));
-    }
 }
 
 impl Transport for MpiTransport {
@@ -356,13 +291,14 @@ impl Transport for MpiTransport {
         }
         let bytes = msg.encode();
         let count = c_int::try_from(bytes.len()).map_err(|_| TransportError::TooLarge(bytes.len()))?;
-        let mut outbox = self.shared.outbox.lock().expect("outbox");
-        if outbox.closed {
+        let lane = Lane::of(msg.endpoint());
+        let mut calls = self.calls();
+        if calls.closed {
             return Err(TransportError::Closed);
         }
         let mut request = unsafe { ffi::RSMPI_REQUEST_NULL };
         // SAFETY: MPI reads `bytes` until the request completes; both are kept together in
-        // the outbox until then, and the heap buffer does not move when the Vec does.
+        // `pending` until then, and the heap buffer does not move when the Vec does.
         let code = unsafe {
             ffi::MPI_Isend(
                 bytes.as_ptr().cast(),
@@ -370,30 +306,26 @@ impl Transport for MpiTransport {
                 ffi::RSMPI_UINT8_T,
                 to.0 as c_int,
                 msg.tag(),
-                ffi::RSMPI_COMM_WORLD,
+                calls.lanes[lane.index()].as_raw(),
                 &mut request,
             )
         };
         if code != ffi::MPI_SUCCESS as c_int {
             fail(self.rank, &format!("MPI_Isend to rank {to} failed with code {code}"));
         }
-        let mut send = Outgoing { request, to, _bytes: bytes };
-        // A send done at once needs no more of this rank's receiver than to take what the test
-        // may have moved in for it, for which it is rung below anyway.
-        if self.shared.bells.is_none() || !send.test(self.rank) {
-            outbox.pending.push(send);
+        let mut send = Outgoing { request, _bytes: bytes };
+        let pending = !send.test(self.rank);
+        if pending {
+            calls.pending.push(send);
         }
-        drop(outbox);
-        self.shared.touch();
-        match &self.shared.bells {
-            Some(bells) => {
-                bells.ring(to);
-                // This rank's receiver finishes the send if MPI has not, and takes what these
-                // calls may have moved in for it.
-                bells.ring(self.rank);
+        drop(calls);
+        self.touch();
+        if let Some(bells) = &self.bells {
+            bells.ring(to, lane);
+            if pending {
+                // A waiting thread of this rank finishes the send.
+                self.nudge_own_lanes();
             }
-            None if self.shared.dozing.load(SeqCst) => self.shared.wake_receiver(),
-            None => {}
         }
         Ok(())
     }
@@ -401,7 +333,7 @@ impl Transport for MpiTransport {
     /// The longest pause even with bells: a send MPI has not finished is noticed at the polling
     /// pace.
     fn notice_within(&self) -> Duration {
-        self.shared.pauses.longest
+        self.pauses.longest
     }
 
     fn is_own_process(&self) -> bool {
@@ -409,12 +341,53 @@ impl Transport for MpiTransport {
     }
 
     fn expect_messages(&self) {
-        self.shared.touch();
-        self.shared.wake_receiver();
+        self.touch();
+        self.nudge_own_lanes();
     }
 
     fn recv_any(&self, endpoints: &[Endpoint], timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
-        self.shared.inboxes.take(endpoints, timeout).map_err(|_| TransportError::Gone(self.rank))
+        let lane = Lane::of(endpoints[0]);
+        assert!(endpoints.iter().all(|&e| Lane::of(e) == lane), "one thread waits on one lane: {endpoints:?}");
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let mut calls = self.calls();
+            if let Some(at) = calls.aside.iter().position(|envelope| endpoints.contains(&envelope.msg.endpoint())) {
+                return Ok(Some(calls.aside.remove(at)));
+            }
+            if calls.closed {
+                return Err(TransportError::Gone(self.rank));
+            }
+            let sending = self.complete_sends(&mut calls);
+            // With a bell, a look only for messages it counted: most looks would find nothing.
+            let due = self.bells.as_ref().is_none_or(|bells| bells.due(lane, calls.taken[lane.index()]));
+            match due.then(|| self.look(&mut calls, lane)).flatten() {
+                Some(envelope) if endpoints.contains(&envelope.msg.endpoint()) => return Ok(Some(envelope)),
+                Some(envelope) => {
+                    calls.aside.push(envelope);
+                    continue;
+                }
+                None => {}
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|left| left.is_zero()) {
+                return Ok(None);
+            }
+            // Ready to sleep before the lock goes: a send that this rank's threads must finish
+            // pushes it under the lock, then nudges.
+            let lying = self.bells.as_ref().and_then(|bells| bells.lie_down(lane, calls.taken[lane.index()]));
+            drop(calls);
+            let nap = match (&self.bells, &lying, sending) {
+                (Some(_), Some(_), 0) => QUIET,
+                (Some(_), None, _) => self.pauses.shortest,
+                _ => self.pause(),
+            };
+            let nap = left.map_or(nap, |left| nap.min(left));
+            match (&self.bells, lying) {
+                (Some(bells), Some(lying)) => bells.sleep(lying, nap),
+                // Polling, or a message is on its way.
+                _ => std::thread::sleep(nap),
+            }
+        }
     }
 }
 
