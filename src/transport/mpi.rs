@@ -198,21 +198,32 @@ impl MpiTransport {
     }
 
     /// Refuses further sends, stops the threads waiting for messages, and waits for MPI to finish
-    /// this rank's pending sends. Call it once this rank expects no more messages; dropping the
-    /// transport does it too.
+    /// this rank's pending sends. Meanwhile it takes, and drops, what still comes to this rank: a
+    /// send to a thread that stopped looking early (a peer's that left) may need that to finish.
+    /// Call it once this rank expects no more messages; dropping the transport does it too.
     pub fn close(&self) {
         self.calls().closed = true;
         self.nudge_own_lanes();
         let since = Instant::now();
         loop {
-            let sending = self.complete_sends(&mut self.calls());
-            if sending == 0 {
-                return;
+            let mut calls = self.calls();
+            let sending = self.complete_sends(&mut calls);
+            let coming = Lane::all()
+                .filter(|&lane| {
+                    while self.look(&mut calls, lane).is_some() {}
+                    self.bells.as_ref().is_some_and(|bells| bells.due(lane, calls.taken[lane.index()]))
+                })
+                .count();
+            drop(calls);
+            let late = since.elapsed() > DRAIN_LIMIT;
+            match (sending, coming) {
+                (0, 0) => return,
+                (0, _) if late => return,
+                (_, _) if late => {
+                    fail(self.rank, &format!("{sending} messages still unsent {DRAIN_LIMIT:?} after this rank finished"))
+                }
+                _ => std::thread::sleep(self.pauses.shortest),
             }
-            if since.elapsed() > DRAIN_LIMIT {
-                fail(self.rank, &format!("{sending} messages still unsent {DRAIN_LIMIT:?} after this rank finished"));
-            }
-            std::thread::sleep(self.pauses.shortest);
         }
     }
 
