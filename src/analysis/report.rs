@@ -29,13 +29,13 @@ pub struct Report {
     pub waiting: Option<Waiting>,
 }
 
-/// How a rank's MPI receiver waits for messages.
+/// How a rank's threads wait for messages from MPI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Waiting {
-    /// It sleeps until a send rings its bell: every rank is on one host.
+    /// They sleep until a send rings their bell: every rank is on one host.
     Bells,
-    /// It looks on a timer: the job spans hosts, or bells were turned off.
+    /// They look on a timer: the job spans hosts, or bells were turned off.
     Polling,
 }
 

@@ -87,7 +87,7 @@ fn run_this_rank(args: &RunArgs, world: &SimpleCommunicator) -> Result<Outcome, 
     }
 }
 
-/// Rank 0's end of a run: the summary, the report (with how the receivers waited), and whether
+/// Rank 0's end of a run: the summary, the report (with how the ranks waited for messages), and whether
 /// every peer that stayed got everything; a log that could not be written fails the run.
 fn finish(args: &RunArgs, model: Option<SwarmModel>, log_failure: Option<LogError>, waiting: Waiting) -> Result<Outcome, Error> {
     let report = Report { waiting: Some(waiting), ..model.expect("a tracker that succeeded started the run").report() };

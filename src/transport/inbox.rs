@@ -1,5 +1,5 @@
-//! A rank's inboxes: a queue per endpoint, which the endpoint's one thread blocks on (a second
-//! thread waiting on the same endpoint would not be woken).
+//! A rank's inboxes in the in-process transport: a queue per endpoint, which the endpoint's one
+//! thread blocks on (a second thread waiting on the same endpoint would not be woken).
 //!
 //! Not a channel: crossbeam's (and std's) receive spins and then yields its core four times
 //! before it blocks. With dozens of ranks on two cores, every thread that finds its inbox empty

@@ -4,8 +4,7 @@
 //! cores would starve each other. Instead each thread that receives looks for its own messages
 //! with a matched probe (`MPI_Improbe` + `MPI_Mrecv`) and sleeps between looks. Every such thread
 //! has a communicator of its own (a [`Lane`]), so it finds only its messages, and a message wakes
-//! only the thread it is for: one wake-up a message, where a receiver thread handing messages over
-//! took two.
+//! only the thread it is for: one wake-up a message.
 //!
 //! When every rank runs on one host, a thread sleeps until a send rings the bell of its lane (see
 //! [`super::bells`]), once it has taken every message the bell counted. A message counted but not

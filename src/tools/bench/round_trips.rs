@@ -92,8 +92,8 @@ pub fn measure(duration: Duration) -> Option<RoundTrips> {
 }
 
 /// The same exchange as [`measure`], through [`MpiTransport`]: on every rank but 0 an upload
-/// thread answers each request and the download thread keeps the window out, both waiting on
-/// their inboxes as a peer's threads do. The messages are a peer's kinds, a request naming a
+/// thread answers each request and the download thread keeps the window out, each taking its
+/// own messages as a peer's threads do. The messages are a peer's kinds, a request naming a
 /// chunk and an answer with its hash, but carry no holdings (a rarest-first peer's carry the
 /// file's bitfield), and MPI runs with `MPI_THREAD_MULTIPLE`, as in a run. Needs at least 3 ranks.
 pub fn measure_through_transport(duration: Duration) -> Option<RoundTrips> {
@@ -105,8 +105,8 @@ pub fn measure_through_transport(duration: Duration) -> Option<RoundTrips> {
     let mut completed = 0u64;
     // On every rank, rank 0's too: starting a transport is collective.
     let transport = MpiTransport::start(crate::transport::mpi::pauses(Duration::ZERO, false));
-    // A barrier's calls into MPI may take in messages for this rank: its receiver is rung after
-    // each, as after a send.
+    // A barrier's calls into MPI, outside the transport's lock, may take in messages for this
+    // rank: its threads are told to look after each.
     let barrier = || {
         barrier_while(&world, || {
             std::thread::sleep(Duration::from_millis(1));
