@@ -152,8 +152,8 @@ impl Bells {
     }
 }
 
-/// The largest count a bell's word holds; counts wrap there.
-pub const COUNTED: u32 = u32::MAX / MESSAGE;
+/// The bits of a count a bell's word holds: counts wrap past it.
+const COUNTED: u32 = u32::MAX / MESSAGE;
 
 /// A thread ready to sleep on its bell, holding the word it left.
 pub struct LyingDown {

@@ -23,17 +23,11 @@ struct State<T> {
     arrived: u64,
     /// The thread parked on each endpoint, if one is.
     waiting: [Option<Thread>; 4],
-    /// Nothing more will be put.
-    closed: bool,
 }
-
-/// The inboxes were closed and emptied: nothing can arrive any more.
-#[derive(Debug)]
-pub struct Closed;
 
 impl<T> Default for Inboxes<T> {
     fn default() -> Self {
-        let state = State { queues: Default::default(), arrived: 0, waiting: Default::default(), closed: false };
+        let state = State { queues: Default::default(), arrived: 0, waiting: Default::default() };
         Inboxes { state: Mutex::new(state) }
     }
 }
@@ -41,37 +35,18 @@ impl<T> Default for Inboxes<T> {
 impl<T> Inboxes<T> {
     /// Queues `item` for `endpoint` and wakes the thread waiting there.
     pub fn put(&self, endpoint: Endpoint, item: T) {
-        self.put_all([(endpoint, item)]);
-    }
-
-    /// Queues each item for its endpoint, in order, and wakes the threads waiting there once,
-    /// after all are queued: a thread woken for the first would otherwise take it, park, and be
-    /// woken again for the next.
-    pub fn put_all(&self, items: impl IntoIterator<Item = (Endpoint, T)>) {
         let mut state = self.state.lock().expect("inboxes");
-        let mut waking = Vec::new();
-        for (endpoint, item) in items {
-            state.arrived += 1;
-            let place = state.arrived;
-            state.queues[endpoint.index()].push_back((place, item));
-            waking.extend(state.waiting[endpoint.index()].take());
-        }
+        state.arrived += 1;
+        let place = state.arrived;
+        state.queues[endpoint.index()].push_back((place, item));
+        let waiting = state.waiting[endpoint.index()].take();
         drop(state);
-        waking.iter().for_each(Thread::unpark);
-    }
-
-    /// No more items will come: waiting threads take what is queued, then get [`Closed`].
-    pub fn close(&self) {
-        let mut state = self.state.lock().expect("inboxes");
-        state.closed = true;
-        let waiting: Vec<Thread> = state.waiting.iter_mut().filter_map(Option::take).collect();
-        drop(state);
-        waiting.iter().for_each(Thread::unpark);
+        waiting.as_ref().map(Thread::unpark);
     }
 
     /// The oldest item for any of `endpoints`, waiting for one without spinning; `None` after
     /// `timeout` (never, when it is `None`).
-    pub fn take(&self, endpoints: &[Endpoint], timeout: Option<Duration>) -> Result<Option<T>, Closed> {
+    pub fn take(&self, endpoints: &[Endpoint], timeout: Option<Duration>) -> Option<T> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut state = self.state.lock().expect("inboxes");
         loop {
@@ -79,12 +54,9 @@ impl<T> Inboxes<T> {
             let item = oldest.and_then(|(_, at)| state.queues[at].pop_front()).map(|(_, item)| item);
             let now = Instant::now();
             let timed_out = deadline.is_some_and(|d| d <= now);
-            if item.is_some() || state.closed || timed_out {
+            if item.is_some() || timed_out {
                 endpoints.iter().for_each(|e| state.waiting[e.index()] = None);
-                return match item {
-                    None if state.closed => Err(Closed),
-                    item => Ok(item),
-                };
+                return item;
             }
             for e in endpoints {
                 let waiting = &mut state.waiting[e.index()];
@@ -112,44 +84,19 @@ mod tests {
         let inboxes = Arc::new(Inboxes::<i32>::default());
         let taker = {
             let inboxes = inboxes.clone();
-            thread::spawn(move || inboxes.take(&[Endpoint::Tracker, Endpoint::Events], Some(Duration::from_secs(5))).unwrap())
-        };
-        thread::sleep(Duration::from_millis(20));
-        inboxes.put(Endpoint::Upload, 1);
-        inboxes.put(Endpoint::Events, 2);
-        assert_eq!(taker.join().unwrap(), Some(2));
-        inboxes.put(Endpoint::Events, 3);
-        inboxes.put(Endpoint::Tracker, 4);
-        let both = [Endpoint::Tracker, Endpoint::Events];
-        assert_eq!([(); 2].map(|_| inboxes.take(&both, None).unwrap()), [Some(3), Some(4)], "in the order they came");
-        assert_eq!(inboxes.take(&[Endpoint::Download], Some(Duration::from_millis(10))).unwrap(), None);
-        let taker = {
-            let inboxes = inboxes.clone();
-            thread::spawn(move || [(); 2].map(|_| inboxes.take(&[Endpoint::Download], Some(Duration::from_secs(5))).unwrap()))
+            thread::spawn(move || inboxes.take(&[Endpoint::Tracker, Endpoint::Events], Some(Duration::from_secs(5))))
         };
         thread::sleep(Duration::from_millis(20));
         let put = Instant::now();
-        inboxes.put_all([(Endpoint::Download, 5), (Endpoint::Tracker, 6), (Endpoint::Download, 7)]);
-        assert_eq!(taker.join().unwrap(), [Some(5), Some(7)], "all put at once, in order");
+        inboxes.put(Endpoint::Upload, 1);
+        inboxes.put(Endpoint::Events, 2);
+        assert_eq!(taker.join().unwrap(), Some(2));
         assert!(put.elapsed() < Duration::from_secs(2), "the waiting thread was woken, not timed out");
-        assert_eq!(inboxes.take(&[Endpoint::Tracker], None).unwrap(), Some(6));
-        assert_eq!(inboxes.take(&[Endpoint::Upload], None).unwrap(), Some(1));
-    }
-
-    #[test]
-    fn closing_lets_waiters_empty_the_queue_then_fails_them() {
-        let inboxes = Arc::new(Inboxes::<i32>::default());
-        let taker = {
-            let inboxes = inboxes.clone();
-            thread::spawn(move || inboxes.take(&[Endpoint::Download], None).map_err(|_| "closed"))
-        };
-        thread::sleep(Duration::from_millis(20));
-        inboxes.close();
-        assert_eq!(taker.join().unwrap(), Err("closed"));
-        let inboxes = Inboxes::default();
-        inboxes.put(Endpoint::Upload, 7);
-        inboxes.close();
-        assert_eq!(inboxes.take(&[Endpoint::Upload], None).unwrap(), Some(7));
-        assert!(inboxes.take(&[Endpoint::Upload], None).is_err());
+        inboxes.put(Endpoint::Events, 3);
+        inboxes.put(Endpoint::Tracker, 4);
+        let both = [Endpoint::Tracker, Endpoint::Events];
+        assert_eq!([(); 2].map(|_| inboxes.take(&both, None)), [Some(3), Some(4)], "in the order they came");
+        assert_eq!(inboxes.take(&[Endpoint::Download], Some(Duration::from_millis(10))), None);
+        assert_eq!(inboxes.take(&[Endpoint::Upload], None), Some(1));
     }
 }

@@ -60,8 +60,7 @@ impl Transport for LocalTransport {
     }
 
     fn recv_any(&self, endpoints: &[Endpoint], timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {
-        let taken = self.inboxes[self.rank.0 as usize].take(endpoints, timeout);
-        match taken.map_err(|_| TransportError::Gone(self.rank))? {
+        match self.inboxes[self.rank.0 as usize].take(endpoints, timeout) {
             None => Ok(None),
             Some(Post::Abort) => Err(TransportError::Aborted),
             Some(Post::Message(from, bytes)) => {

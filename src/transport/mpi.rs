@@ -11,9 +11,12 @@
 //! found is on its way through MPI: a probe that finds nothing may still have moved a message in
 //! for the next probe to find (Open MPI matches before it makes progress), some messages take
 //! more looks than that, and a send may stay in its process until MPI there makes progress. Then
-//! the thread looks again at its polling pace. A look ends when two probes in a row find nothing.
-//! A rank's calls into MPI are made one at a time, under one lock: a probe made while another
-//! thread's call makes progress may skip MPI's progress.
+//! the thread looks again after the shortest pause. A look ends when two probes in a row find
+//! nothing. A rank's calls into MPI are made one at a time, under one lock: a probe made while
+//! another thread's call makes progress may skip MPI's progress.
+//!
+//! Only the rest of a message over MPI's eager limit, once matched, is waited for inside MPI
+//! (`MPI_Mrecv`); Open MPI copies it straight from the sender's memory.
 //!
 //! Any thread that looks finishes the rank's pending sends; while sends are pending the waiting
 //! threads look at their polling pace.
@@ -134,25 +137,6 @@ struct Calls {
 // under the lock; the bytes of a send are owned.
 unsafe impl Send for Calls {}
 
-/// The MPI lock held.
-struct Locked<'a> {
-    calls: MutexGuard<'a, Calls>,
-    _quiet: Quiet,
-}
-
-impl std::ops::Deref for Locked<'_> {
-    type Target = Calls;
-    fn deref(&self) -> &Calls {
-        &self.calls
-    }
-}
-
-impl std::ops::DerefMut for Locked<'_> {
-    fn deref_mut(&mut self) -> &mut Calls {
-        &mut self.calls
-    }
-}
-
 /// A send MPI has not finished with: its request, and the bytes it reads from until then.
 struct Outgoing {
     request: ffi::MPI_Request,
@@ -201,7 +185,9 @@ impl MpiTransport {
     /// send to a thread that stopped looking early (a peer's that left) may need that to finish.
     /// Call it once this rank expects no more messages; dropping the transport does it too.
     pub fn close(&self) {
-        self.calls().closed = true;
+        if std::mem::replace(&mut self.calls().closed, true) {
+            return;
+        }
         self.nudge_own_lanes();
         let since = Instant::now();
         loop {
@@ -226,9 +212,8 @@ impl MpiTransport {
         }
     }
 
-    /// The MPI lock, and MPI's yields skipped while it is held.
-    fn calls(&self) -> Locked<'_> {
-        Locked { calls: self.mpi.lock().expect("MPI lock"), _quiet: Quiet::hold() }
+    fn calls(&self) -> MutexGuard<'_, Calls> {
+        self.mpi.lock().expect("MPI lock")
     }
 
     fn touch(&self) {
@@ -242,6 +227,7 @@ impl MpiTransport {
 
     /// Tests pending sends, forgets finished ones, and says how many are left.
     fn complete_sends(&self, calls: &mut Calls) -> usize {
+        let _quiet = Quiet::hold();
         calls.pending.retain_mut(|send| !send.test(self.rank));
         calls.pending.len()
     }
@@ -256,7 +242,10 @@ impl MpiTransport {
     /// nothing.
     fn look(&self, calls: &mut Calls, lane: Lane) -> Option<Envelope> {
         let comm = &calls.lanes[lane.index()];
-        let probed = comm.any_process().immediate_matched_probe().or_else(|| comm.any_process().immediate_matched_probe())?;
+        let probed = {
+            let _quiet = Quiet::hold();
+            comm.any_process().immediate_matched_probe().or_else(|| comm.any_process().immediate_matched_probe())?
+        };
         self.touch();
         calls.taken[lane.index()] = calls.taken[lane.index()].wrapping_add(1);
         let (bytes, status) = probed.matched_receive_vec::<u8>();
@@ -306,6 +295,7 @@ impl Transport for MpiTransport {
         if calls.closed {
             return Err(TransportError::Closed);
         }
+        let quiet = Quiet::hold();
         let mut request = unsafe { ffi::RSMPI_REQUEST_NULL };
         // SAFETY: MPI reads `bytes` until the request completes; both are kept together in
         // `pending` until then, and the heap buffer does not move when the Vec does.
@@ -325,6 +315,7 @@ impl Transport for MpiTransport {
         }
         let mut send = Outgoing { request, _bytes: bytes };
         let pending = !send.test(self.rank);
+        drop(quiet);
         if pending {
             calls.pending.push(send);
         }
@@ -352,7 +343,6 @@ impl Transport for MpiTransport {
 
     fn expect_messages(&self) {
         self.touch();
-        self.nudge_own_lanes();
     }
 
     fn recv_any(&self, endpoints: &[Endpoint], timeout: Option<Duration>) -> Result<Option<Envelope>, TransportError> {

@@ -105,8 +105,7 @@ pub fn measure_through_transport(duration: Duration) -> Option<RoundTrips> {
     let mut completed = 0u64;
     // On every rank, rank 0's too: starting a transport is collective.
     let transport = MpiTransport::start(crate::transport::mpi::pauses(Duration::ZERO, false));
-    // A barrier's calls into MPI, outside the transport's lock, may take in messages for this
-    // rank: its threads are told to look after each.
+    // Messages are due while the barrier waits: a polling transport looks often.
     let barrier = || {
         barrier_while(&world, || {
             std::thread::sleep(Duration::from_millis(1));
