@@ -24,7 +24,7 @@ pub struct Report {
     pub efficiency: Efficiency,
     pub tracker: TrackerReport,
     pub peers: Vec<PeerReport>,
-    /// How the ranks' MPI receivers waited for messages; only a run under MPI knows.
+    /// How the ranks waited for messages from MPI; only a run under MPI knows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting: Option<Waiting>,
 }

@@ -40,9 +40,7 @@ const PATH_ROOM: usize = 256;
 /// Every rank's bells, mapped into this process.
 pub struct Bells {
     words: *const AtomicU32,
-    /// Words in the mapping: `lanes` for each rank, rank 0's first.
-    count: usize,
-    lanes: usize,
+    ranks: usize,
     own: usize,
 }
 
@@ -51,11 +49,11 @@ unsafe impl Send for Bells {}
 unsafe impl Sync for Bells {}
 
 impl Bells {
-    /// The `lanes` bells of every rank of `world`, or `None` when some rank runs on another host, rank 0
-    /// has [`BELLS_VARIABLE`] set to `off`, or some rank could not map them. Collective: every
-    /// rank calls it at the same point.
-    pub fn open(world: &SimpleCommunicator, lanes: usize) -> Option<Bells> {
-        let count = world.size() as usize * lanes;
+    /// The bells of every lane of every rank of `world`, or `None` when some rank runs on another
+    /// host, rank 0 has [`BELLS_VARIABLE`] set to `off`, or some rank could not map them.
+    /// Collective: every rank calls it at the same point.
+    pub fn open(world: &SimpleCommunicator) -> Option<Bells> {
+        let ranks = world.size() as usize;
         let one_host = world.split_shared(world.rank()).size() == world.size();
         let root = world.process_at_rank(0);
         let mut path = [0u8; PATH_ROOM];
@@ -64,7 +62,7 @@ impl Bells {
             0 if one_host && std::env::var_os(BELLS_VARIABLE).is_none_or(|v| v != "off") => tempfile::Builder::new()
                 .prefix("mpitorrent-bells-")
                 .tempfile_in("/dev/shm")
-                .and_then(|file| file.as_file().set_len((count * BELL) as u64).map(|()| file))
+                .and_then(|file| file.as_file().set_len(Bells::length(ranks) as u64).map(|()| file))
                 .ok()
                 .filter(|file| file.path().as_os_str().len() < PATH_ROOM),
             _ => None,
@@ -76,7 +74,7 @@ impl Bells {
         root.broadcast_into(&mut path[..]);
         let named = &path[..path.iter().position(|&b| b == 0).unwrap_or(PATH_ROOM)];
         let own = world.rank() as usize;
-        let bells = (!named.is_empty()).then(|| Bells::mapped(Path::new(OsStr::from_bytes(named)), lanes, count, own)).flatten();
+        let bells = (!named.is_empty()).then(|| Bells::mapped(Path::new(OsStr::from_bytes(named)), ranks, own)).flatten();
         let mut everywhere = 0;
         world.all_reduce_into(&i32::from(bells.is_some()), &mut everywhere, SystemOperation::min());
         // Every rank has opened the file by now: it can go (the mappings stay).
@@ -84,28 +82,34 @@ impl Bells {
         (everywhere == 1).then_some(bells).flatten()
     }
 
-    /// Rank `own`'s view of the `count` bells in the file at `path`, `lanes` a rank, which is that
-    /// long, shared with the other processes that map it.
-    fn mapped(path: &Path, lanes: usize, count: usize, own: usize) -> Option<Bells> {
+    /// The bytes of the bells of `ranks` ranks: a bell for each lane, rank 0's first.
+    fn length(ranks: usize) -> usize {
+        ranks * Lane::COUNT * BELL
+    }
+
+    /// Rank `own`'s view of the bells of `ranks` ranks in the file at `path`, which is that long,
+    /// shared with the other processes that map it.
+    fn mapped(path: &Path, ranks: usize, own: usize) -> Option<Bells> {
         let file = std::fs::OpenOptions::new().read(true).write(true).open(path).ok()?;
-        // SAFETY: a fresh shared mapping of the file's first `count` bells.
+        // SAFETY: a fresh shared mapping of the file's bells.
         let words = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                count * BELL,
+                Bells::length(ranks),
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED,
                 file.as_raw_fd(),
                 0,
             )
         };
-        (words != libc::MAP_FAILED).then_some(Bells { words: words as *const AtomicU32, count, lanes, own })
+        (words != libc::MAP_FAILED).then_some(Bells { words: words as *const AtomicU32, ranks, own })
     }
 
     fn word(&self, rank: usize, lane: Lane) -> &AtomicU32 {
-        let at = rank * self.lanes + lane.index();
-        assert!(at < self.count, "no bell for rank {rank}, {lane:?}");
-        // SAFETY: the mapping holds `count` bells, each aligned, and lives as long as `self`.
+        assert!(rank < self.ranks, "no bell for rank {rank}");
+        let at = rank * Lane::COUNT + lane.index();
+        // SAFETY: the mapping holds every lane's bell of `ranks` ranks, each aligned, and lives as
+        // long as `self`.
         unsafe { &*self.words.byte_add(at * BELL) }
     }
 
@@ -164,7 +168,7 @@ pub struct LyingDown {
 impl Drop for Bells {
     fn drop(&mut self) {
         // SAFETY: the mapping `mapped` made, no longer used.
-        unsafe { libc::munmap(self.words as *mut libc::c_void, self.count * BELL) };
+        unsafe { libc::munmap(self.words as *mut libc::c_void, Bells::length(self.ranks)) };
     }
 }
 
@@ -191,8 +195,8 @@ mod tests {
     #[test]
     fn a_thread_sleeps_only_when_it_took_every_message_counted_and_a_ring_or_nudge_wakes_it() {
         let file = tempfile::NamedTempFile::new().unwrap();
-        file.as_file().set_len(4 * BELL as u64).unwrap();
-        let (ringer, sleeper) = (Bells::mapped(file.path(), 2, 4, 0).unwrap(), Bells::mapped(file.path(), 2, 4, 1).unwrap());
+        file.as_file().set_len(Bells::length(2) as u64).unwrap();
+        let (ringer, sleeper) = (Bells::mapped(file.path(), 2, 0).unwrap(), Bells::mapped(file.path(), 2, 1).unwrap());
         let (lane, other) = (Lane::of(Endpoint::Upload), Lane::of(Endpoint::Download));
         let short = Duration::from_millis(50);
         let long = Duration::from_secs(5);

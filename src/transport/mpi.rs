@@ -169,7 +169,7 @@ impl MpiTransport {
             epoch: Instant::now(),
             last_activity: AtomicU64::new(0),
             pauses: Pauses { longest: pauses.longest.max(pauses.shortest), ..pauses },
-            bells: Bells::open(&world, Lane::COUNT),
+            bells: Bells::open(&world),
             mpi: Mutex::new(Calls { lanes, pending: Vec::new(), aside: Vec::new(), taken: [0; Lane::COUNT], closed: false }),
         }
     }
