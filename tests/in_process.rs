@@ -453,8 +453,10 @@ fn a_peer_that_leaves_keeps_what_it_completed_and_the_others_finish_from_the_res
 
 #[test]
 fn requests_at_a_peer_that_left_go_elsewhere_once_the_tracker_drops_it_not_after_their_timeout() {
-    // Requests queue at every uploader, the leaver's too; the seed stays, so all can finish.
-    let scenario = Scenario::flash_crowd(10, 100, 1);
+    // The leaver is a second seed, so requests for any chunk queue at it until it leaves; the
+    // first seed stays, so all can finish.
+    let mut scenario = Scenario::flash_crowd(10, 100, 1);
+    scenario.peers[2] = PeerPlan { owned: vec![0], wanted: vec![] };
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path());
     config.strategy = Strategy { pieces: PieceOrder::Rarest, ..config.strategy };
