@@ -101,6 +101,21 @@ impl Faults {
         self.freeride.contains(&peer)
     }
 
+    /// The first file some peer wants that has owners, every one of them a free rider by
+    /// `rides`: it could never arrive. `peers` holds each peer's owned and wanted files, peer `i`
+    /// being rank `i + 1`; a file is whatever identifies it there.
+    pub fn stranded<F: Copy + PartialEq>(peers: &[(&[F], &[F])], rides: impl Fn(Rank) -> bool) -> Option<F> {
+        peers.iter().flat_map(|(_, wanted)| wanted.iter().copied()).find(|&file| {
+            let mut owners = Faults::owners(peers, file).peekable();
+            owners.peek().is_some() && owners.all(&rides)
+        })
+    }
+
+    /// The ranks of the owners of `file` among `peers` (see [`Faults::stranded`]).
+    pub fn owners<'a, F: Copy + PartialEq + 'a>(peers: &'a [(&[F], &[F])], file: F) -> impl Iterator<Item = Rank> + 'a {
+        peers.iter().enumerate().filter(move |(_, (owned, _))| owned.contains(&file)).map(|(i, _)| Rank::from_peer_index(i))
+    }
+
     /// The faults file's text for these faults, one per line.
     pub fn text(&self) -> String {
         let leaves = self.leaves.iter().map(|l| format!("leave {l}\n"));
@@ -193,6 +208,18 @@ mod tests {
         assert!(parse_leave("3@-1").unwrap_err().0.contains("milliseconds"));
         assert!(parse_corrupt("2:1.5").unwrap_err().0.contains("between 0 and 1"));
         assert!(parse_corrupt("x:0.5").unwrap_err().0.contains("rank"));
+    }
+
+    #[test]
+    fn a_file_is_stranded_when_every_owner_free_rides_and_someone_wants_it() {
+        // Ranks 1 and 2 own file 0, rank 3 owns file 1; rank 4 wants both; nobody owns file 2.
+        let peers: [(&[usize], &[usize]); 4] = [(&[0], &[]), (&[0], &[]), (&[1], &[2]), (&[], &[0, 1])];
+        let riding = |ranks: &'static [u32]| move |peer: Rank| ranks.contains(&peer.0);
+        assert_eq!(Faults::stranded(&peers, riding(&[1, 4])), None, "rank 2 still serves file 0");
+        assert_eq!(Faults::stranded(&peers, riding(&[1, 2])), Some(0));
+        assert_eq!(Faults::stranded(&peers, riding(&[3])), Some(1));
+        assert_eq!(Faults::stranded(&peers, riding(&[])), None, "a file nobody owns is no free rider's doing");
+        assert_eq!(Faults::owners(&peers, 0).collect::<Vec<_>>(), [Rank(1), Rank(2)]);
     }
 
     #[test]

@@ -228,15 +228,14 @@ impl Trial {
 
 /// The `candidates` (ranks) that may free ride in `scenario`: those that are not the only
 /// owners of a file some peer wants, which the tracker refuses.
-fn free_riders(scenario: &Scenario, mut candidates: Vec<usize>) -> Vec<Rank> {
-    for (file, _) in scenario.files.iter().enumerate() {
-        let wanted = scenario.peers.iter().any(|p| p.wanted.contains(&file));
-        let owners: Vec<usize> = (1..=scenario.peers.len()).filter(|&r| scenario.peers[r - 1].owned.contains(&file)).collect();
-        if wanted && owners.iter().all(|o| candidates.contains(o)) {
-            candidates.retain(|c| !owners.contains(c));
-        }
+fn free_riders(scenario: &Scenario, candidates: Vec<usize>) -> Vec<Rank> {
+    let peers: Vec<(&[usize], &[usize])> = scenario.peers.iter().map(|p| (&p.owned[..], &p.wanted[..])).collect();
+    let mut riders: Vec<Rank> = candidates.into_iter().map(|r| Rank(r as u32)).collect();
+    while let Some(file) = Faults::stranded(&peers, |peer| riders.contains(&peer)) {
+        let owners: Vec<Rank> = Faults::owners(&peers, file).collect();
+        riders.retain(|r| !owners.contains(r));
     }
-    candidates.into_iter().map(|r| Rank(r as u32)).collect()
+    riders
 }
 
 /// The capacity and faults files of a run, in its folder.
@@ -364,7 +363,20 @@ pub fn copy_folder(from: &Path, to: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::generate::{PeerPlan, ScenarioFile};
     use crate::tools::run::run_in_process;
+
+    #[test]
+    fn free_riders_drawn_leave_every_wanted_file_an_owner_that_uploads() {
+        // Ranks 1 and 2 own file 0, rank 3 owns file 1; rank 4 wants both.
+        let file = ScenarioFile { name: "f".into(), hashes: Vec::new() };
+        let plan = |owned: &[usize], wanted: &[usize]| PeerPlan { owned: owned.to_vec(), wanted: wanted.to_vec() };
+        let peers = vec![plan(&[0], &[]), plan(&[0], &[]), plan(&[1], &[]), plan(&[], &[0, 1])];
+        let scenario = Scenario { files: vec![file.clone(), file], peers };
+        assert_eq!(free_riders(&scenario, vec![1, 3, 4]), [Rank(1), Rank(4)], "rank 3 alone owns file 1");
+        assert_eq!(free_riders(&scenario, vec![2, 1]), Vec::<Rank>::new(), "ranks 1 and 2 own file 0 together");
+        assert_eq!(free_riders(&scenario, vec![2, 4]), [Rank(2), Rank(4)]);
+    }
 
     /// A real run, in-process, of a flash crowd of 3 peers with `faults`: the trial, its output
     /// folder and its report.

@@ -91,12 +91,10 @@ impl Tracker {
     /// Checks that a peer that uploads owns every file some peer wants: a free rider
     /// (`--freeride`) serves nobody, so a file only free riders own could never arrive.
     pub fn check_free_riders(&self, faults: &Faults) -> Result<(), Invalid> {
-        let wanted = self.peers.iter().flat_map(|p| &p.wanted);
-        let owners =
-            |file: FileId| (0..self.peers.len()).filter(move |&i| self.peers[i].owned.contains(&file)).map(Rank::from_peer_index);
-        match wanted.copied().find(|&file| owners(file).all(|owner| faults.free_rides(owner))) {
+        let peers: Vec<(&[FileId], &[FileId])> = self.peers.iter().map(|p| (&p.owned[..], &p.wanted[..])).collect();
+        match Faults::stranded(&peers, |peer| faults.free_rides(peer)) {
             Some(file) => {
-                let riders: Vec<String> = owners(file).map(|r| r.to_string()).collect();
+                let riders: Vec<String> = Faults::owners(&peers, file).map(|r| r.to_string()).collect();
                 let name = &self.files[file.index()].name;
                 Err(Invalid(format!(
                     "--freeride: '{name}' is owned only by free riders (peer {}), so it could never arrive",
