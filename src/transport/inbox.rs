@@ -41,7 +41,9 @@ impl<T> Inboxes<T> {
         state.queues[endpoint.index()].push_back((place, item));
         let waiting = state.waiting[endpoint.index()].take();
         drop(state);
-        waiting.as_ref().map(Thread::unpark);
+        if let Some(thread) = waiting {
+            thread.unpark();
+        }
     }
 
     /// The oldest item for any of `endpoints`, waiting for one without spinning; `None` after

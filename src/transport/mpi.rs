@@ -133,6 +133,13 @@ struct Calls {
     closed: bool,
 }
 
+impl Calls {
+    /// Messages taken on `lane` so far.
+    fn taken(&self, lane: Lane) -> u32 {
+        self.taken[lane.index()]
+    }
+}
+
 // SAFETY: MPI runs with MPI_THREAD_MULTIPLE, and the communicators and requests are only used
 // under the lock; the bytes of a send are owned.
 unsafe impl Send for Calls {}
@@ -196,7 +203,7 @@ impl MpiTransport {
             let coming = Lane::all()
                 .filter(|&lane| {
                     while self.look(&mut calls, lane).is_some() {}
-                    self.bells.as_ref().is_some_and(|bells| bells.due(lane, calls.taken[lane.index()]))
+                    self.bells.as_ref().is_some_and(|bells| bells.due(lane, calls.taken(lane)))
                 })
                 .count();
             drop(calls);
@@ -247,7 +254,7 @@ impl MpiTransport {
             comm.any_process().immediate_matched_probe().or_else(|| comm.any_process().immediate_matched_probe())?
         };
         self.touch();
-        calls.taken[lane.index()] = calls.taken[lane.index()].wrapping_add(1);
+        calls.taken[lane.index()] = calls.taken(lane).wrapping_add(1);
         let (bytes, status) = probed.matched_receive_vec::<u8>();
         let (from, tag) = (Rank(status.source_rank() as u32), status.tag());
         let msg = match Message::decode(&bytes) {
@@ -359,7 +366,7 @@ impl Transport for MpiTransport {
             }
             let sending = self.complete_sends(&mut calls);
             // With a bell, a look only for messages it counted: most looks would find nothing.
-            let due = self.bells.as_ref().is_none_or(|bells| bells.due(lane, calls.taken[lane.index()]));
+            let due = self.bells.as_ref().is_none_or(|bells| bells.due(lane, calls.taken(lane)));
             match due.then(|| self.look(&mut calls, lane)).flatten() {
                 Some(envelope) if endpoints.contains(&envelope.msg.endpoint()) => return Ok(Some(envelope)),
                 Some(envelope) => {
@@ -374,7 +381,7 @@ impl Transport for MpiTransport {
             }
             // Ready to sleep before the lock goes: a send that this rank's threads must finish
             // pushes it under the lock, then nudges.
-            let lying = self.bells.as_ref().and_then(|bells| bells.lie_down(lane, calls.taken[lane.index()]));
+            let lying = self.bells.as_ref().and_then(|bells| bells.lie_down(lane, calls.taken(lane)));
             drop(calls);
             let nap = match (&self.bells, &lying, sending) {
                 (Some(_), Some(_), 0) => QUIET,
